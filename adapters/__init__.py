@@ -1,0 +1,1 @@
+"""Network-element adapters: one module per dialect, all behind the NetworkElement protocol."""

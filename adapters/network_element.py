@@ -1,0 +1,47 @@
+"""The one interface the gateway drives every network element through.
+
+NAPALM-style: one protocol, one module per vendor dialect. The engine never sees MML or CTRL
+text; it hands an `Operation` to `execute` and gets a `Reply` back.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from gateway.operations import Lookup, Operation, Reply, SubscriberView
+
+
+class NotSupported(Exception):
+    """The dialect has no equivalent of an operation; the planner refuses such orders up front."""
+
+
+@runtime_checkable
+class NetworkElement(Protocol):
+    """A connection (or pool of connections) to one network element."""
+
+    name: str
+    dialect: str
+
+    def render(self, op: Operation) -> str:
+        """The exact command(s) `execute` would send, secrets masked. Touches no NE.
+
+        Raises `NotSupported` when the dialect has no equivalent of ``op``.
+        """
+        ...
+
+    async def execute(self, op: Operation) -> Reply:
+        """Send the command(s) for ``op`` and classify the answer. Never raises for NE errors:
+        a timeout or disconnect is a Reply with outcome TRANSIENT (not sent) or UNKNOWN (may
+        have run)."""
+        ...
+
+    async def read(self, lookup: Lookup) -> SubscriberView:
+        """Read a subscriber back (LST SUB + LST KI, or the dialect's equivalent).
+
+        Returns `gateway.operations.ABSENT`-like views for unknown subscribers; raises
+        `ConnectionError` when the NE cannot be asked."""
+        ...
+
+    async def close(self) -> None:
+        """Log out and close every session."""
+        ...

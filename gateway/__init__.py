@@ -1,0 +1,1 @@
+"""provgw gateway: service orders in, network-element operations out, durably."""

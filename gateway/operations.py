@@ -1,0 +1,338 @@
+"""Vendor-neutral network-element operations, their replies, and the subscriber view.
+
+An operation says *what* must change in a network element, never *how*: each adapter renders it
+into its own dialect (Huawei MML, Osmocom CTRL …) and parses the NE's answer into one `Reply`.
+Adapters may import this module and `gateway.identifiers`, nothing else of the gateway.
+
+Every operation can also tell, from a `SubscriberView` read back from the NE, whether its effect
+is already in place (`applied_in`). The engine uses that to reconcile a step whose outcome is
+unknown after a crash or a dropped connection, instead of blindly sending it again.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.identifiers import E164, HexKey, Imsi
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class BarIncoming(StrEnum):
+    """Operator-determined barring of incoming calls (ODBIC)."""
+
+    NONE = "NOBIC"
+    ALL = "BAIC"
+    WHEN_ROAMING = "BICROAM"
+
+
+class BarOutgoing(StrEnum):
+    """Operator-determined barring of outgoing calls (ODBOC): the long-distance class, C7.1."""
+
+    NONE = "NOBOC"
+    ALL = "BAOC"
+    INTERNATIONAL = "BOIC"
+    INTERNATIONAL_EXCEPT_HOME = "BOICEXHC"
+    WHEN_ROAMING = "BOCROAM"
+
+
+class BarRoaming(StrEnum):
+    """Operator-determined roaming barring (ODBROAM), C7.3."""
+
+    NONE = "NOBAR"
+    OUTSIDE_HOME_PLMN = "BROHPLMN"
+    OUTSIDE_HOME_COUNTRY = "BROHPLMNC"
+    DATA_OUTSIDE_HOME_PLMN = "BROHPLMNCGPRS"
+
+
+class ForwardingKind(StrEnum):
+    """Call-forwarding conditions, C7.2."""
+
+    UNCONDITIONAL = "CFU"
+    BUSY = "CFB"
+    NO_REPLY = "CFNRY"
+    NOT_REACHABLE = "CFNRC"
+
+
+class NetworkAccess(StrEnum):
+    """Network access mode: which core domains the subscriber may attach to."""
+
+    BOTH = "BOTH"
+    CS_ONLY = "MSC"
+    PS_ONLY = "SGSN"
+
+
+class Lookup(_Model):
+    """How to find the subscriber an operation is about: by IMSI or by MSISDN (E.164)."""
+
+    imsi: Imsi | None = None
+    msisdn: E164 | None = None
+
+
+class Lock(_Model):
+    """The suspend/resume lock (MOD LCK): incoming, outgoing, and data (GPRS/EPS)."""
+
+    incoming: bool = False
+    outgoing: bool = False
+    data: bool = False
+
+
+class SubscriberView(_Model):
+    """What an NE holds about one subscriber, as far as provisioning cares.
+
+    ``exists`` is the subscriber record; ``auth_loaded`` the authentication data, which can
+    exist without a subscriber (after LoadAuth, before CreateSubscriber).
+    """
+
+    exists: bool
+    auth_loaded: bool = False
+    imsi: Imsi | None = None
+    msisdn: E164 | None = None
+    template_id: int | None = None
+    lock: Lock = Lock()
+    bar_incoming: BarIncoming = BarIncoming.NONE
+    bar_outgoing: BarOutgoing = BarOutgoing.NONE
+    bar_roaming: BarRoaming = BarRoaming.NONE
+    forwarding: dict[ForwardingKind, E164] = Field(default_factory=dict)
+    data_enabled: bool = False
+    network_access: NetworkAccess = NetworkAccess.BOTH
+
+
+ABSENT = SubscriberView(exists=False)
+
+
+class LoadAuth(_Model):
+    """Load authentication data (Ki, OPc) into the AuC for an IMSI."""
+
+    op: Literal["load_auth"] = "load_auth"
+    imsi: Imsi
+    ki: HexKey
+    opc: HexKey | None = None
+    algorithm: Literal["milenage", "comp128v1", "comp128v2", "comp128v3"] = "milenage"
+    k4sno: int = Field(0, ge=0, le=255, description="transport key index; 0 = Ki in clear")
+
+    def lookup(self) -> Lookup:
+        return Lookup(imsi=self.imsi)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.auth_loaded
+
+
+class RemoveAuth(_Model):
+    """Remove the authentication data of an IMSI."""
+
+    op: Literal["remove_auth"] = "remove_auth"
+    imsi: Imsi
+
+    def lookup(self) -> Lookup:
+        return Lookup(imsi=self.imsi)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return not view.auth_loaded
+
+
+class CreateSubscriber(_Model):
+    """Create a subscriber record from a service template (the product's)."""
+
+    op: Literal["create_subscriber"] = "create_subscriber"
+    imsi: Imsi
+    msisdn: E164
+    template_id: int = Field(ge=0)
+
+    def lookup(self) -> Lookup:
+        return Lookup(imsi=self.imsi)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.msisdn == self.msisdn
+
+
+class RemoveSubscriber(_Model):
+    """Remove a subscriber record (its authentication data is a separate RemoveAuth)."""
+
+    op: Literal["remove_subscriber"] = "remove_subscriber"
+    imsi: Imsi
+
+    def lookup(self) -> Lookup:
+        return Lookup(imsi=self.imsi)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return not view.exists
+
+
+class SetLock(_Model):
+    """Suspend (lock) or resume (unlock) a subscriber: incoming, outgoing and data."""
+
+    op: Literal["set_lock"] = "set_lock"
+    msisdn: E164
+    lock: Lock
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.lock == self.lock
+
+
+class SetIncomingBarring(_Model):
+    op: Literal["set_incoming_barring"] = "set_incoming_barring"
+    msisdn: E164
+    barring: BarIncoming
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.bar_incoming == self.barring
+
+
+class SetOutgoingBarring(_Model):
+    op: Literal["set_outgoing_barring"] = "set_outgoing_barring"
+    msisdn: E164
+    barring: BarOutgoing
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.bar_outgoing == self.barring
+
+
+class SetRoamingBarring(_Model):
+    op: Literal["set_roaming_barring"] = "set_roaming_barring"
+    msisdn: E164
+    barring: BarRoaming
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.bar_roaming == self.barring
+
+
+class RegisterForwarding(_Model):
+    op: Literal["register_forwarding"] = "register_forwarding"
+    msisdn: E164
+    kind: ForwardingKind
+    forward_to: E164
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.forwarding.get(self.kind) == self.forward_to
+
+
+class EraseForwarding(_Model):
+    op: Literal["erase_forwarding"] = "erase_forwarding"
+    msisdn: E164
+    kind: ForwardingKind
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and self.kind not in view.forwarding
+
+
+class SetData(_Model):
+    """Provision or withdraw packet data (GPRS/EPS) with the product's data template."""
+
+    op: Literal["set_data"] = "set_data"
+    msisdn: E164
+    enabled: bool
+    template_id: int = Field(1, ge=0)
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.data_enabled == self.enabled
+
+
+class SetNetworkAccess(_Model):
+    op: Literal["set_network_access"] = "set_network_access"
+    msisdn: E164
+    mode: NetworkAccess
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.network_access == self.mode
+
+
+class ChangeMsisdn(_Model):
+    """Give a subscriber a new number (C2); the old one goes back to the pool."""
+
+    op: Literal["change_msisdn"] = "change_msisdn"
+    msisdn: E164
+    new_msisdn: E164
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.new_msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists
+
+
+class SwapImsi(_Model):
+    """Move a subscriber onto a new card's IMSI (C3); the new IMSI's auth data must be loaded."""
+
+    op: Literal["swap_imsi"] = "swap_imsi"
+    msisdn: E164
+    new_imsi: Imsi
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.imsi == self.new_imsi
+
+
+Operation = Annotated[
+    LoadAuth
+    | RemoveAuth
+    | CreateSubscriber
+    | RemoveSubscriber
+    | SetLock
+    | SetIncomingBarring
+    | SetOutgoingBarring
+    | SetRoamingBarring
+    | RegisterForwarding
+    | EraseForwarding
+    | SetData
+    | SetNetworkAccess
+    | ChangeMsisdn
+    | SwapImsi,
+    Field(discriminator="op"),
+]
+
+
+class Outcome(StrEnum):
+    """How the engine must treat a reply."""
+
+    OK = "ok"
+    TRANSIENT = "transient"  # retry later: timeout, disconnect, NE busy
+    PERMANENT = "permanent"  # the NE refused: compensate
+    UNKNOWN = "unknown"  # the command may or may not have run: reconcile by reading back
+
+
+class Reply(_Model):
+    """One NE reply in vendor-neutral form."""
+
+    outcome: Outcome
+    code: str = "0"
+    text: str = ""
+    fields: dict[str, str] = Field(default_factory=dict)
+    command: str = ""  # the command as sent, secrets masked
+    response: str = ""  # the raw reply, secrets masked
+    elapsed_ms: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return self.outcome is Outcome.OK
