@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import click
 
+from emulators.hlr.cli import hlr
+from emulators.usim.cli import card
+
 
 @click.group()
 def emulate() -> None:
     """Run an emulated network element or card."""
+
+
+emulate.add_command(hlr)
+emulate.add_command(card)
