@@ -11,7 +11,14 @@ import re
 from datetime import date
 from typing import Annotated
 
-from pydantic import AfterValidator, BeforeValidator, SecretStr
+from pydantic import (
+    AfterValidator,
+    BeforeValidator,
+    PlainSerializer,
+    SecretStr,
+    SerializationInfo,
+    ValidationInfo,
+)
 
 _DIGITS = re.compile(r"[0-9]+")
 _HEX32 = re.compile(r"[0-9A-Fa-f]{32}")
@@ -131,8 +138,6 @@ E164 = Annotated[str, AfterValidator(_e164)]
 """A number in international form without '+', as the network sees it (``8613800138000``)."""
 Iccid = Annotated[str, BeforeValidator(_strip), AfterValidator(_iccid)]
 ResidentId = Annotated[str, AfterValidator(_resident_id)]
-HexKey = Annotated[SecretStr, AfterValidator(_hex_key)]
-"""A 128-bit key (Ki, OPc, OP) as 32 hex digits; held as a SecretStr so it never prints."""
 SafeText = Annotated[str, AfterValidator(_safe_text)]
 """Free text (names, addresses) refused any character that could break a command or a log."""
 
@@ -140,3 +145,33 @@ SafeText = Annotated[str, AfterValidator(_safe_text)]
 def to_e164(msisdn: str, country_code: str = "86") -> str:
     """The network form of an 11-digit mainland number: ``13800138000`` → ``8613800138000``."""
     return country_code + msisdn
+
+
+def _unseal_before(value: object, info: ValidationInfo) -> object:
+    """Accept a sealed (encrypted-at-rest) secret when the caller passes an ``unseal`` context."""
+    unseal = (info.context or {}).get("unseal")
+    if unseal is not None and isinstance(value, str) and value.startswith(SEALED_PREFIX):
+        return unseal(value)
+    return value
+
+
+def _seal_or_mask(value: SecretStr, info: SerializationInfo) -> str:
+    """Secrets serialise as ``****`` unless the caller passes a ``seal`` context (the store)."""
+    seal = (info.context or {}).get("seal")
+    if seal is not None:
+        return str(seal(value.get_secret_value()))
+    return MASK
+
+
+SEALED_PREFIX = "enc:v1:"
+MASK = "****"
+
+_secret_io = (
+    BeforeValidator(_unseal_before),
+    PlainSerializer(_seal_or_mask, return_type=str, when_used="always"),
+)
+
+HexKey = Annotated[SecretStr, *_secret_io, AfterValidator(_hex_key)]
+"""A 128-bit key (Ki, OPc, OP) as 32 hex digits; never printed, sealed at rest."""
+Secret = Annotated[SecretStr, *_secret_io]
+"""Any other secret (service password, ADM code): never printed, sealed at rest."""

@@ -1,0 +1,136 @@
+"""Configuration: network elements, routing, products, engine limits.
+
+One TOML file; built-in defaults make ``provgw serve --demo`` work with no file at all. Secrets
+(NE passwords) are never written in the file itself: ``password_env`` names an environment
+variable, or ``password`` may be given for emulators and tests.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+from gateway.orders import ProductId
+
+
+class _Config(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Product(_Config):
+    """A sellable product: the HLR service template it maps to and what it includes."""
+
+    id: ProductId
+    name: str
+    name_zh: str = ""
+    template_id: int = Field(ge=0)
+    data: bool = True
+    monthly_fee_cents: int = Field(0, ge=0)
+    services: list[str] = Field(default_factory=list)
+
+
+class NetworkElementConfig(_Config):
+    """One NE: how to reach it and which subscribers it serves (by number prefixes)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+    dialect: Literal["huawei-mml"] = "huawei-mml"
+    host: str = "127.0.0.1"
+    port: int = Field(2222, ge=1, le=65535)
+    username: str = "provgw"
+    password: SecretStr | None = None
+    password_env: str | None = None
+    mml_operator: str | None = None  # defaults to username
+    sessions: int = Field(4, ge=1, le=64)
+    rate_per_second: float = Field(0, ge=0, description="0 = unlimited")
+    command_timeout_s: float = Field(10, gt=0)
+    imsi_prefixes: list[str] = Field(default_factory=list)
+    msisdn_prefixes: list[str] = Field(default_factory=list)
+
+    def secret(self) -> str:
+        """The NE password, from the environment when ``password_env`` is set."""
+        if self.password_env:
+            value = os.environ.get(self.password_env)
+            if value is None:
+                raise ValueError(f"network element {self.name}: ${self.password_env} is not set")
+            return value
+        if self.password is None:
+            raise ValueError(f"network element {self.name}: no password or password_env")
+        return self.password.get_secret_value()
+
+
+class RetryPolicy(_Config):
+    """How transient NE errors are retried before a step counts as failed."""
+
+    attempts: int = Field(5, ge=1, le=100)
+    backoff_initial_s: float = Field(0.05, ge=0)
+    backoff_max_s: float = Field(5.0, ge=0)
+
+
+class GatewayConfig(_Config):
+    database: Path = Path("var/provgw.db")
+    secret_key_file: Path = Path("var/secret.key")
+    country_code: str = Field("86", pattern=r"^[0-9]{1,3}$")
+    max_concurrent_orders: int = Field(256, ge=1)
+    retry: RetryPolicy = RetryPolicy()
+    lease_seconds: float = Field(60, gt=0)
+    cancel_hold_days: int = Field(90, ge=0, description="预销号 → 销号 hold period")
+    network_elements: list[NetworkElementConfig] = Field(default_factory=list)
+    products: list[Product] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _unique_names(self) -> GatewayConfig:
+        names = [ne.name for ne in self.network_elements]
+        if len(set(names)) != len(names):
+            raise ValueError("network element names must be unique")
+        ids = [p.id for p in self.products]
+        if len(set(ids)) != len(ids):
+            raise ValueError("product ids must be unique")
+        return self
+
+    def product(self, product_id: str) -> Product | None:
+        return next((p for p in self.products if p.id == product_id), None)
+
+
+DEFAULT_PRODUCTS = [
+    Product(
+        id="4g-basic",
+        name="4G Basic",
+        name_zh="4G基础套餐",
+        template_id=1,
+        data=True,
+        monthly_fee_cents=3800,
+        services=["voice", "sms", "data"],
+    ),
+    Product(
+        id="voice-only",
+        name="Voice only",
+        name_zh="语音套餐",
+        template_id=1,
+        data=False,
+        monthly_fee_cents=1800,
+        services=["voice", "sms"],
+    ),
+    Product(
+        id="4g-unlimited",
+        name="4G Unlimited",
+        name_zh="4G畅享套餐",
+        template_id=2,
+        data=True,
+        monthly_fee_cents=12800,
+        services=["voice", "sms", "data", "volte", "roaming"],
+    ),
+]
+
+
+def load_config(path: Path | None) -> GatewayConfig:
+    """Read a TOML file, or return the built-in defaults (no NEs) when ``path`` is None."""
+    if path is None:
+        return GatewayConfig(products=DEFAULT_PRODUCTS)
+    with path.open("rb") as fh:
+        data = tomllib.load(fh)
+    data.setdefault("products", [p.model_dump() for p in DEFAULT_PRODUCTS])
+    return GatewayConfig.model_validate(data)

@@ -1,0 +1,351 @@
+"""The engine owns every effect an order has: it runs plans against the network elements.
+
+For each step it records the intent *before* the command goes out, then the reply; transient
+errors are retried with backoff; a permanent error compensates the done steps in reverse
+order. A step whose outcome is unknown (the connection dropped after sending, the gateway was
+killed) is reconciled by reading the subscriber back from the NE and asking the operation
+whether its effect is already there — never by blindly sending it again.
+
+Orders on the same number run one after another in acceptance order; different numbers run
+concurrently up to ``max_concurrent_orders``. Orders are leased in the store, so a sweeper (in
+this or another process) picks up any order whose lease ran out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import socket
+import time
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from adapters.network_element import NetworkElement, NotSupported
+from gateway.config import GatewayConfig
+from gateway.events import EventHub
+from gateway.lines import Line, lines_after
+from gateway.operations import Operation, Outcome, Reply
+from gateway.orders import Order, order_msisdns
+from gateway.planner import Plan, PlanRefused, plan_order
+from gateway.routing import Router
+from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState
+
+log = logging.getLogger(__name__)
+
+
+class Engine:
+    def __init__(
+        self,
+        store: SqliteStore,
+        config: GatewayConfig,
+        network: Mapping[str, NetworkElement],
+        *,
+        events: EventHub | None = None,
+        owner: str | None = None,
+        sweep_interval_s: float = 5.0,
+    ) -> None:
+        self.store = store
+        self.config = config
+        self.network = network
+        self.events = events or EventHub()
+        self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
+        self._route = Router(config)
+        self._slots = asyncio.Semaphore(config.max_concurrent_orders)
+        self._tails: dict[str, asyncio.Future[None]] = {}
+        self._active: dict[str, asyncio.Task[None]] = {}
+        self._sweep_interval = sweep_interval_s
+        self._background: list[asyncio.Task[None]] = []
+
+    # -- life cycle ----------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Resume every unfinished order, then keep sweeping for expired leases."""
+        await self.sweep()
+        self._background.append(asyncio.create_task(self._sweeper(), name="engine-sweeper"))
+
+    async def stop(self) -> None:
+        for task in self._background:
+            task.cancel()
+        for task in list(self._active.values()):
+            task.cancel()
+        await asyncio.gather(*self._background, *self._active.values(), return_exceptions=True)
+        self._background.clear()
+        await self.store.release_leases(self.owner)
+
+    async def drain(self) -> None:
+        """Wait until every order this engine has taken on is terminal (tests, benchmarks)."""
+        while self._active:
+            await asyncio.gather(*list(self._active.values()), return_exceptions=True)
+
+    async def _sweeper(self) -> None:
+        while True:
+            await asyncio.sleep(self._sweep_interval)
+            try:
+                await self.store.renew_leases(self.owner, self.config.lease_seconds)
+                await self.sweep()
+            except Exception:
+                log.exception("sweep failed; retrying at the next interval")
+
+    async def sweep(self) -> int:
+        """Take on unfinished orders that nobody holds. Returns how many were scheduled."""
+        ids = await self.store.claim(self.owner, self.config.lease_seconds)
+        scheduled = 0
+        for order_id in ids:
+            if order_id in self._active:
+                continue
+            rec = await self.store.get(order_id)
+            if rec is not None and not rec.state.terminal:
+                self._schedule(rec)
+                scheduled += 1
+        return scheduled
+
+    # -- intake --------------------------------------------------------------------------
+
+    async def submit(self, order: Order) -> tuple[OrderRecord, bool]:
+        """Accept an order durably and schedule it. Idempotent on the order id."""
+        rec, created = await self.store.accept(
+            order, lease_owner=self.owner, lease_seconds=self.config.lease_seconds
+        )
+        if created:
+            rec.order = order
+            self._publish(rec.id, OrderState.ACCEPTED, kind=order.kind)
+            self._schedule(rec)
+        return rec, created
+
+    def _schedule(self, rec: OrderRecord) -> None:
+        assert rec.order is not None
+        keys = sorted(set(order_msisdns(rec.order)))
+        before = [self._tails[k] for k in keys if k in self._tails]
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for k in keys:
+            self._tails[k] = done
+
+        async def run() -> None:
+            try:
+                for fut in before:
+                    await asyncio.shield(fut)
+                async with self._slots:
+                    await self._run(rec)
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                # The order stays leased and unfinished; the sweeper retries it after the
+                # lease expires. Nothing is lost, but an engineer should look.
+                log.exception("order %s: engine error", rec.id)
+            finally:
+                done.set_result(None)
+                for k in keys:
+                    if self._tails.get(k) is done:
+                        del self._tails[k]
+                self._active.pop(rec.id, None)
+
+        self._active[rec.id] = asyncio.create_task(run(), name=f"order-{rec.id}")
+
+    def _publish(self, order_id: str, state: OrderState, **extra: object) -> None:
+        self.events.publish({"order_id": order_id, "state": state.value, **extra})
+
+    # -- running one order ---------------------------------------------------------------
+
+    async def _run(self, rec: OrderRecord) -> None:
+        order = rec.order
+        assert order is not None
+        before = await self.store.lines(order_msisdns(order))
+        plan = rec.plan
+        states: dict[tuple[Phase, int], StepState] = {}
+        if plan is None:
+            try:
+                plan = plan_order(order, before, self.config, self._route, _now())
+                self._check_supported(plan)
+            except PlanRefused as refused:
+                await self._finish(rec, OrderState.FAILED, refused.reason)
+                return
+            await self.store.start(rec.id, plan, 0 if plan.steps else None)
+            self._publish(rec.id, OrderState.PROVISIONING, steps=len(plan.steps))
+        else:
+            states = {(s.phase, s.idx): s.state for s in rec.steps}
+        # Steps whose intent was recorded by an earlier run but whose outcome never was: they
+        # may or may not have reached the NE.
+        uncertain = {key for key, state in states.items() if state is StepState.SENT}
+        run = _Run(rec.id, plan, states, uncertain)
+
+        if rec.phase == "forward":
+            failure = await self._forward(run)
+            if failure is None:
+                lines = lines_after(order, before, plan, _now())
+                await self._finish(rec, OrderState.COMPLETED, None, lines=lines)
+                return
+        else:
+            failure = rec.reason or "a step failed"
+        await self._compensate(rec, run, failure)
+
+    def _check_supported(self, plan: Plan) -> None:
+        for step in plan.steps:
+            ne = self.network.get(step.ne)
+            if ne is None:
+                raise PlanRefused(f"network element {step.ne} is not configured")
+            try:
+                for op in (step.op, step.compensation):
+                    if op is not None:
+                        ne.render(op)
+            except NotSupported as exc:
+                raise PlanRefused(
+                    f"{step.ne} ({ne.dialect}) cannot {step.description}: {exc}"
+                ) from None
+
+    async def _forward(self, run: _Run) -> str | None:
+        """Run the forward steps from where the order stands. Returns a failure text or None."""
+        steps = run.plan.steps
+        for step in steps:
+            key: tuple[Phase, int] = ("forward", step.index)
+            state = run.states.get(key)
+            if state is StepState.DONE:
+                continue
+            if state is StepState.FAILED:
+                return f"step {step.index + 1} ({step.description}) failed"
+            if state is None and step.index > 0:
+                await self.store.intent(run.order_id, step.index, "forward")
+            nxt = step.index + 1 if step.index + 1 < len(steps) else None
+            reply = await self._execute(
+                run.order_id,
+                step.index,
+                "forward",
+                step.ne,
+                step.op,
+                uncertain=key in run.uncertain,
+                next_intent=(nxt, "forward") if nxt is not None else None,
+            )
+            if not reply.ok:
+                await self.store.outcome(
+                    run.order_id,
+                    step.index,
+                    "forward",
+                    step.ne,
+                    StepState.FAILED,
+                    None,
+                    order_phase="compensate",
+                )
+                run.states[key] = StepState.FAILED
+                return f"step {step.index + 1} ({step.description}): {reply.text or reply.code}"
+            run.states[key] = StepState.DONE
+            if nxt is not None:
+                run.states[("forward", nxt)] = StepState.SENT
+        return None
+
+    async def _compensate(self, rec: OrderRecord, run: _Run, failure: str) -> None:
+        done = [s for s in run.plan.steps if run.states.get(("forward", s.index)) is StepState.DONE]
+        if not done:
+            await self._finish(rec, OrderState.FAILED, failure)
+            return
+        for step in reversed(done):
+            key: tuple[Phase, int] = ("compensate", step.index)
+            state = run.states.get(key)
+            if step.compensation is None or state is StepState.DONE:
+                continue
+            if state is None:
+                await self.store.intent(rec.id, step.index, "compensate")
+            reply = await self._execute(
+                rec.id,
+                step.index,
+                "compensate",
+                step.ne,
+                step.compensation,
+                uncertain=key in run.uncertain,
+            )
+            if not reply.ok:
+                await self.store.outcome(
+                    rec.id, step.index, "compensate", step.ne, StepState.FAILED, None
+                )
+                await self._finish(
+                    rec,
+                    OrderState.FAILED,
+                    f"{failure}; undoing step {step.index + 1} also failed "
+                    f"({reply.text or reply.code}): needs manual work",
+                    attention=True,
+                )
+                return
+        await self._finish(rec, OrderState.COMPENSATED, failure)
+
+    async def _execute(
+        self,
+        order_id: str,
+        idx: int,
+        phase: Phase,
+        ne_name: str,
+        op: Operation,
+        *,
+        uncertain: bool,
+        next_intent: tuple[int, Phase] | None = None,
+    ) -> Reply:
+        """Carry out one step (its intent already recorded) until it is done or definitely
+        failed, recording every reply. ``uncertain``: it may have been sent before, so read
+        back first."""
+        ne = self.network[ne_name]
+        policy = self.config.retry
+        attempt = 0
+        delay = policy.backoff_initial_s
+        while True:
+            if uncertain and await self._reconcile(ne, op):
+                reply = Reply(
+                    outcome=Outcome.OK,
+                    text="already in place (reconciled by reading back)",
+                    command=ne.render(op),
+                )
+                await self.store.outcome(
+                    order_id, idx, phase, ne_name, StepState.DONE, reply, next_intent=next_intent
+                )
+                return reply
+            reply = await ne.execute(op)
+            if reply.outcome is Outcome.OK:
+                await self.store.outcome(
+                    order_id, idx, phase, ne_name, StepState.DONE, reply, next_intent=next_intent
+                )
+                return reply
+            await self.store.outcome(order_id, idx, phase, ne_name, None, reply)
+            if reply.outcome is Outcome.PERMANENT:
+                return reply
+            attempt += 1
+            uncertain = reply.outcome is Outcome.UNKNOWN
+            if reply.outcome is Outcome.TRANSIENT and attempt >= policy.attempts:
+                return reply
+            await asyncio.sleep(delay)
+            delay = min(policy.backoff_max_s, max(delay * 2, 0.01))
+
+    async def _reconcile(self, ne: NetworkElement, op: Operation) -> bool:
+        """Ask the NE whether ``op``'s effect is in place, waiting for it as long as it takes:
+        an unknown outcome can be neither repeated nor undone before the NE answers."""
+        delay = self.config.retry.backoff_initial_s
+        while True:
+            try:
+                return op.applied_in(await ne.read(op.lookup()))
+            except (ConnectionError, TimeoutError, OSError) as exc:
+                log.warning("%s: cannot read back for reconciliation (%s); retrying", ne.name, exc)
+            await asyncio.sleep(delay)
+            delay = min(self.config.retry.backoff_max_s, max(delay * 2, 0.01))
+
+    async def _finish(
+        self,
+        rec: OrderRecord,
+        state: OrderState,
+        reason: str | None,
+        *,
+        attention: bool = False,
+        lines: dict[str, Line | None] | None = None,
+    ) -> None:
+        await self.store.finish(rec.id, state, reason, attention=attention, lines=lines)
+        self._publish(rec.id, state, reason=reason)
+
+
+@dataclass
+class _Run:
+    """What the engine knows of one order while it runs it."""
+
+    order_id: str
+    plan: Plan
+    states: dict[tuple[Phase, int], StepState]
+    uncertain: set[tuple[Phase, int]]
+
+
+def _now() -> datetime:
+    return datetime.fromtimestamp(time.time(), UTC)

@@ -1,0 +1,328 @@
+"""Service orders: one pydantic model per business process in the operator's manuals.
+
+Every process the seeds name (business-processes.md) has an order kind here, so that every
+order validates today even where its network work is planned in a later issue. Seed codes are
+kept in each class's ``process`` so an order can be traced to the manual (M19: every business
+process has a number).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+
+from gateway.identifiers import HexKey, Iccid, Imsi, Msisdn, ResidentId, SafeText, Secret
+from gateway.operations import BarIncoming, BarOutgoing, BarRoaming, ForwardingKind
+
+OrderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
+ChannelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+OperatorId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
+ProductId = Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]{0,31}$")]
+ForwardTarget = Annotated[str, Field(pattern=r"^\+?[0-9]{3,15}$")]
+"""A forwarded-to number: digits, optionally '+'; an 11-digit mainland number gets 86."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+
+
+class IdType(StrEnum):
+    RESIDENT_ID = "resident_id"  # 居民身份证: a person
+    BUSINESS_LICENCE = "business_licence"  # 营业执照: a unit (company customer)
+
+
+class Customer(_Strict):
+    """The customer's identity and contact details (C1-F3: completeness is checked)."""
+
+    name: SafeText = Field(min_length=1, max_length=60)
+    id_type: IdType = IdType.RESIDENT_ID
+    id_number: Annotated[str, Field(min_length=1, max_length=32)]
+    address: SafeText = Field(min_length=4, max_length=200)
+    contact: Annotated[str, Field(pattern=r"^\+?[0-9]{5,15}$")]
+
+    @model_validator(mode="after")
+    def _check_document(self) -> Customer:
+        if self.id_type is IdType.RESIDENT_ID:
+            # Re-validate with the GB 11643 rules; the error names id_number.
+            TypeAdapter(ResidentId).validate_python(self.id_number)
+        elif not self.id_number.isalnum() or len(self.id_number) != 18:
+            raise ValueError("business licence number must be the 18-character unified code")
+        return self
+
+
+class _Order(_Strict):
+    """What every order carries: the sender's id, the channel and operator (M2, M7)."""
+
+    process: ClassVar[str]
+    title: ClassVar[str]
+
+    order_id: OrderId
+    channel: ChannelId
+    operator: OperatorId
+    submitted_at: datetime | None = None
+
+
+class _LineOrder(_Order):
+    """An order about an existing line, named by its number."""
+
+    msisdn: Msisdn
+
+
+class OpenAccount(_Order):
+    process: ClassVar[str] = "C1"
+    title: ClassVar[str] = "开户 open account"
+    kind: Literal["open_account"] = "open_account"
+    msisdn: Msisdn
+    imsi: Imsi
+    iccid: Iccid
+    ki: HexKey
+    opc: HexKey
+    product: ProductId
+    customer: Customer
+
+
+class ChangeNumber(_LineOrder):
+    process: ClassVar[str] = "C2"
+    title: ClassVar[str] = "改号 change number"
+    kind: Literal["change_number"] = "change_number"
+    new_msisdn: Msisdn
+
+    @model_validator(mode="after")
+    def _differs(self) -> ChangeNumber:
+        if self.new_msisdn == self.msisdn:
+            raise ValueError("new_msisdn must differ from msisdn")
+        return self
+
+
+class SimSwap(_LineOrder):
+    process: ClassVar[str] = "C3"
+    title: ClassVar[str] = "换卡/补卡 SIM replacement"
+    kind: Literal["sim_swap"] = "sim_swap"
+    new_imsi: Imsi
+    new_iccid: Iccid
+    ki: HexKey
+    opc: HexKey
+    reason: Literal["replace", "lost", "damaged", "upgrade"] = "replace"
+
+
+class ChangeCustomerInfo(_LineOrder):
+    process: ClassVar[str] = "C4.1/C4.2/C4.4"
+    title: ClassVar[str] = "改用户资料 change customer details"
+    kind: Literal["change_customer_info"] = "change_customer_info"
+    name: SafeText | None = Field(None, min_length=1, max_length=60)
+    address: SafeText | None = Field(None, min_length=4, max_length=200)
+    contact: Annotated[str, Field(pattern=r"^\+?[0-9]{5,15}$")] | None = None
+    service_password: Secret | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ChangeCustomerInfo:
+        if not any(
+            v is not None for v in (self.name, self.address, self.contact, self.service_password)
+        ):
+            raise ValueError("give at least one of name, address, contact, service_password")
+        return self
+
+
+class ChangePaymentType(_LineOrder):
+    process: ClassVar[str] = "C4.3/C7.5"
+    title: ClassVar[str] = "改付费方式 change payment type"
+    kind: Literal["change_payment_type"] = "change_payment_type"
+    payment: Literal["prepaid", "postpaid"]
+
+
+class TransferOwnership(_LineOrder):
+    process: ClassVar[str] = "C5"
+    title: ClassVar[str] = "过户 transfer ownership"
+    kind: Literal["transfer_ownership"] = "transfer_ownership"
+    new_owner: Customer
+
+
+class SuspendReason(StrEnum):
+    REQUEST = "request"  # 报停: the customer asked
+    ARREARS = "arrears"  # 欠费停机
+    LOSS = "loss"  # 挂失: report of loss
+
+
+class Suspend(_LineOrder):
+    process: ClassVar[str] = "C6"
+    title: ClassVar[str] = "停机 suspend"
+    kind: Literal["suspend"] = "suspend"
+    reason: SuspendReason = SuspendReason.REQUEST
+
+
+class Resume(_LineOrder):
+    process: ClassVar[str] = "C6"
+    title: ClassVar[str] = "复机 resume"
+    kind: Literal["resume"] = "resume"
+    reason: SuspendReason = SuspendReason.REQUEST
+
+
+class ChangeLongDistance(_LineOrder):
+    process: ClassVar[str] = "C7.1"
+    title: ClassVar[str] = "长途类型变更 long-distance / international access"
+    kind: Literal["change_long_distance"] = "change_long_distance"
+    outgoing_barring: BarOutgoing
+    incoming_barring: BarIncoming | None = None
+
+
+class ForwardingChange(_Strict):
+    kind: ForwardingKind
+    forward_to: ForwardTarget | None = None  # None erases the forwarding
+
+
+class ChangeSupplementary(_LineOrder):
+    process: ClassVar[str] = "C7.2"
+    title: ClassVar[str] = "程控业务变更 supplementary services"
+    kind: Literal["change_supplementary"] = "change_supplementary"
+    forwarding: list[ForwardingChange] = Field(min_length=1, max_length=4)
+
+    @model_validator(mode="after")
+    def _unique(self) -> ChangeSupplementary:
+        kinds = [f.kind for f in self.forwarding]
+        if len(set(kinds)) != len(kinds):
+            raise ValueError("each forwarding kind may appear once")
+        return self
+
+
+class ChangeRoaming(_LineOrder):
+    process: ClassVar[str] = "C7.3"
+    title: ClassVar[str] = "漫游业务变更 roaming"
+    kind: Literal["change_roaming"] = "change_roaming"
+    roaming_barring: BarRoaming
+
+
+class ChangeValueAdded(_LineOrder):
+    process: ClassVar[str] = "C7.4"
+    title: ClassVar[str] = "增值业务变更 value-added services"
+    kind: Literal["change_value_added"] = "change_value_added"
+    data: bool | None = None
+    sms: bool | None = None
+    volte: bool | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> ChangeValueAdded:
+        if self.data is None and self.sms is None and self.volte is None:
+            raise ValueError("give at least one of data, sms, volte")
+        return self
+
+
+class ChangeTariff(_LineOrder):
+    process: ClassVar[str] = "C8"
+    title: ClassVar[str] = "优惠变更 tariff change"
+    kind: Literal["change_tariff"] = "change_tariff"
+    product: ProductId
+
+
+class PreCancel(_LineOrder):
+    process: ClassVar[str] = "C9"
+    title: ClassVar[str] = "预销号 pre-cancellation"
+    kind: Literal["pre_cancel"] = "pre_cancel"
+
+
+class Cancel(_LineOrder):
+    process: ClassVar[str] = "C9"
+    title: ClassVar[str] = "销号 cancellation"
+    kind: Literal["cancel"] = "cancel"
+
+
+class HandsetPurchase(_LineOrder):
+    process: ClassVar[str] = "C10"
+    title: ClassVar[str] = "购买/换机身 handset purchase"
+    kind: Literal["handset_purchase"] = "handset_purchase"
+    imei: Annotated[str, Field(pattern=r"^[0-9]{15}$")]
+
+
+class Recharge(_LineOrder):
+    process: ClassVar[str] = "C11"
+    title: ClassVar[str] = "充值 recharge"
+    kind: Literal["recharge"] = "recharge"
+    amount_cents: int = Field(gt=0, le=100_000_00)
+    voucher: Annotated[str, Field(pattern=r"^[0-9]{10,20}$")] | None = None
+
+
+class Payment(_LineOrder):
+    process: ClassVar[str] = "C12"
+    title: ClassVar[str] = "收/退通信费 payment or refund"
+    kind: Literal["payment"] = "payment"
+    amount_cents: int = Field(description="negative for a refund")
+
+    @model_validator(mode="after")
+    def _nonzero(self) -> Payment:
+        if self.amount_cents == 0:
+            raise ValueError("amount_cents must not be zero")
+        return self
+
+
+class Query(_LineOrder):
+    process: ClassVar[str] = "C13"
+    title: ClassVar[str] = "查询 query"
+    kind: Literal["query"] = "query"
+    service_password: Secret | None = None
+
+
+class PortOut(_LineOrder):
+    process: ClassVar[str] = "MNP"
+    title: ClassVar[str] = "携号转网 number portability (port out)"
+    kind: Literal["port_out"] = "port_out"
+    recipient_operator: Annotated[str, Field(pattern=r"^[A-Z0-9]{2,10}$")]
+
+
+class GroupOrder(_Order):
+    """和对讲 push-to-talk group product: the group order and its member changes."""
+
+    process: ClassVar[str] = "PTT"
+    title: ClassVar[str] = "和对讲 group product"
+    kind: Literal["group"] = "group"
+    group_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
+    action: Literal["create", "add_member", "change_member", "remove_member", "change", "cancel"]
+    members: list[Msisdn] = Field(default_factory=list, max_length=500)
+    product: ProductId | None = None
+
+
+Order = Annotated[
+    OpenAccount
+    | ChangeNumber
+    | SimSwap
+    | ChangeCustomerInfo
+    | ChangePaymentType
+    | TransferOwnership
+    | Suspend
+    | Resume
+    | ChangeLongDistance
+    | ChangeSupplementary
+    | ChangeRoaming
+    | ChangeValueAdded
+    | ChangeTariff
+    | PreCancel
+    | Cancel
+    | HandsetPurchase
+    | Recharge
+    | Payment
+    | Query
+    | PortOut
+    | GroupOrder,
+    Field(discriminator="kind"),
+]
+ORDER_ADAPTER: TypeAdapter[Order] = TypeAdapter(Order)
+ORDER_KINDS: dict[str, type[_Order]] = {
+    t.model_fields["kind"].default: t
+    for t in _Order.__subclasses__() + _LineOrder.__subclasses__()
+    if "kind" in t.model_fields
+}
+
+
+def parse_order(data: object) -> Order:
+    """Validate an order from JSON-like data; raises pydantic.ValidationError with field names."""
+    return ORDER_ADAPTER.validate_python(data)
+
+
+def order_msisdns(order: Order) -> tuple[str, ...]:
+    """The numbers an order touches: orders on the same number run one after another."""
+    if isinstance(order, ChangeNumber):
+        return (order.msisdn, order.new_msisdn)
+    if isinstance(order, GroupOrder):
+        return ()
+    return (order.msisdn,)

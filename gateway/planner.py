@@ -1,0 +1,525 @@
+"""The planner: order + what the gateway knows of the lines → plan of NE operations.
+
+Pure: no I/O, no clock (the caller passes ``now``), the same inputs always give the same plan.
+One function per order kind, each readable as the business process it implements. Every step
+carries its compensation — the operation that undoes it if a later step fails — or ``None``
+where the step is last (nothing after it can fail) and says so in its description.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from gateway.config import GatewayConfig
+from gateway.identifiers import to_e164
+from gateway.lines import ALL_LOCKED, UNLOCKED, Line, LineStatus
+from gateway.operations import (
+    ChangeMsisdn,
+    CreateSubscriber,
+    EraseForwarding,
+    LoadAuth,
+    Operation,
+    RegisterForwarding,
+    RemoveAuth,
+    RemoveSubscriber,
+    SetData,
+    SetIncomingBarring,
+    SetLock,
+    SetOutgoingBarring,
+    SetRoamingBarring,
+    SwapImsi,
+)
+from gateway.orders import (
+    Cancel,
+    ChangeLongDistance,
+    ChangeNumber,
+    ChangeRoaming,
+    ChangeSupplementary,
+    ChangeTariff,
+    ChangeValueAdded,
+    OpenAccount,
+    Order,
+    Payment,
+    PortOut,
+    PreCancel,
+    Recharge,
+    Resume,
+    SimSwap,
+    Suspend,
+    SuspendReason,
+)
+
+PORT_OUT_MIN_DAYS = 90
+"""携号转网: a number may port out only after 90 days in the network."""
+
+
+class Step(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    index: int
+    ne: str
+    description: str
+    op: Operation
+    compensation: Operation | None = None
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    steps: list[Step] = Field(default_factory=list)
+    notes: list[str] = Field(default_factory=list)
+
+
+class PlanRefused(Exception):
+    """The order cannot be carried out as things stand; ``reason`` is for the clerk."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+Route = Callable[[str, str], str]
+"""(imsi, e164 msisdn) → name of the NE that serves the subscriber."""
+
+
+class _Builder:
+    def __init__(self, ne: str) -> None:
+        self.ne = ne
+        self.steps: list[Step] = []
+        self.notes: list[str] = []
+
+    def add(self, description: str, op: Operation, undo: Operation | None) -> None:
+        self.steps.append(
+            Step(
+                index=len(self.steps), ne=self.ne, description=description, op=op, compensation=undo
+            )
+        )
+
+    def plan(self) -> Plan:
+        return Plan(steps=self.steps, notes=self.notes)
+
+
+def plan_order(
+    order: Order,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    """The plan for ``order``; ``lines`` holds every number the order touches (None = free)."""
+    planner = _PLANNERS.get(type(order))
+    if planner is None:
+        return Plan(notes=[f"{order.title}: customer or billing data only, no network change"])
+    return planner(order, lines, config, route, now)
+
+
+def _line(lines: Mapping[str, Line | None], msisdn: str) -> Line:
+    line = lines.get(msisdn)
+    if line is None:
+        raise PlanRefused(f"number {msisdn} has no active line")
+    return line
+
+
+def _open_account(
+    order: OpenAccount,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    if lines.get(order.msisdn) is not None:
+        raise PlanRefused(f"number {order.msisdn} is already in use")
+    product = config.product(order.product)
+    if product is None:
+        raise PlanRefused(f"unknown product {order.product}")
+    e164 = to_e164(order.msisdn, config.country_code)
+    b = _Builder(route(order.imsi, e164))
+    b.add(
+        "load authentication data (Ki/OPc)",
+        LoadAuth(imsi=order.imsi, ki=order.ki, opc=order.opc),
+        RemoveAuth(imsi=order.imsi),
+    )
+    b.add(
+        f"create subscriber from template {product.template_id} ({product.name})",
+        CreateSubscriber(imsi=order.imsi, msisdn=e164, template_id=product.template_id),
+        RemoveSubscriber(imsi=order.imsi),
+    )
+    if product.data:
+        b.add(
+            "enable packet data (GPRS/EPS)",
+            SetData(msisdn=e164, enabled=True),
+            SetData(msisdn=e164, enabled=False),
+        )
+    return b.plan()
+
+
+def _change_number(
+    order: ChangeNumber,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if lines.get(order.new_msisdn) is not None:
+        raise PlanRefused(f"number {order.new_msisdn} is already in use")
+    old, new = (
+        to_e164(order.msisdn, config.country_code),
+        to_e164(order.new_msisdn, config.country_code),
+    )
+    b = _Builder(line.ne)
+    b.add(
+        f"change number {old} → {new}",
+        ChangeMsisdn(msisdn=old, new_msisdn=new),
+        ChangeMsisdn(msisdn=new, new_msisdn=old),
+    )
+    b.notes.append(f"number {order.msisdn} returns to the pool as recycled (回收)")
+    return b.plan()
+
+
+def _sim_swap(
+    order: SimSwap,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if order.new_imsi == line.imsi:
+        raise PlanRefused("the new card has the same IMSI as the current one")
+    e164 = to_e164(order.msisdn, config.country_code)
+    b = _Builder(line.ne)
+    b.add(
+        "load the new card's authentication data",
+        LoadAuth(imsi=order.new_imsi, ki=order.ki, opc=order.opc),
+        RemoveAuth(imsi=order.new_imsi),
+    )
+    b.add(
+        f"move the subscriber to the new IMSI {order.new_imsi}",
+        SwapImsi(msisdn=e164, new_imsi=order.new_imsi),
+        SwapImsi(msisdn=e164, new_imsi=line.imsi),
+    )
+    b.add(
+        f"retire the old card's authentication data (IMSI {line.imsi}); last step, "
+        "nothing to undo after it",
+        RemoveAuth(imsi=line.imsi),
+        None,
+    )
+    return b.plan()
+
+
+def _lock_step(b: _Builder, line: Line, e164: str, lock: bool, why: str) -> None:
+    target = ALL_LOCKED if lock else UNLOCKED
+    b.add(why, SetLock(msisdn=e164, lock=target), SetLock(msisdn=e164, lock=line.network.lock))
+
+
+def _suspend(
+    order: Suspend,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if line.status is LineStatus.PRE_CANCELLED:
+        raise PlanRefused("the line is pre-cancelled; it is already out of service")
+    if order.reason in line.suspended_for:
+        raise PlanRefused(f"the line is already suspended ({order.reason.value})")
+    b = _Builder(line.ne)
+    if line.suspended_for:
+        b.notes.append("already suspended for another reason: no network change")
+    else:
+        _lock_step(
+            b,
+            line,
+            to_e164(order.msisdn, config.country_code),
+            True,
+            "bar incoming, outgoing and data (停机)",
+        )
+    return b.plan()
+
+
+def _resume_plan(line: Line, reason: SuspendReason, msisdn: str, config: GatewayConfig) -> Plan:
+    b = _Builder(line.ne)
+    remaining = line.suspended_for - {reason}
+    if remaining:
+        b.notes.append(
+            "still suspended for "
+            + ", ".join(sorted(r.value for r in remaining))
+            + ": no network change"
+        )
+    else:
+        _lock_step(
+            b,
+            line,
+            to_e164(msisdn, config.country_code),
+            False,
+            "lift the barring of incoming, outgoing and data (复机)",
+        )
+    return b.plan()
+
+
+def _resume(
+    order: Resume,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if order.reason not in line.suspended_for:
+        if line.suspended_for:
+            held = ", ".join(sorted(r.value for r in line.suspended_for))
+            raise PlanRefused(f"the line is suspended for {held}, not {order.reason.value}")
+        raise PlanRefused("the line is not suspended")
+    return _resume_plan(line, order.reason, order.msisdn, config)
+
+
+def _after_payment(
+    order: Recharge | Payment,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if SuspendReason.ARREARS not in line.suspended_for:
+        return Plan(notes=["balance only: no network change"])
+    return _resume_plan(line, SuspendReason.ARREARS, order.msisdn, config)
+
+
+def _change_long_distance(
+    order: ChangeLongDistance,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    e164 = to_e164(order.msisdn, config.country_code)
+    b = _Builder(line.ne)
+    b.add(
+        f"outgoing barring class {order.outgoing_barring.value}",
+        SetOutgoingBarring(msisdn=e164, barring=order.outgoing_barring),
+        SetOutgoingBarring(msisdn=e164, barring=line.network.bar_outgoing),
+    )
+    if order.incoming_barring is not None:
+        b.add(
+            f"incoming barring class {order.incoming_barring.value}",
+            SetIncomingBarring(msisdn=e164, barring=order.incoming_barring),
+            SetIncomingBarring(msisdn=e164, barring=line.network.bar_incoming),
+        )
+    return b.plan()
+
+
+def _forward_target(number: str, country_code: str) -> str:
+    digits = number.lstrip("+")
+    if not number.startswith("+") and len(digits) == 11 and digits.startswith("1"):
+        return country_code + digits
+    return digits
+
+
+def _change_supplementary(
+    order: ChangeSupplementary,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    e164 = to_e164(order.msisdn, config.country_code)
+    b = _Builder(line.ne)
+    for change in order.forwarding:
+        before = line.network.forwarding.get(change.kind)
+        undo: Operation
+        if before is None:
+            undo = EraseForwarding(msisdn=e164, kind=change.kind)
+        else:
+            undo = RegisterForwarding(msisdn=e164, kind=change.kind, forward_to=before)
+        if change.forward_to is None:
+            if before is None:
+                b.notes.append(f"{change.kind.value} is not registered: nothing to erase")
+                continue
+            b.add(
+                f"erase call forwarding {change.kind.value}",
+                EraseForwarding(msisdn=e164, kind=change.kind),
+                undo,
+            )
+        else:
+            target = _forward_target(change.forward_to, config.country_code)
+            b.add(
+                f"register call forwarding {change.kind.value} to {target}",
+                RegisterForwarding(msisdn=e164, kind=change.kind, forward_to=target),
+                undo,
+            )
+    return b.plan()
+
+
+def _change_roaming(
+    order: ChangeRoaming,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    e164 = to_e164(order.msisdn, config.country_code)
+    b = _Builder(line.ne)
+    b.add(
+        f"roaming barring {order.roaming_barring.value}",
+        SetRoamingBarring(msisdn=e164, barring=order.roaming_barring),
+        SetRoamingBarring(msisdn=e164, barring=line.network.bar_roaming),
+    )
+    return b.plan()
+
+
+def _data_step(b: _Builder, line: Line, e164: str, enabled: bool) -> None:
+    if line.network.data_enabled == enabled:
+        b.notes.append(f"packet data already {'on' if enabled else 'off'}")
+        return
+    b.add(
+        f"packet data {'on' if enabled else 'off'}",
+        SetData(msisdn=e164, enabled=enabled),
+        SetData(msisdn=e164, enabled=not enabled),
+    )
+
+
+def _change_value_added(
+    order: ChangeValueAdded,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if order.sms is not None:
+        raise PlanRefused(
+            "SMS service is barred and unbarred at the SMS centre, "
+            "which this gateway is not connected to yet"
+        )
+    if order.volte is not None:
+        raise PlanRefused("VoLTE is provisioned in the IMS, which this gateway does not reach")
+    b = _Builder(line.ne)
+    if order.data is not None:
+        _data_step(b, line, to_e164(order.msisdn, config.country_code), order.data)
+    return b.plan()
+
+
+def _change_tariff(
+    order: ChangeTariff,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    product = config.product(order.product)
+    if product is None:
+        raise PlanRefused(f"unknown product {order.product}")
+    if product.id == line.product:
+        raise PlanRefused(f"the line already has product {product.id}")
+    b = _Builder(line.ne)
+    _data_step(b, line, to_e164(order.msisdn, config.country_code), product.data)
+    return b.plan()
+
+
+def _pre_cancel(
+    order: PreCancel,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if line.status is LineStatus.PRE_CANCELLED:
+        raise PlanRefused("the line is already pre-cancelled")
+    b = _Builder(line.ne)
+    if line.network.lock == ALL_LOCKED:
+        b.notes.append("service already barred: no network change")
+    else:
+        _lock_step(
+            b,
+            line,
+            to_e164(order.msisdn, config.country_code),
+            True,
+            "stop service; the number is held until the formal cancellation (预销号)",
+        )
+    b.notes.append("formal cancellation (销号) may follow after the hold period")
+    return b.plan()
+
+
+def _removal(line: Line, e164: str, why: str) -> Plan:
+    b = _Builder(line.ne)
+    b.add(
+        f"remove the subscriber ({why})",
+        RemoveSubscriber(imsi=line.imsi),
+        CreateSubscriber(imsi=line.imsi, msisdn=e164, template_id=line.network.template_id or 0),
+    )
+    b.add(
+        "remove the authentication data; last step, nothing to undo after it",
+        RemoveAuth(imsi=line.imsi),
+        None,
+    )
+    return b.plan()
+
+
+def _cancel(
+    order: Cancel,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if line.status is not LineStatus.PRE_CANCELLED:
+        raise PlanRefused("a line must be pre-cancelled (预销号) before it is cancelled")
+    hold = timedelta(days=config.cancel_hold_days)
+    if now - line.status_since < hold:
+        until = (line.status_since + hold).date().isoformat()
+        raise PlanRefused(f"the number is held after pre-cancellation until {until}")
+    return _removal(line, to_e164(order.msisdn, config.country_code), "销号 cancellation")
+
+
+def _port_out(
+    order: PortOut,
+    lines: Mapping[str, Line | None],
+    config: GatewayConfig,
+    route: Route,
+    now: datetime,
+) -> Plan:
+    line = _line(lines, order.msisdn)
+    if now - line.activated_at < timedelta(days=PORT_OUT_MIN_DAYS):
+        raise PlanRefused(
+            f"a number may port out only after {PORT_OUT_MIN_DAYS} days in the network"
+        )
+    if SuspendReason.ARREARS in line.suspended_for:
+        raise PlanRefused("the line is suspended for arrears; settle the bill before porting")
+    if not line.real_name:
+        raise PlanRefused("the line is not real-name registered; register at an outlet first")
+    return _removal(
+        line,
+        to_e164(order.msisdn, config.country_code),
+        f"ported out to {order.recipient_operator}",
+    )
+
+
+_PLANNERS: dict[type, Callable[..., Plan]] = {
+    OpenAccount: _open_account,
+    ChangeNumber: _change_number,
+    SimSwap: _sim_swap,
+    Suspend: _suspend,
+    Resume: _resume,
+    Recharge: _after_payment,
+    Payment: _after_payment,
+    ChangeLongDistance: _change_long_distance,
+    ChangeSupplementary: _change_supplementary,
+    ChangeRoaming: _change_roaming,
+    ChangeValueAdded: _change_value_added,
+    ChangeTariff: _change_tariff,
+    PreCancel: _pre_cancel,
+    Cancel: _cancel,
+    PortOut: _port_out,
+}

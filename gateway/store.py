@@ -1,0 +1,604 @@
+"""The store is the truth: orders, plans, step states, transcripts, and lines.
+
+SQLite in WAL mode by default, one file, no server. All database work runs on one dedicated
+thread that drains whatever jobs are queued and commits them in one transaction (group
+commit): a thousand orders a second each waiting for "intent recorded" share a handful of
+commits instead of paying one each. A job's future resolves only after its transaction
+committed, so "recorded" always means durable against a crash of the gateway process
+(``synchronous=NORMAL`` in WAL mode; set ``FULL`` to survive power loss too).
+
+Secrets in order bodies and plans are sealed field by field with the `Vault`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import queue
+import sqlite3
+import threading
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from enum import StrEnum
+from pathlib import Path
+from typing import Any, Literal, TypeVar
+
+from gateway.lines import Line
+from gateway.operations import Reply
+from gateway.orders import ORDER_ADAPTER, Order, order_msisdns
+from gateway.planner import Plan
+from gateway.vault import Vault
+
+T = TypeVar("T")
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS orders (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT NOT NULL UNIQUE,
+    kind         TEXT NOT NULL,
+    msisdn       TEXT,
+    channel      TEXT NOT NULL,
+    operator     TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    digest       TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    phase        TEXT NOT NULL DEFAULT 'forward',
+    reason       TEXT,
+    attention    INTEGER NOT NULL DEFAULT 0,
+    plan         TEXT,
+    lease_owner  TEXT,
+    lease_until  REAL,
+    created_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL,
+    finished_at  REAL
+);
+CREATE INDEX IF NOT EXISTS orders_state ON orders(state) WHERE state IN ('accepted','provisioning');
+CREATE INDEX IF NOT EXISTS orders_msisdn ON orders(msisdn);
+CREATE TABLE IF NOT EXISTS steps (
+    order_id     TEXT NOT NULL,
+    idx          INTEGER NOT NULL,
+    phase        TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    started_at   REAL,
+    finished_at  REAL,
+    PRIMARY KEY (order_id, phase, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS transcript (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id     TEXT NOT NULL,
+    idx          INTEGER NOT NULL,
+    phase        TEXT NOT NULL,
+    ne           TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    code         TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    command      TEXT NOT NULL,
+    response     TEXT NOT NULL,
+    elapsed_ms   REAL NOT NULL,
+    at           REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transcript_order ON transcript(order_id);
+CREATE TABLE IF NOT EXISTS lines (
+    msisdn       TEXT PRIMARY KEY,
+    data         TEXT NOT NULL
+) WITHOUT ROWID;
+"""
+
+
+class OrderState(StrEnum):
+    ACCEPTED = "accepted"
+    PROVISIONING = "provisioning"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    COMPENSATED = "compensated"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (OrderState.COMPLETED, OrderState.FAILED, OrderState.COMPENSATED)
+
+
+Phase = Literal["forward", "compensate"]
+
+
+class StepState(StrEnum):
+    SENT = "sent"  # intent recorded, outcome not yet known
+    DONE = "done"
+    FAILED = "failed"
+
+
+class Conflict(Exception):
+    """The same order id was sent before with a different body."""
+
+
+@dataclass
+class StepRecord:
+    idx: int
+    phase: Phase
+    state: StepState
+    attempts: int
+    started_at: float | None
+    finished_at: float | None
+
+
+@dataclass
+class OrderRecord:
+    id: str
+    seq: int
+    kind: str
+    msisdn: str | None
+    channel: str
+    operator: str
+    state: OrderState
+    phase: Phase
+    reason: str | None
+    attention: bool
+    created_at: float
+    updated_at: float
+    finished_at: float | None
+    order: Order | None = None
+    plan: Plan | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+
+
+@dataclass
+class TranscriptLine:
+    idx: int
+    phase: str
+    ne: str
+    outcome: str
+    code: str
+    text: str
+    command: str
+    response: str
+    elapsed_ms: float
+    at: float
+
+
+_ORDER_COLUMNS = (
+    "id, seq, kind, msisdn, channel, operator, state, phase, reason, attention, "
+    "created_at, updated_at, finished_at"
+)
+
+
+def _record(row: Sequence[Any]) -> OrderRecord:
+    return OrderRecord(
+        id=row[0],
+        seq=row[1],
+        kind=row[2],
+        msisdn=row[3],
+        channel=row[4],
+        operator=row[5],
+        state=OrderState(row[6]),
+        phase=row[7],
+        reason=row[8],
+        attention=bool(row[9]),
+        created_at=row[10],
+        updated_at=row[11],
+        finished_at=row[12],
+    )
+
+
+class SqliteStore:
+    """The SQLite store. Use as ``async with SqliteStore(path, vault) as store``."""
+
+    def __init__(self, path: Path, vault: Vault, *, synchronous: str = "NORMAL") -> None:
+        self.path = path
+        self.vault = vault
+        self._synchronous = synchronous
+        self._jobs: queue.SimpleQueue[
+            tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]] | None
+        ] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    async def __aenter__(self) -> SqliteStore:
+        await self.open()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def open(self) -> None:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._loop = asyncio.get_running_loop()
+        ready: asyncio.Future[None] = self._loop.create_future()
+        self._thread = threading.Thread(
+            target=self._run, args=(ready,), name="provgw-store", daemon=True
+        )
+        self._thread.start()
+        await ready
+
+    async def close(self) -> None:
+        if self._thread is not None:
+            self._jobs.put(None)
+            await asyncio.to_thread(self._thread.join)
+            self._thread = None
+
+    # -- the database thread -------------------------------------------------------------
+
+    def _connect(self) -> sqlite3.Connection:
+        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute(f"PRAGMA synchronous={self._synchronous}")
+        conn.execute("PRAGMA busy_timeout=5000")
+        conn.executescript(SCHEMA)
+        return conn
+
+    def _resolve(self, fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+        if fut.cancelled():
+            return
+        if error is not None:
+            fut.set_exception(error)
+        else:
+            fut.set_result(result)
+
+    def _run(self, ready: asyncio.Future[None]) -> None:
+        assert self._loop is not None
+        loop = self._loop
+        try:
+            conn = self._connect()
+        except BaseException as exc:
+            loop.call_soon_threadsafe(self._resolve, ready, None, exc)
+            return
+        loop.call_soon_threadsafe(self._resolve, ready, None, None)
+        stopping = False
+        while not stopping:
+            first = self._jobs.get()
+            batch = []
+            if first is None:
+                break
+            batch.append(first)
+            while len(batch) < 512:
+                try:
+                    nxt = self._jobs.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                batch.append(nxt)
+            results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
+            conn.execute("BEGIN IMMEDIATE")
+            for fn, fut in batch:
+                conn.execute("SAVEPOINT job")
+                try:
+                    res = fn(conn)
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO job")
+                    results.append((fut, None, exc))
+                else:
+                    results.append((fut, res, None))
+                conn.execute("RELEASE job")
+            conn.execute("COMMIT")
+            for fut, res, err in results:
+                loop.call_soon_threadsafe(self._resolve, fut, res, err)
+        conn.close()
+
+    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        assert self._loop is not None, "store is not open"
+        fut: asyncio.Future[T] = self._loop.create_future()
+        self._jobs.put((fn, fut))
+        return await fut
+
+    # -- serialisation -------------------------------------------------------------------
+
+    def digest(self, order: Order) -> str:
+        """A keyed digest of the order body (secrets included) for idempotent intake."""
+        return self.vault.digest(ORDER_ADAPTER.dump_json(order, context={"seal": str}))
+
+    def _seal_order(self, order: Order) -> str:
+        return ORDER_ADAPTER.dump_json(order, context=self.vault.context).decode()
+
+    def _open_order(self, body: str) -> Order:
+        return ORDER_ADAPTER.validate_json(body, context=self.vault.context)
+
+    def _seal_plan(self, plan: Plan) -> str:
+        return plan.model_dump_json(context=self.vault.context)
+
+    def _open_plan(self, text: str) -> Plan:
+        return Plan.model_validate_json(text, context=self.vault.context)
+
+    # -- intake --------------------------------------------------------------------------
+
+    async def accept(
+        self, order: Order, *, lease_owner: str | None = None, lease_seconds: float = 60
+    ) -> tuple[OrderRecord, bool]:
+        """Record a new order (state accepted), leased to ``lease_owner``; (record, created).
+
+        The same id with the same body returns the existing record (created=False); the same
+        id with a different body raises `Conflict`.
+        """
+        digest = self.digest(order)
+        body = self._seal_order(order)
+        msisdns = order_msisdns(order)
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> tuple[OrderRecord, bool]:
+            row = conn.execute("SELECT digest FROM orders WHERE id=?", (order.order_id,)).fetchone()
+            if row is not None:
+                if row[0] != digest:
+                    raise Conflict(f"order {order.order_id} was already sent with another body")
+                return self._get(conn, order.order_id), False
+            conn.execute(
+                "INSERT INTO orders (id, kind, msisdn, channel, operator, body, digest, state,"
+                " lease_owner, lease_until, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                (
+                    order.order_id,
+                    order.kind,
+                    msisdns[0] if msisdns else None,
+                    order.channel,
+                    order.operator,
+                    body,
+                    digest,
+                    OrderState.ACCEPTED.value,
+                    lease_owner,
+                    now + lease_seconds if lease_owner else None,
+                    now,
+                    now,
+                ),
+            )
+            return self._get(conn, order.order_id), True
+
+        return await self._call(job)
+
+    # -- reading -------------------------------------------------------------------------
+
+    def _get(self, conn: sqlite3.Connection, order_id: str) -> OrderRecord:
+        sql = f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id=?"  # noqa: S608 - fixed columns
+        row = conn.execute(sql, (order_id,)).fetchone()
+        if row is None:
+            raise KeyError(order_id)
+        return _record(row)
+
+    async def get(self, order_id: str, *, full: bool = True) -> OrderRecord | None:
+        """One order; with ``full`` also its body, plan and step states."""
+
+        def job(conn: sqlite3.Connection) -> tuple[OrderRecord, str, str | None, list[Any]] | None:
+            try:
+                rec = self._get(conn, order_id)
+            except KeyError:
+                return None
+            body, plan = conn.execute(
+                "SELECT body, plan FROM orders WHERE id=?", (order_id,)
+            ).fetchone()
+            steps = conn.execute(
+                "SELECT idx, phase, state, attempts, started_at, finished_at FROM steps"
+                " WHERE order_id=? ORDER BY phase DESC, idx",
+                (order_id,),
+            ).fetchall()
+            return rec, body, plan, steps
+
+        found = await self._call(job)
+        if found is None:
+            return None
+        rec, body, plan, steps = found
+        if full:
+            rec.order = self._open_order(body)
+            rec.plan = self._open_plan(plan) if plan else None
+            rec.steps = [StepRecord(r[0], r[1], StepState(r[2]), r[3], r[4], r[5]) for r in steps]
+        return rec
+
+    async def transcript(self, order_id: str) -> list[TranscriptLine]:
+        def job(conn: sqlite3.Connection) -> list[Any]:
+            return conn.execute(
+                "SELECT idx, phase, ne, outcome, code, text, command, response, elapsed_ms, at"
+                " FROM transcript WHERE order_id=? ORDER BY id",
+                (order_id,),
+            ).fetchall()
+
+        return [TranscriptLine(*row) for row in await self._call(job)]
+
+    async def list_orders(
+        self,
+        *,
+        state: str | None = None,
+        kind: str | None = None,
+        msisdn: str | None = None,
+        limit: int = 100,
+        before_seq: int | None = None,
+    ) -> list[OrderRecord]:
+        clauses: list[str] = []
+        args: list[str | int] = []
+        for column, value in (("state", state), ("kind", kind), ("msisdn", msisdn)):
+            if value is not None:
+                clauses.append(f"{column}=?")
+                args.append(value)
+        if before_seq is not None:
+            clauses.append("seq<?")
+            args.append(before_seq)
+        where = ("WHERE " + " AND ".join(clauses)) if clauses else ""
+        # Only fixed column names are interpolated; every value is a bound parameter.
+        sql = f"SELECT {_ORDER_COLUMNS} FROM orders {where} ORDER BY seq DESC LIMIT ?"  # noqa: S608
+
+        def job(conn: sqlite3.Connection) -> list[Any]:
+            return conn.execute(sql, (*args, limit)).fetchall()
+
+        return [_record(r) for r in await self._call(job)]
+
+    async def counts(self) -> dict[str, int]:
+        def job(conn: sqlite3.Connection) -> list[Any]:
+            return conn.execute("SELECT state, count(*) FROM orders GROUP BY state").fetchall()
+
+        return {state: n for state, n in await self._call(job)}
+
+    # -- the engine's writes -------------------------------------------------------------
+
+    async def claim(self, owner: str, lease_seconds: float, limit: int = 1000) -> list[str]:
+        """Lease unfinished orders nobody holds (or whose lease ran out), oldest first."""
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT id FROM orders WHERE state IN ('accepted','provisioning')"
+                " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
+                " ORDER BY seq LIMIT ?",
+                (now, owner, limit),
+            ).fetchall()
+            ids = [r[0] for r in rows]
+            conn.executemany(
+                "UPDATE orders SET lease_owner=?, lease_until=? WHERE id=?",
+                [(owner, now + lease_seconds, i) for i in ids],
+            )
+            return ids
+
+        return await self._call(job)
+
+    async def renew_leases(self, owner: str, lease_seconds: float) -> None:
+        until = time.time() + lease_seconds
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE orders SET lease_until=? WHERE lease_owner=?"
+                " AND state IN ('accepted','provisioning')",
+                (until, owner),
+            )
+
+        await self._call(job)
+
+    async def release_leases(self, owner: str) -> None:
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE orders SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=?",
+                (owner,),
+            )
+
+        await self._call(job)
+
+    async def start(self, order_id: str, plan: Plan, first_intent: int | None) -> None:
+        """Store the plan, move to provisioning and (if any) record the first step's intent."""
+        sealed = self._seal_plan(plan)
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE orders SET plan=?, state='provisioning', updated_at=? WHERE id=?",
+                (sealed, now, order_id),
+            )
+            if first_intent is not None:
+                _intent(conn, order_id, first_intent, "forward", now)
+
+        await self._call(job)
+
+    async def intent(self, order_id: str, idx: int, phase: Phase) -> None:
+        """Record that step ``idx`` is about to be sent (before the command goes out)."""
+        now = time.time()
+        await self._call(lambda conn: _intent(conn, order_id, idx, phase, now))
+
+    async def outcome(
+        self,
+        order_id: str,
+        idx: int,
+        phase: Phase,
+        ne: str,
+        state: StepState | None,
+        reply: Reply | None,
+        *,
+        next_intent: tuple[int, Phase] | None = None,
+        order_phase: Phase | None = None,
+    ) -> None:
+        """Record a reply (transcript) and/or a step's new state, and optionally the intent of
+        the next step, in one transaction (so a step costs one commit, not two)."""
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> None:
+            if reply is not None:
+                conn.execute(
+                    "INSERT INTO transcript (order_id, idx, phase, ne, outcome, code, text,"
+                    " command, response, elapsed_ms, at) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
+                    (
+                        order_id,
+                        idx,
+                        phase,
+                        ne,
+                        reply.outcome.value,
+                        reply.code,
+                        reply.text,
+                        reply.command,
+                        reply.response,
+                        reply.elapsed_ms,
+                        now,
+                    ),
+                )
+            if state is not None:
+                conn.execute(
+                    "UPDATE steps SET state=?, finished_at=? WHERE order_id=? AND phase=?"
+                    " AND idx=?",
+                    (state.value, now, order_id, phase, idx),
+                )
+            if order_phase is not None:
+                conn.execute(
+                    "UPDATE orders SET phase=?, updated_at=? WHERE id=?",
+                    (order_phase, now, order_id),
+                )
+            if next_intent is not None:
+                _intent(conn, order_id, next_intent[0], next_intent[1], now)
+
+        await self._call(job)
+
+    async def finish(
+        self,
+        order_id: str,
+        state: OrderState,
+        reason: str | None,
+        *,
+        attention: bool = False,
+        lines: dict[str, Line | None] | None = None,
+    ) -> None:
+        """Move an order to a terminal state and, atomically with it, update its lines."""
+        assert state.terminal
+        now = time.time()
+        updates = [
+            (m, line.model_dump_json() if line is not None else None)
+            for m, line in (lines or {}).items()
+        ]
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE orders SET state=?, reason=?, attention=?, updated_at=?, finished_at=?,"
+                " lease_owner=NULL, lease_until=NULL WHERE id=?",
+                (state.value, reason, int(attention), now, now, order_id),
+            )
+            for msisdn, data in updates:
+                if data is None:
+                    conn.execute("DELETE FROM lines WHERE msisdn=?", (msisdn,))
+                else:
+                    conn.execute(
+                        "INSERT INTO lines (msisdn, data) VALUES (?,?)"
+                        " ON CONFLICT(msisdn) DO UPDATE SET data=excluded.data",
+                        (msisdn, data),
+                    )
+
+        await self._call(job)
+
+    # -- lines ---------------------------------------------------------------------------
+
+    async def lines(self, msisdns: Iterable[str]) -> dict[str, Line | None]:
+        wanted = list(msisdns)
+
+        def job(conn: sqlite3.Connection) -> dict[str, str | None]:
+            found: dict[str, str | None] = dict.fromkeys(wanted)
+            for m in wanted:
+                row = conn.execute("SELECT data FROM lines WHERE msisdn=?", (m,)).fetchone()
+                if row is not None:
+                    found[m] = row[0]
+            return found
+
+        raw = await self._call(job)
+        return {m: Line.model_validate_json(d) if d else None for m, d in raw.items()}
+
+    async def all_lines(self) -> list[Line]:
+        def job(conn: sqlite3.Connection) -> list[Any]:
+            return conn.execute("SELECT data FROM lines ORDER BY msisdn").fetchall()
+
+        return [Line.model_validate_json(r[0]) for r in await self._call(job)]
+
+
+def _intent(conn: sqlite3.Connection, order_id: str, idx: int, phase: str, now: float) -> None:
+    conn.execute(
+        "INSERT INTO steps (order_id, idx, phase, state, attempts, started_at)"
+        " VALUES (?,?,?,'sent',1,?) ON CONFLICT(order_id, phase, idx)"
+        " DO UPDATE SET state='sent', attempts=attempts+1",
+        (order_id, idx, phase, now),
+    )
