@@ -3,25 +3,253 @@
 The gateway's own commands live here; other top-level packages contribute their command groups
 (`provgw card …`, `provgw emulate …`) through the ``provgw.commands`` entry-point group, so the
 gateway never imports the emulators.
+
+Exit codes: 0 done; 1 the order ended failed or compensated (with ``--wait``); 2 bad usage or
+invalid input; 3 not found; 4 conflict (same order id, different body); 5 the gateway or an NE
+could not be reached.
 """
 
 from __future__ import annotations
 
+import asyncio
+import json
+import sys
+import time
 from importlib.metadata import entry_points
+from pathlib import Path
+from typing import Any
 
 import click
+import httpx
+from pydantic import ValidationError
+from rich.console import Console
+from rich.table import Table
+
+from gateway.config import load_config
+from gateway.validation import clerk_errors
+
+EXIT_ORDER_FAILED = 1
+EXIT_INVALID = 2
+EXIT_NOT_FOUND = 3
+EXIT_CONFLICT = 4
+EXIT_UNREACHABLE = 5
+
+DEFAULT_URL = "http://127.0.0.1:8080"
+console = Console()
+_CONFIG = click.Path(exists=True, dir_okay=False, path_type=Path)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(package_name="provgw")
 def main() -> None:
-    """provgw: provisioning gateway for mobile operators."""
+    """provgw: provisioning gateway for mobile operators.
+
+    Exit codes: 0 done, 1 order failed, 2 invalid input, 3 not found, 4 conflict,
+    5 unreachable.
+    """
+
+
+def _fail(message: str, code: int) -> None:
+    console.print(f"[red]error:[/red] {message}", highlight=False)
+    sys.exit(code)
+
+
+def _read_json(path: str) -> Any:
+    try:
+        text = sys.stdin.read() if path == "-" else Path(path).read_text()
+        return json.loads(text)
+    except (OSError, json.JSONDecodeError) as exc:
+        _fail(f"cannot read {path}: {exc}", EXIT_INVALID)
+
+
+@main.command()
+@click.option("--config", "config_path", type=_CONFIG, help="TOML configuration file.")
+@click.option("--demo", is_flag=True, help="Start an embedded HLR emulator and use it.")
+@click.option("--host", default="127.0.0.1", show_default=True, help="API address.")
+@click.option("--port", default=8080, show_default=True, help="API port.")
+def serve(config_path: Path | None, demo: bool, host: str, port: int) -> None:
+    """Run the gateway: REST API, engine, and (with --demo) its emulators."""
+    from gateway.serve import serve_gateway
+
+    config = load_config(config_path)
+    if not demo and not config.network_elements:
+        _fail("no network elements configured: give --config FILE or use --demo", EXIT_INVALID)
+    asyncio.run(serve_gateway(config, host=host, port=port, demo=demo, say=console.print))
+
+
+@main.command()
+@click.argument("order_file", metavar="ORDER.json")
+@click.option("--config", "config_path", type=_CONFIG, help="TOML configuration file.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def plan(order_file: str, config_path: Path | None, as_json: bool) -> None:
+    """Show the plan for an order and the exact command each step sends. Touches no NE.
+
+    The lines the order refers to are taken from the gateway's database, if there is one.
+    """
+    from gateway.planning_view import PlanView
+
+    config = load_config(config_path)
+    try:
+        view = asyncio.run(PlanView.build(_read_json(order_file), config))
+    except ValidationError as exc:
+        errors = clerk_errors(exc.errors())
+        if as_json:
+            click.echo(json.dumps({"errors": errors}))
+        else:
+            for e in errors:
+                console.print(f"[red]{e['field']}[/red]: {e['message']}", highlight=False)
+        sys.exit(EXIT_INVALID)
+    if as_json:
+        click.echo(json.dumps(view.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        view.print(console)
+    sys.exit(0 if view.refused is None else EXIT_ORDER_FAILED)
+
+
+@main.group()
+def order() -> None:
+    """Submit and inspect orders through a running gateway's API."""
+
+
+def _client(url: str) -> httpx.Client:
+    return httpx.Client(base_url=url, timeout=30)
+
+
+def _request(url: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
+    try:
+        with _client(url) as client:
+            return client.request(method, path, **kwargs)
+    except httpx.TransportError as exc:
+        _fail(f"cannot reach the gateway at {url}: {exc}", EXIT_UNREACHABLE)
+    raise AssertionError("unreachable")
+
+
+_url = click.option(
+    "--url",
+    default=DEFAULT_URL,
+    show_default=True,
+    envvar="PROVGW_URL",
+    help="Gateway API (or $PROVGW_URL).",
+)
+_json = click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+
+
+@order.command("submit")
+@click.argument("order_file", metavar="ORDER.json")
+@click.option("--wait", is_flag=True, help="Wait until the order is terminal.")
+@_url
+@_json
+def order_submit(order_file: str, wait: bool, url: str, as_json: bool) -> None:
+    """Submit an order (a JSON file, or - for standard input)."""
+    resp = _request(url, "POST", "/orders", json=_read_json(order_file))
+    body = resp.json()
+    if resp.status_code == 422:
+        _print_errors(body, as_json)
+        sys.exit(EXIT_INVALID)
+    if resp.status_code == 409:
+        _fail(body["detail"], EXIT_CONFLICT)
+    resp.raise_for_status()
+    if wait:
+        body = _wait(url, body["order_id"])
+    _show_summary(body, as_json)
+    sys.exit(EXIT_ORDER_FAILED if body["state"] in ("failed", "compensated") else 0)
+
+
+def _wait(url: str, order_id: str) -> dict[str, Any]:
+    while True:
+        body: dict[str, Any] = _request(url, "GET", f"/orders/{order_id}").json()
+        if body["state"] in ("completed", "failed", "compensated"):
+            return body
+        time.sleep(0.2)
+
+
+def _print_errors(body: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False))
+        return
+    for e in body.get("errors", []):
+        console.print(f"[red]{e['field']}[/red]: {e['message']}", highlight=False)
+
+
+def _show_summary(body: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False))
+        return
+    colour = {"completed": "green", "failed": "red", "compensated": "yellow"}.get(
+        body["state"], "cyan"
+    )
+    console.print(
+        f"order {body['order_id']} ({body['kind']}): [{colour}]{body['state']}[/{colour}]",
+        highlight=False,
+    )
+    if body.get("reason"):
+        console.print(f"  reason: {body['reason']}", highlight=False)
+
+
+@order.command("show")
+@click.argument("order_id")
+@_url
+@_json
+def order_show(order_id: str, url: str, as_json: bool) -> None:
+    """Show one order: state, plan with commands, steps and the masked transcript."""
+    resp = _request(url, "GET", f"/orders/{order_id}")
+    if resp.status_code == 404:
+        _fail(f"no order {order_id}", EXIT_NOT_FOUND)
+    body = resp.json()
+    if as_json:
+        click.echo(json.dumps(body, ensure_ascii=False, indent=2))
+        return
+    _show_summary(body, False)
+    table = Table("#", "NE", "step", "state", "command")
+    for step in body["plan"]:
+        table.add_row(
+            str(step["index"] + 1),
+            step["ne"],
+            step["description"],
+            step["state"],
+            step["command"] or "",
+        )
+    console.print(table)
+    for t in body["transcript"]:
+        console.print(
+            f"[dim]{t['phase']} {t['step'] + 1} {t['outcome']} {t['code']} "
+            f"{t['elapsed_ms']} ms[/dim] {t['command']}",
+            highlight=False,
+        )
+
+
+@order.command("list")
+@click.option("--state", help="accepted, provisioning, completed, failed, compensated")
+@click.option("--kind", help="order kind, e.g. open_account")
+@click.option("--msisdn", help="11-digit number")
+@click.option("--limit", default=50, show_default=True)
+@_url
+@_json
+def order_list(
+    state: str | None, kind: str | None, msisdn: str | None, limit: int, url: str, as_json: bool
+) -> None:
+    """List orders, newest first."""
+    params = {
+        k: v
+        for k, v in {"state": state, "kind": kind, "msisdn": msisdn, "limit": limit}.items()
+        if v is not None
+    }
+    resp = _request(url, "GET", "/orders", params=params)
+    if resp.status_code == 422:
+        _fail(resp.json()["detail"], EXIT_INVALID)
+    rows = resp.json()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+        return
+    table = Table("order", "kind", "number", "state", "reason")
+    for r in rows:
+        table.add_row(r["order_id"], r["kind"], r["msisdn"] or "", r["state"], r["reason"] or "")
+    console.print(table)
 
 
 def _load_plugins() -> None:
     for ep in entry_points(group="provgw.commands"):
-        command = ep.load()
-        main.add_command(command, ep.name)
+        main.add_command(ep.load(), ep.name)
 
 
 _load_plugins()

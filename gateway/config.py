@@ -44,22 +44,31 @@ class NetworkElementConfig(_Config):
     password: SecretStr | None = None
     password_env: str | None = None
     mml_operator: str | None = None  # defaults to username
+    mml_password_env: str | None = None  # defaults to the SSH password
+    host_key_policy: Literal["known-hosts", "accept-any"] = "known-hosts"
     sessions: int = Field(4, ge=1, le=64)
     rate_per_second: float = Field(0, ge=0, description="0 = unlimited")
     command_timeout_s: float = Field(10, gt=0)
     imsi_prefixes: list[str] = Field(default_factory=list)
     msisdn_prefixes: list[str] = Field(default_factory=list)
 
+    def _env(self, variable: str) -> str:
+        value = os.environ.get(variable)
+        if value is None:
+            raise ValueError(f"network element {self.name}: ${variable} is not set")
+        return value
+
     def secret(self) -> str:
-        """The NE password, from the environment when ``password_env`` is set."""
+        """The SSH password, from the environment when ``password_env`` is set."""
         if self.password_env:
-            value = os.environ.get(self.password_env)
-            if value is None:
-                raise ValueError(f"network element {self.name}: ${self.password_env} is not set")
-            return value
+            return self._env(self.password_env)
         if self.password is None:
             raise ValueError(f"network element {self.name}: no password or password_env")
         return self.password.get_secret_value()
+
+    def mml_secret(self) -> str:
+        """The MML operator's password (LGI PWD): its own variable, else the SSH password."""
+        return self._env(self.mml_password_env) if self.mml_password_env else self.secret()
 
 
 class RetryPolicy(_Config):

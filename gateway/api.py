@@ -1,0 +1,183 @@
+"""The REST API (FastAPI): orders in, order status and lines out, live events.
+
+OpenAPI at ``/docs``. Bad input gets HTTP 422 with each field named and a message a clerk can
+act on, never the offending value (it may be a secret) and never a stack trace.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+
+from fastapi import Body, FastAPI, HTTPException, Query, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, StreamingResponse
+
+from gateway.engine import Engine
+from gateway.lines import Line
+from gateway.operations import Lookup
+from gateway.orders import ORDER_KINDS, Order
+from gateway.store import Conflict, OrderRecord, SqliteStore
+from gateway.validation import clerk_errors, summary
+
+HEARTBEAT_S = 15.0
+
+
+def order_summary(rec: OrderRecord) -> dict[str, Any]:
+    return {
+        "order_id": rec.id,
+        "kind": rec.kind,
+        "msisdn": rec.msisdn,
+        "channel": rec.channel,
+        "operator": rec.operator,
+        "state": rec.state.value,
+        "reason": rec.reason,
+        "needs_attention": rec.attention,
+        "created_at": rec.created_at,
+        "finished_at": rec.finished_at,
+    }
+
+
+async def order_detail(engine: Engine, rec: OrderRecord) -> dict[str, Any]:
+    """Everything about one order, secrets masked: plan with exact commands, steps, transcript."""
+    detail = order_summary(rec)
+    detail["order"] = rec.order.model_dump(mode="json") if rec.order else None
+    steps = {(s.phase, s.idx): s for s in rec.steps}
+    plan: list[dict[str, Any]] = []
+    if rec.plan is not None:
+        for step in rec.plan.steps:
+            ne = engine.network.get(step.ne)
+            fwd, back = steps.get(("forward", step.index)), steps.get(("compensate", step.index))
+            plan.append(
+                {
+                    "index": step.index,
+                    "ne": step.ne,
+                    "description": step.description,
+                    "operation": step.op.model_dump(mode="json"),
+                    "command": ne.render(step.op) if ne else None,
+                    "compensation": step.compensation.model_dump(mode="json")
+                    if step.compensation
+                    else None,
+                    "compensation_command": ne.render(step.compensation)
+                    if ne and step.compensation
+                    else None,
+                    "state": fwd.state.value if fwd else "pending",
+                    "attempts": fwd.attempts if fwd else 0,
+                    "compensation_state": back.state.value if back else None,
+                }
+            )
+        detail["notes"] = rec.plan.notes
+    detail["plan"] = plan
+    detail["transcript"] = [
+        {
+            "step": t.idx,
+            "phase": t.phase,
+            "ne": t.ne,
+            "outcome": t.outcome,
+            "code": t.code,
+            "text": t.text,
+            "command": t.command,
+            "response": t.response,
+            "elapsed_ms": round(t.elapsed_ms, 3),
+            "at": t.at,
+        }
+        for t in await engine.store.transcript(rec.id)
+    ]
+    return detail
+
+
+def create_app(engine: Engine) -> FastAPI:
+    store: SqliteStore = engine.store
+    app = FastAPI(
+        title="provgw",
+        summary="Provisioning gateway: service orders to HLR/HSS commands, durably.",
+        version="0.1.0",
+    )
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = clerk_errors(exc.errors())
+        return JSONResponse(status_code=422, content={"detail": summary(errors), "errors": errors})
+
+    @app.post("/orders", status_code=202, tags=["orders"])
+    async def submit_order(order: Annotated[Order, Body()]) -> JSONResponse:
+        """Accept an order. 202 when new, 200 when the same order was already accepted, 409
+        when the same order id came with a different body."""
+        try:
+            rec, created = await engine.submit(order)
+        except Conflict as exc:
+            raise HTTPException(status_code=409, detail=str(exc)) from None
+        return JSONResponse(status_code=202 if created else 200, content=order_summary(rec))
+
+    @app.get("/orders", tags=["orders"])
+    async def list_orders(
+        state: str | None = None,
+        kind: str | None = None,
+        msisdn: str | None = None,
+        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        before: int | None = None,
+    ) -> list[dict[str, Any]]:
+        if kind is not None and kind not in ORDER_KINDS:
+            raise HTTPException(status_code=422, detail=f"unknown order kind '{kind}'")
+        recs = await store.list_orders(
+            state=state, kind=kind, msisdn=msisdn, limit=limit, before_seq=before
+        )
+        return [order_summary(r) | {"seq": r.seq} for r in recs]
+
+    @app.get("/orders/{order_id}", tags=["orders"])
+    async def get_order(order_id: str) -> dict[str, Any]:
+        rec = await store.get(order_id)
+        if rec is None:
+            raise HTTPException(status_code=404, detail=f"no order {order_id}")
+        return await order_detail(engine, rec)
+
+    @app.get("/events", tags=["orders"])
+    async def events(request: Request) -> StreamingResponse:
+        """Server-sent events: one ``order`` event per status change."""
+
+        async def stream() -> AsyncIterator[str]:
+            async with engine.events.subscribe() as queue:
+                yield ": connected\n\n"
+                while not await request.is_disconnected():
+                    try:
+                        event = await asyncio.wait_for(queue.get(), HEARTBEAT_S)
+                    except TimeoutError:
+                        yield ": keep-alive\n\n"
+                        continue
+                    yield f"event: order\ndata: {json.dumps(event)}\n\n"
+
+        return StreamingResponse(stream(), media_type="text/event-stream")
+
+    @app.get("/lines/{msisdn}", tags=["lines"])
+    async def get_line(msisdn: str) -> Line:
+        line = (await store.lines([msisdn])).get(msisdn)
+        if line is None:
+            raise HTTPException(status_code=404, detail=f"no line with number {msisdn}")
+        return line
+
+    @app.get("/lines/{msisdn}/network", tags=["lines"])
+    async def read_from_network(msisdn: str) -> dict[str, Any]:
+        """What the NE itself holds for the line (LST SUB/LST KI), next to the gateway's view."""
+        line = (await store.lines([msisdn])).get(msisdn)
+        if line is None:
+            raise HTTPException(status_code=404, detail=f"no line with number {msisdn}")
+        ne = engine.network.get(line.ne)
+        if ne is None:
+            raise HTTPException(status_code=503, detail=f"network element {line.ne} unknown")
+        try:
+            view = await ne.read(Lookup(imsi=line.imsi))
+        except (ConnectionError, OSError, TimeoutError) as exc:
+            raise HTTPException(status_code=503, detail=f"{line.ne} unreachable: {exc}") from None
+        return {
+            "ne": line.ne,
+            "network": view.model_dump(mode="json"),
+            "in_sync": view == line.network,
+        }
+
+    @app.get("/health", tags=["operations"])
+    async def health() -> dict[str, Any]:
+        return {"status": "ok", "orders": await store.counts()}
+
+    return app
