@@ -58,7 +58,9 @@ DEFAULT_TRANSIENT_CODES = frozenset({5001, 5002})
 # terminal. Bare values are enumerations, booleans and integers: a plain word, nothing else.
 _UNSAFE_QUOTED = re.compile(r'[";\\\x00-\x1f\x7f-\x9f]')
 _BARE = re.compile(r"[A-Za-z0-9_]+")
-_SECRET_VALUE = re.compile(r'\b(KIVALUE|OPCVALUE|PWD)(\s*=\s*)("[^"\n]*"?|[^,;\s]*)', re.IGNORECASE)
+_SECRET_VALUE = re.compile(
+    r'\b(KIVALUE|OPCVALUE|PWD)(\s*=\s*|\s+)("[^"\n]*"?|[^,;\s]*)', re.IGNORECASE
+)
 
 _ALGORITHMS = {
     "milenage": ("USIM", "MILENAGE"),
@@ -263,10 +265,10 @@ def parse_reply(text: str) -> ParsedReply:
     if start is None:
         raise ReplyFramingError("reply has no '+++' header line")
     lines = lines[start:]
-    if len(lines) < 6:
-        raise ReplyFramingError(f"reply is truncated ({len(lines)} lines)")
     if lines[-1].strip() != END_LINE:
         raise ReplyFramingError(f"reply does not end with {END_LINE!r}")
+    if len(lines) < 6:
+        raise ReplyFramingError(f"reply is truncated ({len(lines)} lines)")
 
     header = lines[0].split()
     if len(header) < 4:
@@ -293,11 +295,12 @@ def parse_reply(text: str) -> ParsedReply:
             raise ReplyFramingError("unexpected lines between RETCODE and the report count")
         if body[1].strip().strip("-"):
             raise ReplyFramingError("result heading is not underlined with dashes")
-        for line in body[2:]:
+        for number, line in enumerate(body[2:], start=1):
             key, equals, value = line.partition("=")
             key = key.strip()
             if not equals or not key:
-                raise ReplyFramingError(f"result line is not 'NAME  =  value': {mask(line)!r}")
+                # The line itself stays out of the message: it may be a secret gone astray.
+                raise ReplyFramingError(f"result line {number} is not 'NAME  =  value'")
             fields[key] = value.strip()
 
     count = lines[-2].split()

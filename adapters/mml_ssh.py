@@ -42,7 +42,8 @@ RECORD_NOT_DEFINED = 3007
 class MmlSshSettings(BaseModel):
     """How to reach one HLR/HSS and how hard to drive it."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # Errors name the field but never echo what was typed: it may be a password.
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
 
     name: str = Field("hlr", description="the NE's name in plans and transcripts")
     host: str = "127.0.0.1"
@@ -319,7 +320,26 @@ class MmlOverSsh:
         return await self._open_channel()
 
     async def _open_channel(self) -> _Channel:
-        link = await self._connected()
+        """A new logged-in channel.
+
+        Failures to connect or to log in are spaced by an exponential backoff, so that a wrong
+        password does not hammer the NE (many lock an operator out after a few attempts).
+        """
+        now = time.monotonic()
+        if now < self._retry_at:
+            raise _NotSent(f"NE unavailable; next attempt in {self._retry_at - now:.1f}s")
+        try:
+            channel = await self._log_in(await self._connected())
+        except (OSError, asyncssh.Error) as exc:
+            self._failures += 1
+            backoff = self.settings.reconnect_backoff * 2 ** (self._failures - 1)
+            self._retry_at = time.monotonic() + min(backoff, self.settings.reconnect_backoff_max)
+            log.warning("%s: no session (attempt %d): %s", self.name, self._failures, exc)
+            raise
+        self._failures = 0
+        return channel
+
+    async def _log_in(self, link: _Link) -> _Channel:
         assert link.connection is not None
         timeout = self.settings.connect_timeout
         session = _Session()
@@ -346,22 +366,8 @@ class MmlOverSsh:
         """The live SSH connection, reconnecting (one caller at a time) when it was lost."""
         async with self._connecting:
             link = self._link
-            if link is not None and not link.lost:
-                return link
-            now = time.monotonic()
-            if now < self._retry_at:
-                raise _NotSent(f"NE unreachable; next attempt in {self._retry_at - now:.1f}s")
-            try:
-                link = await self._connect()
-            except (OSError, asyncssh.Error) as exc:
-                self._failures += 1
-                backoff = self.settings.reconnect_backoff * 2 ** (self._failures - 1)
-                backoff = min(backoff, self.settings.reconnect_backoff_max)
-                self._retry_at = time.monotonic() + backoff
-                log.warning("%s: cannot connect (attempt %d): %s", self.name, self._failures, exc)
-                raise
-            self._failures = 0
-            self._link = link
+            if link is None or link.lost:
+                link = self._link = await self._connect()
             return link
 
     async def _connect(self) -> _Link:
