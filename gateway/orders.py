@@ -12,7 +12,15 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gateway.identifiers import HexKey, Iccid, Imsi, Msisdn, ResidentId, SafeText, Secret
 from gateway.operations import BarIncoming, BarOutgoing, BarRoaming, ForwardingKind
@@ -29,6 +37,9 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
 
 
+_RESIDENT_ID: TypeAdapter[str] = TypeAdapter(ResidentId)
+
+
 class IdType(StrEnum):
     RESIDENT_ID = "resident_id"  # 居民身份证: a person
     BUSINESS_LICENCE = "business_licence"  # 营业执照: a unit (company customer)
@@ -43,14 +54,15 @@ class Customer(_Strict):
     address: SafeText = Field(min_length=4, max_length=200)
     contact: Annotated[str, Field(pattern=r"^\+?[0-9]{5,15}$")]
 
-    @model_validator(mode="after")
-    def _check_document(self) -> Customer:
-        if self.id_type is IdType.RESIDENT_ID:
-            # Re-validate with the GB 11643 rules; the error names id_number.
-            TypeAdapter(ResidentId).validate_python(self.id_number)
-        elif not self.id_number.isalnum() or len(self.id_number) != 18:
+    @field_validator("id_number")
+    @classmethod
+    def _check_document(cls, value: str, info: ValidationInfo) -> str:
+        """The document number follows the rules of its type (id_type is validated first)."""
+        if info.data.get("id_type", IdType.RESIDENT_ID) is IdType.RESIDENT_ID:
+            return _RESIDENT_ID.validate_python(value)
+        if not value.isalnum() or len(value) != 18:
             raise ValueError("business licence number must be the 18-character unified code")
-        return self
+        return value.upper()
 
 
 class _Order(_Strict):

@@ -1,0 +1,166 @@
+"""The REST API over the real engine and SSH: intake, 422s a clerk can read, masking, SSE."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+
+from emulators.hlr.server import HlrEmulator
+from gateway.api import create_app
+from gateway.engine import Engine
+from tests.gateway.orders_factory import CUSTOMER, KI, OPC, iccid
+
+M = "13800000001"
+
+
+def open_body(order_id: str = "a1", **over: Any) -> dict[str, Any]:
+    body = {
+        "kind": "open_account",
+        "order_id": order_id,
+        "channel": "OUT001",
+        "operator": "clerk1",
+        "msisdn": M,
+        "imsi": "460000000000001",
+        "iccid": iccid(1),
+        "ki": KI,
+        "opc": OPC,
+        "product": "4g-basic",
+        "customer": dict(CUSTOMER),
+    }
+    return body | over
+
+
+@pytest.fixture
+async def client(engine: Engine) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=create_app(engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
+        yield c
+
+
+async def test_submit_then_replay_then_conflict(client: httpx.AsyncClient, engine: Engine) -> None:
+    first = await client.post("/orders", json=open_body())
+    assert first.status_code == 202 and first.json()["state"] == "accepted"
+    again = await client.post("/orders", json=open_body())
+    assert again.status_code == 200 and again.json()["order_id"] == "a1"
+    other = await client.post("/orders", json=open_body(product="voice-only"))
+    assert other.status_code == 409
+    await engine.drain()
+    detail = (await client.get("/orders/a1")).json()
+    assert detail["state"] == "completed"
+    assert [s["state"] for s in detail["plan"]] == ["done", "done", "done"]
+    assert detail["plan"][0]["command"].startswith('ADD KI:HLRSN=1,IMSI="460000000000001"')
+    text = json.dumps(detail)
+    assert KI not in text and OPC not in text, "keys are masked everywhere in the detail"
+    assert detail["order"]["ki"] == "****"
+
+
+@pytest.mark.parametrize(
+    ("change", "field", "words"),
+    [
+        (
+            {"iccid": iccid(1)[:-1] + "0" if iccid(1)[-1] != "0" else iccid(1)[:-1] + "1"},
+            "iccid",
+            "check digit",
+        ),
+        ({"imsi": "46000000000000X"}, "imsi", "digits only"),
+        ({"msisdn": "2380000000"}, "msisdn", "11 digits"),
+        ({"ki": "xyz"}, "ki", "32 hexadecimal"),
+        (
+            {"customer": dict(CUSTOMER, id_number="110105194912310021")},
+            "customer.id_number",
+            "check character",
+        ),
+        (
+            {"customer": dict(CUSTOMER, name='Li"; RMV SUB:ISDN="8613800000001";')},
+            "customer.name",
+            "not allowed",
+        ),
+        (
+            {"customer": dict(CUSTOMER, address='Road 1\nRMV SUB:IMSI="1";')},
+            "customer.address",
+            "not allowed",
+        ),
+        ({"customer": dict(CUSTOMER, name="Wang\x07")}, "customer.name", "not allowed"),
+        ({"kind": "teleport"}, "kind", "unknown order kind 'teleport'"),
+        (
+            {"customer": {k: v for k, v in CUSTOMER.items() if k != "address"}},
+            "customer.address",
+            "required",
+        ),
+    ],
+)
+async def test_bad_input_is_422_with_the_field_named_and_changes_nothing(
+    client: httpx.AsyncClient, hlr: HlrEmulator, change: dict[str, Any], field: str, words: str
+) -> None:
+    resp = await client.post("/orders", json=open_body(**change))
+    assert resp.status_code == 422
+    body = resp.json()
+    assert any(e["field"] == field and words in e["message"] for e in body["errors"]), body
+    assert KI not in resp.text
+    assert (await client.get("/orders")).json() == [], "nothing was accepted"
+    assert hlr.state.snapshot() == {"ki": {}, "subscribers": {}}, "nothing reached the NE"
+
+
+async def test_list_filters(client: httpx.AsyncClient, engine: Engine) -> None:
+    await client.post("/orders", json=open_body("l1"))
+    await client.post(
+        "/orders",
+        json={
+            "kind": "suspend",
+            "order_id": "l2",
+            "channel": "OUT001",
+            "operator": "clerk1",
+            "msisdn": "13800000002",
+        },
+    )
+    await engine.drain()
+    failed = (await client.get("/orders", params={"state": "failed"})).json()
+    assert [o["order_id"] for o in failed] == ["l2"]
+    assert failed[0]["reason"] == "number 13800000002 has no active line"
+    by_kind = (await client.get("/orders", params={"kind": "open_account"})).json()
+    assert [o["order_id"] for o in by_kind] == ["l1"]
+    assert (await client.get("/orders", params={"kind": "nope"})).status_code == 422
+    assert (await client.get("/orders/zzz")).status_code == 404
+    line = (await client.get(f"/lines/{M}")).json()
+    assert line["network"]["data_enabled"] is True
+    network = (await client.get(f"/lines/{M}/network")).json()
+    assert network["in_sync"] is True
+
+
+async def test_events_stream_reports_state_changes(engine: Engine) -> None:
+    """Server-sent events over a real HTTP server: accepted → provisioning → completed."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(engine), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
+        await asyncio.sleep(0.01)
+    port = server.servers[0].sockets[0].getsockname()[1]
+    states: list[str] = []
+    try:
+        async with (
+            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as c,
+            c.stream("GET", "/events") as stream,
+        ):
+            lines = stream.aiter_lines()
+            assert await anext(lines) == ": connected"
+            await c.post("/orders", json=open_body("e1"))
+            async for line in lines:
+                if line.startswith("data: "):
+                    event = json.loads(line[6:])
+                    assert event["order_id"] == "e1"
+                    states.append(event["state"])
+                    if event["state"] in ("completed", "failed", "compensated"):
+                        break
+    finally:
+        server.should_exit = True
+        await serving
+    assert states == ["accepted", "provisioning", "completed"]
