@@ -299,8 +299,7 @@ class MmlOverSsh:
         response = mml.mask(raw)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: %s -> %s", self.name, masked, response)
-        # Built without re-validation: every value is already of its field's type.
-        return Reply.model_construct(
+        return Reply(
             outcome=outcome,
             code=str(parsed.code),
             text=parsed.text,
