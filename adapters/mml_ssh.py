@@ -13,8 +13,8 @@ What a failure means for the command decides its `Outcome`:
   channel is thrown away, since a late reply would otherwise be taken for the next command's;
 * a reply → its RETCODE, classified by `adapters.mml.classify`.
 
-A lost connection is re-established on the next use; consecutive failures to connect are
-spaced by an exponential backoff, during which commands fail fast as TRANSIENT.
+A lost connection is re-established on the next use; consecutive failures to connect or to
+log in are spaced by an exponential backoff, during which commands fail fast as TRANSIENT.
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ class MmlSshSettings(BaseModel):
     operator: str = Field(description="MML operator (LGI OPNAME)")
     operator_password: SecretStr = Field(description="MML operator password (LGI PWD)")
     hlrsn: int = Field(1, ge=0, le=255, description="HLR number in every command")
-    sessions: int = Field(4, ge=1, le=64, description="MML sessions (SSH channels) at most")
+    sessions: int = Field(4, ge=1, le=256, description="MML sessions (SSH channels) at most")
     rate_limit: float = Field(0.0, ge=0, description="commands per second; 0 = unlimited")
     rate_burst: int = Field(1, ge=1, description="commands that may go out back to back")
     command_timeout: float = Field(10.0, gt=0, description="seconds to wait for a reply")
