@@ -243,7 +243,11 @@ class MmlOverSsh:
         ki_fields = None
         if imsi is not None:
             ki_fields = _listed(await self._send(mml.list_auth(imsi, hlrsn)), RECORD_NOT_DEFINED)
-        return mml.view_from_lst(sub_fields, ki_fields)
+        try:
+            return mml.view_from_lst(sub_fields, ki_fields)
+        except (KeyError, ValueError) as exc:
+            # A view built on a guess would mislead reconciliation; better not to know yet.
+            raise NeUnavailable(f"{self.name}: LST answer not understood: {exc}") from None
 
     async def close(self) -> None:
         """Let commands in flight finish, log every session out, and close the connection."""

@@ -361,6 +361,21 @@ async def test_garbled_reply_is_unknown_and_the_channel_replaced(
     assert sessions.commands.count("LGI") == 2
 
 
+async def test_unreadable_subscriber_record_is_no_view(
+    ne: MmlOverSsh, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await provisioned(ne)
+    handle = MmlSession.handle
+
+    def without_nam(self: MmlSession, text: str) -> Answer:
+        answer = handle(self, text)
+        return Answer(answer.reply.replace("NAM  =  BOTH\n", "") if answer.reply else None)
+
+    monkeypatch.setattr(MmlSession, "handle", without_nam)
+    with pytest.raises(ConnectionError, match="NAM"):
+        await ne.read(Lookup(imsi=IMSI))
+
+
 async def test_lgo_on_close(ne: MmlOverSsh, sessions: SessionLog) -> None:
     await asyncio.gather(*(ne.read(Lookup(imsi=IMSI)) for _ in range(4)))
     assert sessions.commands.count("LGI") == 2
