@@ -337,7 +337,9 @@ class MmlOverSsh:
             self._failures += 1
             backoff = self.settings.reconnect_backoff * 2 ** (self._failures - 1)
             self._retry_at = time.monotonic() + min(backoff, self.settings.reconnect_backoff_max)
-            log.warning("%s: no session (attempt %d): %s", self.name, self._failures, exc)
+            log.warning(
+                "%s: no session (attempt %d): %s", self.name, self._failures, mml.mask(str(exc))
+            )
             raise
         self._failures = 0
         return channel
@@ -361,7 +363,7 @@ class MmlOverSsh:
             raise _LoginRefused(f"login failed: {exc or 'no reply in time'}") from None
         if reply.code != 0:
             channel.abandon()
-            log.error("%s: MML login refused: %s %s", self.name, reply.code, reply.text)
+            log.error("%s: MML login refused: %s %s", self.name, reply.code, mml.mask(reply.text))
             raise _LoginRefused(f"login refused: {reply.code} {reply.text}")
         return channel
 

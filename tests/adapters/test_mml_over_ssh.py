@@ -425,6 +425,23 @@ async def test_unreachable_ne_backs_off(emu: HlrEmulator) -> None:
     assert "next attempt" in second.text  # failed fast, no second connection attempt
 
 
+async def test_rate_limit_spaces_the_commands(
+    connect: Connect, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    slept: list[float] = []
+
+    async def sleep(seconds: float) -> None:
+        slept.append(seconds)  # computed delays; nobody waits
+
+    monkeypatch.setattr("adapters.rate_limit.asyncio.sleep", sleep)
+    async with connect(rate_limit=2.0) as ne:
+        for _ in range(3):
+            await ne.read(Lookup(imsi=IMSI))  # two commands each: LST SUB, LST KI
+    assert len(slept) == 5
+    assert all(0.0 < delay <= 0.5 * (i + 1) for i, delay in enumerate(slept))
+    assert slept[-1] > 2.0  # the sixth command is due 2.5 s after the first
+
+
 async def test_closed_adapter_sends_nothing(emu: HlrEmulator, ne: MmlOverSsh) -> None:
     await ne.close()
     reply = await ne.execute(LoadAuth(imsi=IMSI, ki=KI))
