@@ -253,3 +253,45 @@ def _load_plugins() -> None:
 
 
 _load_plugins()
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks (results go to docs/performance.md)."""
+
+
+@bench.command("orders")
+@click.option("-n", "count", default=5000, show_default=True, help="Open-account orders to run.")
+@click.option("--sessions", default=8, show_default=True, help="MML sessions to the HLR.")
+@click.option("--ne-latency-ms", default=0.0, show_default=True, help="Emulated NE latency.")
+@click.option("--window", default=256, show_default=True, help="Orders in flight at most.")
+@click.option(
+    "--product",
+    default="4g-basic",
+    show_default=True,
+    help="4g-basic: 3 commands per order; voice-only: 2.",
+)
+@_json
+def bench_orders(
+    count: int, sessions: int, ne_latency_ms: float, window: int, product: str, as_json: bool
+) -> None:
+    """Open-account orders end to end: engine, SQLite store, real SSH to the HLR emulator
+    (a separate process). Reports orders/s, NE commands/s, latency and CPU per order."""
+    from gateway.bench import machine_description, result_dict, run_bench
+
+    result = asyncio.run(
+        run_bench(
+            count,
+            sessions=sessions,
+            ne_latency_ms=ne_latency_ms,
+            window=window,
+            product=product,
+            show_progress=not as_json,
+        )
+    )
+    out = result_dict(result) | {"machine": machine_description()}
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        console.print(f"{key:28} {value}", highlight=False)

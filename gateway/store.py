@@ -1,9 +1,9 @@
 """The store is the truth: orders, plans, step states, transcripts, and lines.
 
-SQLite in WAL mode by default, one file, no server. All database work runs on one dedicated
-thread that drains whatever jobs are queued and commits them in one transaction (group
-commit): a thousand orders a second each waiting for "intent recorded" share a handful of
-commits instead of paying one each. A job's future resolves only after its transaction
+SQLite in WAL mode by default, one file, no server. Database work is batched: whatever jobs
+are queued in one turn of the event loop run in one transaction (group commit), so a thousand
+orders a second each waiting for "intent recorded" share a handful of commits instead of
+paying one each. A job's future resolves only after its transaction
 committed, so "recorded" always means durable against a crash of the gateway process
 (``synchronous=NORMAL`` in WAL mode; set ``FULL`` to survive power loss too).
 
@@ -13,9 +13,7 @@ Secrets in order bodies and plans are sealed field by field with the `Vault`.
 from __future__ import annotations
 
 import asyncio
-import queue
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -186,11 +184,9 @@ class SqliteStore:
         self.path = path
         self.vault = vault
         self._synchronous = synchronous
-        self._jobs: queue.SimpleQueue[
-            tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]] | None
-        ] = queue.SimpleQueue()
-        self._thread: threading.Thread | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
+        self._conn: sqlite3.Connection | None = None
+        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._flush_scheduled = False
 
     async def __aenter__(self) -> SqliteStore:
         await self.open()
@@ -201,65 +197,37 @@ class SqliteStore:
 
     async def open(self) -> None:
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._loop = asyncio.get_running_loop()
-        ready: asyncio.Future[None] = self._loop.create_future()
-        self._thread = threading.Thread(
-            target=self._run, args=(ready,), name="provgw-store", daemon=True
-        )
-        self._thread.start()
-        await ready
-
-    async def close(self) -> None:
-        if self._thread is not None:
-            self._jobs.put(None)
-            await asyncio.to_thread(self._thread.join)
-            self._thread = None
-
-    # -- the database thread -------------------------------------------------------------
-
-    def _connect(self) -> sqlite3.Connection:
-        conn = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+        conn = sqlite3.connect(self.path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(SCHEMA)
-        return conn
+        self._conn = conn
 
-    def _resolve(self, fut: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
-        if fut.cancelled():
+    async def close(self) -> None:
+        if self._conn is not None:
+            self._flush()
+            self._conn.close()
+            self._conn = None
+
+    # -- group commit --------------------------------------------------------------------
+    #
+    # Jobs queue up while the event loop runs its ready callbacks; one flush, scheduled behind
+    # them, runs every queued job in a single transaction and resolves their futures after
+    # COMMIT. SQLite work is short (indexed rows, WAL appends), so it runs on the loop thread
+    # itself: a worker thread would cost a wake-up per batch and the GIL hand-off, which on
+    # this class of machine costs more than the SQL.
+
+    def _flush(self) -> None:
+        self._flush_scheduled = False
+        batch, self._pending = self._pending, []
+        if not batch:
             return
-        if error is not None:
-            fut.set_exception(error)
-        else:
-            fut.set_result(result)
-
-    def _run(self, ready: asyncio.Future[None]) -> None:
-        assert self._loop is not None
-        loop = self._loop
+        conn = self._conn
+        assert conn is not None, "store is not open"
+        results: list[tuple[asyncio.Future[Any], Any, Exception | None]] = []
+        conn.execute("BEGIN IMMEDIATE")
         try:
-            conn = self._connect()
-        except BaseException as exc:
-            loop.call_soon_threadsafe(self._resolve, ready, None, exc)
-            return
-        loop.call_soon_threadsafe(self._resolve, ready, None, None)
-        stopping = False
-        while not stopping:
-            first = self._jobs.get()
-            batch = []
-            if first is None:
-                break
-            batch.append(first)
-            while len(batch) < 512:
-                try:
-                    nxt = self._jobs.get_nowait()
-                except queue.Empty:
-                    break
-                if nxt is None:
-                    stopping = True
-                    break
-                batch.append(nxt)
-            results: list[tuple[asyncio.Future[Any], Any, BaseException | None]] = []
-            conn.execute("BEGIN IMMEDIATE")
             for fn, fut in batch:
                 conn.execute("SAVEPOINT job")
                 try:
@@ -271,14 +239,28 @@ class SqliteStore:
                     results.append((fut, res, None))
                 conn.execute("RELEASE job")
             conn.execute("COMMIT")
-            for fut, res, err in results:
-                loop.call_soon_threadsafe(self._resolve, fut, res, err)
-        conn.close()
+        except BaseException as exc:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            for _, fut in batch:
+                if not fut.done():
+                    fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError(exc))
+            raise
+        for fut, res, err in results:
+            if fut.done():
+                continue
+            if err is not None:
+                fut.set_exception(err)
+            else:
+                fut.set_result(res)
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        assert self._loop is not None, "store is not open"
-        fut: asyncio.Future[T] = self._loop.create_future()
-        self._jobs.put((fn, fut))
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[T] = loop.create_future()
+        self._pending.append((fn, fut))
+        if not self._flush_scheduled:
+            self._flush_scheduled = True
+            loop.call_soon(self._flush)
         return await fut
 
     # -- serialisation -------------------------------------------------------------------

@@ -34,6 +34,8 @@ class Vault:
         if len(key) != 32:
             raise ValueError("the secret key must be 32 bytes (64 hex digits)")
         self._aead = AESGCM(key)
+        self._nonce_prefix = secrets.token_bytes(8)
+        self._nonce_counter = 0
         self._mac_key = hmac.new(key, b"provgw order digest", hashlib.sha256).digest()
 
     @classmethod
@@ -53,8 +55,16 @@ class Vault:
             fh.write(key.hex() + "\n")
         return cls(key)
 
+    def _nonce(self) -> bytes:
+        """A 96-bit nonce that never repeats under one key: a random 64-bit prefix per
+        process and a 32-bit counter (NIST SP 800-38D §8.2.1), re-drawn when it wraps."""
+        self._nonce_counter += 1
+        if self._nonce_counter >= 2**32:
+            self._nonce_prefix, self._nonce_counter = secrets.token_bytes(8), 1
+        return self._nonce_prefix + self._nonce_counter.to_bytes(4, "big")
+
     def seal(self, plaintext: str) -> str:
-        nonce = secrets.token_bytes(12)
+        nonce = self._nonce()
         blob = nonce + self._aead.encrypt(nonce, plaintext.encode(), None)
         return SEALED_PREFIX + base64.b64encode(blob).decode()
 
