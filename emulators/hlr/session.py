@@ -48,20 +48,14 @@ def password_matches(accounts: Mapping[str, Account], name: str, password: str) 
     return None
 
 
+@dataclass(frozen=True)
 class MmlService:
     """What all sessions of one emulator share: context, operators, code table, renderer."""
 
-    def __init__(
-        self,
-        context: MmlContext,
-        operators: Mapping[str, Account],
-        codes: ReturnCodes,
-        renderer: ReplyRenderer,
-    ) -> None:
-        self.context = context
-        self.operators = operators
-        self.codes = codes
-        self.renderer = renderer
+    context: MmlContext
+    operators: Mapping[str, Account]
+    codes: ReturnCodes
+    renderer: ReplyRenderer
 
 
 class MmlSession:
