@@ -49,6 +49,7 @@ class _MmlChannel(asyncssh.SSHServerSession[str]):
         self._chan: asyncssh.SSHServerChannel[str] | None = None
         self._timer: asyncio.TimerHandle | None = None
         self._open = True
+        self._paused = False
         self._ne_name = service.renderer.ne_name
 
     def connection_made(self, chan: asyncssh.SSHServerChannel[str]) -> None:
@@ -89,8 +90,19 @@ class _MmlChannel(asyncssh.SSHServerSession[str]):
         if self._timer is not None:
             self._timer.cancel()
 
+    def pause_writing(self) -> None:
+        # A client that sends without reading: stop answering and stop reading, so SSH flow
+        # control pushes back on it instead of replies piling up in memory.
+        self._paused = True
+        self._channel.pause_reading()
+
+    def resume_writing(self) -> None:
+        self._paused = False
+        self._channel.resume_reading()
+        self._answer_queued()
+
     def _answer_queued(self) -> None:
-        while self._queue and self._timer is None and self._open:
+        while self._queue and self._timer is None and self._open and not self._paused:
             delay = self._faults.delay()
             if delay > 0:
                 self._timer = asyncio.get_running_loop().call_later(delay, self._answer_delayed)

@@ -169,3 +169,17 @@ async def test_stop_closes_open_sessions(running: HlrEmulator, client: SshClient
     await client.send(LOGIN)
     await running.stop()
     await asyncio.wait_for(client.conn.wait_closed(), 5)
+
+
+async def test_a_client_that_does_not_read_gets_every_reply_later(client: SshClient) -> None:
+    # More reply bytes than the SSH window holds: the server must pause and resume, not drop.
+    await client.send(LOGIN)
+    count = 8000
+    client.process.stdin.write("LST EMUFAULT:;\n" * count)
+    await asyncio.sleep(0.2)
+    serials = []
+    for _ in range(count):
+        raw = await client.reply()
+        assert read_reply(raw).fields["STUCKAFTER"] == "0"
+        serials.append(int(raw.split("\n")[1].split("#")[1]))
+    assert serials == sorted(serials) and len(set(serials)) == count
