@@ -281,6 +281,20 @@ class PrivatePcscd:
             link.stop()
             self.wait_for_card(slot, present=False, timeout=timeout)
 
+    def swap(self, card: UsimCard, slot: int = 0) -> bool:
+        """Put `card` behind the live connection of `slot`, unseen by pcscd; False if unable.
+
+        Only when the slot holds a connected card of the same model (pcscd keeps the ATR it
+        read at insertion). The new card is in its power-on state, which is all a client
+        could observe after a re-insertion, without the ~0.8 s pcscd takes to notice a
+        removal and an insertion: for giving each test a fresh card. Test insertion itself
+        with `insert()`."""
+        link = self._links.get(slot)
+        if link is None or not link.connected or link.card.model != card.model:
+            return False
+        link.card = card
+        return True
+
     def card(self, slot: int = 0) -> UsimCard | None:
         link = self._links.get(slot)
         return link.card if link is not None else None

@@ -1,0 +1,22 @@
+"""Fixtures of the USIM emulator tests: a blank in-memory card and a terminal for it."""
+
+from __future__ import annotations
+
+import pytest
+
+from emulators.usim.card import UsimCard
+from tests.emulators.usim.usim_terminal import Terminal
+from tests.fixtures.pcsc import pcsc_blank_card, pcsc_chain
+
+
+@pytest.fixture
+def card() -> UsimCard:
+    return UsimCard.blank()
+
+
+@pytest.fixture
+def term(card: UsimCard) -> Terminal:
+    return Terminal(card)
+
+
+__all__ = ["pcsc_blank_card", "pcsc_chain"]
