@@ -41,9 +41,9 @@ DEFAULT_ACCOUNTS: Mapping[str, Account] = {"provgw": Account("provgw", admin=Tru
 class _MmlChannel(asyncssh.SSHServerSession[str]):
     """One shell channel: frames input into commands and answers them in order."""
 
-    def __init__(self, service: MmlService, faults: Faults, peer: str) -> None:
+    def __init__(self, service: MmlService, peer: str) -> None:
         self._session = MmlSession(service, peer)
-        self._faults = faults
+        self._faults = service.context.faults
         self._framer = CommandFramer()
         self._queue: deque[str] = deque()
         self._chan: asyncssh.SSHServerChannel[str] | None = None
@@ -159,8 +159,7 @@ class _SshServer(asyncssh.SSHServer):
         return password_matches(self._emulator.users, username, password) is not None
 
     def session_requested(self) -> _MmlChannel:
-        emulator = self._emulator
-        return _MmlChannel(emulator.service, emulator.faults, self._peer)
+        return _MmlChannel(self._emulator.service, self._peer)
 
 
 def load_host_key(path: Path | None) -> asyncssh.SSHKey:
