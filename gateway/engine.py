@@ -55,13 +55,19 @@ class Engine:
         self._slots = asyncio.Semaphore(config.max_concurrent_orders)
         self._tails: dict[str, asyncio.Future[None]] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
-        self._sweep_interval = sweep_interval_s
+        # Renew leases well before they run out, whatever the configured lease length.
+        self._sweep_interval = min(sweep_interval_s, config.lease_seconds / 3)
         self._background: list[asyncio.Task[None]] = []
 
     # -- life cycle ----------------------------------------------------------------------
 
     async def start(self) -> None:
         """Resume every unfinished order, then keep sweeping for expired leases."""
+        for owner in await self.store.lease_owners():
+            if _dead_local_owner(owner):
+                # A gateway on this host that died (SIGKILL, power cut): its orders need not
+                # wait for their leases to run out.
+                await self.store.release_leases(owner)
         await self.sweep()
         self._background.append(asyncio.create_task(self._sweeper(), name="engine-sweeper"))
 
@@ -345,6 +351,19 @@ class _Run:
     plan: Plan
     states: dict[tuple[Phase, int], StepState]
     uncertain: set[tuple[Phase, int]]
+
+
+def _dead_local_owner(owner: str) -> bool:
+    host, _, pid = owner.rpartition(":")
+    if host != socket.gethostname() or not pid.isdigit() or int(pid) == os.getpid():
+        return False
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
 
 
 def _now() -> datetime:

@@ -439,6 +439,18 @@ class SqliteStore:
 
         await self._call(job)
 
+    async def lease_owners(self) -> list[str]:
+        """Owners holding leases on unfinished orders."""
+
+        def job(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(
+                "SELECT DISTINCT lease_owner FROM orders WHERE lease_owner IS NOT NULL"
+                " AND state IN ('accepted','provisioning')"
+            ).fetchall()
+            return [r[0] for r in rows]
+
+        return await self._call(job)
+
     async def release_leases(self, owner: str) -> None:
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime
 
 import pytest
@@ -186,3 +187,19 @@ async def test_secrets_are_sealed_at_rest(store: SqliteStore, config: GatewayCon
     rec = await store.get("o1")
     assert rec is not None and rec.order is not None
     assert rec.order.ki.get_secret_value() == "465b5ce8b199b49faa5f0a2ee238a6bc"  # type: ignore[union-attr]
+
+
+async def test_orders_of_a_dead_local_gateway_resume_at_once(
+    store: SqliteStore, config: GatewayConfig
+) -> None:
+    # Above Linux's largest pid_max (2**22): no process can have this PID.
+    dead_owner = f"{socket.gethostname()}:{2**22 + 7}"
+    await store.accept(open_account("o1"), lease_owner=dead_owner, lease_seconds=3600)
+    await store.accept(open_account("o2", n=2), lease_owner="elsewhere:1", lease_seconds=3600)
+    ne = FakeNe()
+    engine = Engine(store, config, {"hlr1": ne})
+    await engine.start()
+    await engine.drain()
+    await engine.stop()
+    assert await state(store, "o1") is OrderState.COMPLETED
+    assert await state(store, "o2") is OrderState.ACCEPTED, "another host's lease is respected"
