@@ -105,6 +105,10 @@ class StepState(StrEnum):
     FAILED = "failed"
 
 
+class _JobFailed(Exception):
+    """A job raised inside an unisolated batch; the batch is rolled back and run again."""
+
+
 class Conflict(Exception):
     """The same order id was sent before with a different body."""
 
@@ -223,36 +227,54 @@ class SqliteStore:
         batch, self._pending = self._pending, []
         if not batch:
             return
-        conn = self._conn
-        assert conn is not None, "store is not open"
-        results: list[tuple[asyncio.Future[Any], Any, Exception | None]] = []
-        conn.execute("BEGIN IMMEDIATE")
         try:
-            for fn, fut in batch:
-                conn.execute("SAVEPOINT job")
-                try:
-                    res = fn(conn)
-                except Exception as exc:
-                    conn.execute("ROLLBACK TO job")
-                    results.append((fut, None, exc))
-                else:
-                    results.append((fut, res, None))
-                conn.execute("RELEASE job")
-            conn.execute("COMMIT")
+            results = self._run_batch(batch, isolated=False)
+        except _JobFailed:
+            # A job raised (a conflict on intake, say): run the batch again with a savepoint
+            # around each job, so that one job's failure is its own. Rare, so the common path
+            # pays no savepoints.
+            results = self._run_batch(batch, isolated=True)
         except BaseException as exc:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
             for _, fut in batch:
                 if not fut.done():
                     fut.set_exception(exc if isinstance(exc, Exception) else RuntimeError(exc))
             raise
-        for fut, res, err in results:
+        for (_, fut), (res, err) in zip(batch, results, strict=True):
             if fut.done():
                 continue
             if err is not None:
                 fut.set_exception(err)
             else:
                 fut.set_result(res)
+
+    def _run_batch(
+        self, batch: list[tuple[Callable[[sqlite3.Connection], Any], Any]], *, isolated: bool
+    ) -> list[tuple[Any, Exception | None]]:
+        conn = self._conn
+        assert conn is not None, "store is not open"
+        results: list[tuple[Any, Exception | None]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for fn, _ in batch:
+                if not isolated:
+                    try:
+                        results.append((fn(conn), None))
+                    except Exception as exc:
+                        raise _JobFailed from exc
+                    continue
+                conn.execute("SAVEPOINT job")
+                try:
+                    results.append((fn(conn), None))
+                except Exception as exc:
+                    conn.execute("ROLLBACK TO job")
+                    results.append((None, exc))
+                conn.execute("RELEASE job")
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return results
 
     async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         loop = asyncio.get_running_loop()
