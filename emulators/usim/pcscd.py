@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import os
+import random
 import shutil
 import signal
 import socket
@@ -75,12 +76,13 @@ def _shared_socket_dir() -> Path:
 
 
 def _free_port_pair() -> int:
-    """A port P with P and P+1 free on all interfaces (vpcd binds INADDR_ANY)."""
+    """A port P with P and P+1 free on all interfaces (vpcd binds INADDR_ANY).
+
+    Drawn below Linux's ephemeral range (32768+), so that no outgoing connection, such as
+    a card's own link, is handed the port between this check and pcscd's bind."""
     for _ in range(50):
-        with socket.socket() as probe:
-            probe.bind(("0.0.0.0", 0))
-            port = int(probe.getsockname()[1])
-        if port < 65535 and _bindable(port) and _bindable(port + 1):
+        port = random.randrange(20000, 32000, 2)
+        if _bindable(port) and _bindable(port + 1):
             return port
     raise PcscdError("no two consecutive free TCP ports for vpcd")
 
@@ -156,6 +158,7 @@ class PrivatePcscd:
         try:
             if self._base_port is None:
                 self._base_port = _free_port_pair()
+            atexit.register(self.stop)  # never leave a pcscd behind, even on an abrupt exit
             self._spawn()
         except BaseException:
             self._terminate()
@@ -166,6 +169,7 @@ class PrivatePcscd:
     def stop(self) -> None:
         """Pull every card, stop pcscd by its PID, release the process-wide slot."""
         global _running
+        atexit.unregister(self.stop)
         for slot in list(self._links):
             self._links.pop(slot).stop()
         self._terminate()
