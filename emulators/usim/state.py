@@ -59,9 +59,9 @@ class SqnState:
 @dataclass
 class CardState:
     model: str
-    files: dict[str, bytearray]
-    pins: dict[str, PinCounter]
-    sqn: SqnState
+    files: dict[str, bytearray] = field(repr=False)  # includes Ki/OPc: never printed
+    pins: dict[str, PinCounter] = field(repr=False)
+    sqn: SqnState = field(default_factory=SqnState)
 
     def to_json(self) -> dict[str, Any]:
         return {
