@@ -4,6 +4,7 @@ VENV    ?= .venv
 PYTHON  ?= python3
 BIN     := $(VENV)/bin
 STAMP   := $(VENV)/.provgw-installed
+SOURCES := gateway adapters simcard emulators tests
 
 .PHONY: run test lint typecheck system-deps bench clean
 
@@ -22,7 +23,7 @@ run: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
+	$(BIN)/ruff format --check $(SOURCES)
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
@@ -31,7 +32,7 @@ test: $(STAMP) system-deps lint typecheck
 	$(BIN)/pytest -q -ra
 
 bench: $(STAMP)
-	$(BIN)/provgw bench --help
+	$(BIN)/provgw bench orders -n 5000
 
 clean:
 	rm -rf $(VENV) var .mypy_cache .ruff_cache .pytest_cache
