@@ -147,6 +147,9 @@ def generate(
     if op is not None and len(op) != 16:
         raise ProfileError("op: OP must be 16 bytes")
     shared = {k: v for k, v in template.items() if k not in ("ki", "opc", "op", "iccid", "imsi")}
+    # one network for the whole batch: a range running into the next MNC is refused
+    shared.setdefault("mcc", first_imsi[:3])
+    shared.setdefault("mnc", first_imsi[3:5])
     profiles = []
     for i in range(count):
         body = _step(first_iccid[:-1], i, "ICCID")

@@ -104,7 +104,9 @@ def _guard(as_json: bool) -> Iterator[None]:
 
 
 def _slot(ctx: click.Context, reader: str | None, shared: bool) -> Slot:
-    factory: SlotFactory = (ctx.obj or {}).get("slot", PcscTransport)
+    factory: SlotFactory | None = (ctx.obj or {}).get("slot")
+    if factory is None:
+        return PcscTransport(reader, shared=shared)
     return factory(reader, shared)
 
 

@@ -26,14 +26,15 @@ CASES = [
 
 
 def test_every_codec_carries_vectors() -> None:
-    subclasses = {cls for cls in _all_subclasses(Codec)}
+    subclasses = _all_subclasses(Codec)
     assert subclasses == {type(c) for c in CODECS}
     assert all(type(c).vectors for c in CODECS)
 
 
 def _all_subclasses(cls: type) -> set[type]:
-    out = set()
-    for sub in cls.__subclasses__():
+    out: set[type] = set()
+    subs: list[type] = cls.__subclasses__()
+    for sub in subs:
         out |= {sub} | _all_subclasses(sub)
     return out
 
