@@ -316,22 +316,18 @@ class SqliteStore:
         digest = self.digest(order)
         body = self._seal_order(order)
         msisdns = order_msisdns(order)
+        msisdn = msisdns[0] if msisdns else None
         now = time.time()
 
         def job(conn: sqlite3.Connection) -> tuple[OrderRecord, bool]:
-            row = conn.execute("SELECT digest FROM orders WHERE id=?", (order.order_id,)).fetchone()
-            if row is not None:
-                if row[0] != digest:
-                    raise Conflict(f"order {order.order_id} was already sent with another body")
-                return self._get(conn, order.order_id), False
-            conn.execute(
+            cur = conn.execute(
                 "INSERT INTO orders (id, kind, msisdn, channel, operator, body, digest, state,"
                 " lease_owner, lease_until, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
                 (
                     order.order_id,
                     order.kind,
-                    msisdns[0] if msisdns else None,
+                    msisdn,
                     order.channel,
                     order.operator,
                     body,
@@ -343,7 +339,29 @@ class SqliteStore:
                     now,
                 ),
             )
-            return self._get(conn, order.order_id), True
+            if cur.rowcount == 0:
+                (known,) = conn.execute(
+                    "SELECT digest FROM orders WHERE id=?", (order.order_id,)
+                ).fetchone()
+                if known != digest:
+                    raise Conflict(f"order {order.order_id} was already sent with another body")
+                return self._get(conn, order.order_id), False
+            record = OrderRecord(
+                id=order.order_id,
+                seq=int(cur.lastrowid or 0),
+                kind=order.kind,
+                msisdn=msisdn,
+                channel=order.channel,
+                operator=order.operator,
+                state=OrderState.ACCEPTED,
+                phase="forward",
+                reason=None,
+                attention=False,
+                created_at=now,
+                updated_at=now,
+                finished_at=None,
+            )
+            return record, True
 
         return await self._call(job)
 
