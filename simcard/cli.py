@@ -37,7 +37,7 @@ from simcard.errors import (
     WrongCardError,
 )
 from simcard.models import MODELS, CardModel, by_name, detect
-from simcard.profile import CardProfile, ProfileError, adm_code
+from simcard.profile import CardProfile, ProfileError, adm_code, pin_code
 from simcard.reader import format_reading, read_card
 from simcard.transport import PcscTransport, Transport, list_readers
 from simcard.verifier import verify_card
@@ -252,8 +252,7 @@ def read(
         transport = _slot(ctx, reader, shared)
         try:
             transport.connect()
-            code = pin1.encode().ljust(8, b"\xff") if pin1 else None
-            result = read_card(transport, pin1=code)
+            result = read_card(transport, pin1=pin_code(pin1) if pin1 else None)
         finally:
             transport.disconnect()
     click.echo(json.dumps(result, ensure_ascii=False) if as_json else format_reading(result))

@@ -310,6 +310,11 @@ def adm_code(text: str) -> bytes:
     raise ValueError("ADM1 must be up to 8 characters (sent as ASCII) or 16 hex digits (raw)")
 
 
+def pin_code(text: str) -> bytes:
+    """The 8 bytes VERIFY PIN sends: the digits as ASCII, padded with FF."""
+    return _digits(text, "PIN", 4, 8).encode("ascii").ljust(8, b"\xff")
+
+
 def _describe(exc: ValidationError) -> str:
     lines = []
     for err in exc.errors(include_input=False):

@@ -56,7 +56,7 @@ class CardSession:
 
     def __init__(self, transport: Transport) -> None:
         self.transport = transport
-        self._df = _Df()
+        self._df: _Df | None = _Df()  # None: unknown, the next SELECT goes by path
         self._ef: FilePath | None = None
         self._fcp: dict[FilePath, Fcp] = {}
         self._adf_entered = False
@@ -120,7 +120,7 @@ class CardSession:
         try:
             return self.command(what, self.apdu(0xA4, p1, 0x04, target, 0x00))
         except StatusWordError:
-            self._df, self._ef = _Df(), None  # unknown after a failed SELECT: start over
+            self._df, self._ef = None, None  # trust only absolute paths after a refusal
             raise
 
     def forget_selection(self) -> None:

@@ -22,7 +22,7 @@ from simcard.errors import (
 )
 from simcard.milenage import Milenage, c2, c3
 from simcard.models import CardModel, FileWrite
-from simcard.profile import CardProfile
+from simcard.profile import CardProfile, pin_code
 from simcard.session import SW_OK, CardSession, describe_sw
 from simcard.transport import Transport
 
@@ -212,9 +212,8 @@ def verify_card(
     """
     session = _session(card)
     start = session.transport.apdu_count
-    pin1 = profile.pin1
-    if pin1 is not None:
-        session.verify_pin1(pin1.get_secret_value().encode().ljust(8, b"\xff"))
+    if profile.pin1 is not None:
+        session.verify_pin1(pin_code(profile.pin1.get_secret_value()))
     problems, checked, absent = [], [], []
     for write in model.plan(profile):
         if write.secret:

@@ -189,3 +189,23 @@ def test_challenge_with_a_network_vector(profile: CardProfile) -> None:
         challenge(connected(card), rand, Milenage(bytes(16), H(OPC)).autn(rand, sqn, b"\0\0"))
     gsm = gsm_challenge(connected(card), rand)
     assert gsm.sres == H("46f8416a") and gsm.kc == H("eae4be823af9a08b")  # TS 55.205 set 1
+
+
+def test_reading_a_pin1_protected_card(profile: CardProfile) -> None:
+    card = UsimCard.blank()
+    write_card(connected(card), profile)
+    _, sw = connected(card).transmit(bytes.fromhex("002800010831323334ffffffff"))  # ENABLE PIN1
+    assert sw == 0x9000
+    locked = read_card(connected(card))["files"]["imsi"]
+    assert locked["error"] == "not readable (6982)"
+    unlocked = read_card(connected(card), pin1=b"1234\xff\xff\xff\xff")["files"]["imsi"]
+    assert unlocked["value"] == "001010000000102"
+
+
+def test_each_file_is_selected_once(profile: CardProfile) -> None:
+    card = Recording(UsimCard.blank(model="sja2"))
+    write_card(connected(card), profile)  # type: ignore[arg-type]
+    selects = [a for a in card.apdus if a[1] == 0xA4]
+    plan = SJA2.plan(profile)
+    assert len(selects) == len(plan) + 2  # + EF.ICCID check + ADF.USIM by AID
+    assert sum(1 for a in selects if a[2] == 0x04) == 1
