@@ -30,7 +30,6 @@ import asyncssh
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from adapters import mml
-from adapters.coalescing import CoalescingTcp
 from adapters.rate_limit import TokenBucket
 from gateway.operations import Lookup, Operation, Outcome, Reply, SubscriberView
 
@@ -396,7 +395,6 @@ class MmlOverSsh:
                 config=None,
                 connect_timeout=s.connect_timeout,
                 encryption_algs=list(s.ciphers),
-                tunnel=CoalescingTcp(),
             )
         except TimeoutError as exc:
             raise OSError(f"connect timed out after {s.connect_timeout}s") from exc
