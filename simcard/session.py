@@ -123,10 +123,6 @@ class CardSession:
             self._df, self._ef = None, None  # trust only absolute paths after a refusal
             raise
 
-    def forget_selection(self) -> None:
-        """After a reset the card is back at the MF with nothing verified."""
-        self._df, self._ef, self._adf_entered = _Df(), None, False
-
     # -- files ------------------------------------------------------------------------------
 
     def read_binary(self, path: FilePath, length: int | None = None) -> bytes:

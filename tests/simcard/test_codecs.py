@@ -7,7 +7,7 @@ from typing import Any
 import pytest
 
 from simcard.codec import Codec, CodecError
-from simcard.files import DirRecord
+from simcard.files import DirRecord, Structure, parse_fcp
 from simcard.identities import Iccid, Imsi, Msisdn, Smsp
 from simcard.plmn import Ad, AdminData, Plmn, PlmnAct, PlmnActList, PlmnList, PlmnTriplet
 from simcard.tables import Acc, Sst, Ust
@@ -101,3 +101,21 @@ def test_padding_fills_the_file() -> None:
 def test_imsi_with_inconsistent_length_is_refused() -> None:
     with pytest.raises(CodecError, match=r"EF\.IMSI"):
         Imsi().decode(bytes.fromhex("080110100000001020"))  # even parity, 15 digits
+
+
+def test_fcp_gives_sizes_and_record_lengths() -> None:
+    ef = parse_fcp(bytes.fromhex("62198202412183026f078a01058b036f060180020009880138"))
+    assert (ef.structure, ef.size, ef.fid) == (Structure.TRANSPARENT, 9, 0x6F07)
+    records = parse_fcp(bytes.fromhex("621a8205422100220283026f408a01058b036f060180020044880100"))
+    assert (records.structure, records.record_length, records.record_count) == (
+        Structure.LINEAR_FIXED,
+        34,
+        2,
+    )
+    assert records.size == 68
+    adf = parse_fcp(bytes.fromhex("621c820278218410a0000000871002ff86ff0389ffffffff8a0105"))
+    assert adf.structure is Structure.DF and adf.aid == bytes.fromhex(
+        "a0000000871002ff86ff0389ffffffff"
+    )
+    with pytest.raises(ValueError, match="not an FCP"):
+        parse_fcp(bytes.fromhex("6f07"))
