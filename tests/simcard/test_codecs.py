@@ -104,7 +104,7 @@ def test_imsi_with_inconsistent_length_is_refused() -> None:
 
 
 def test_fcp_gives_sizes_and_record_lengths() -> None:
-    ef = parse_fcp(bytes.fromhex("62198202412183026f078a01058b036f060180020009880138"))
+    ef = parse_fcp(bytes.fromhex("62178202412183026f078a01058b036f060180020009880138"))
     assert (ef.structure, ef.size, ef.fid) == (Structure.TRANSPARENT, 9, 0x6F07)
     records = parse_fcp(bytes.fromhex("621a8205422100220283026f408a01058b036f060180020044880100"))
     assert (records.structure, records.record_length, records.record_count) == (
@@ -113,7 +113,7 @@ def test_fcp_gives_sizes_and_record_lengths() -> None:
         2,
     )
     assert records.size == 68
-    adf = parse_fcp(bytes.fromhex("621c820278218410a0000000871002ff86ff0389ffffffff8a0105"))
+    adf = parse_fcp(bytes.fromhex("6219820278218410a0000000871002ff86ff0389ffffffff8a0105"))
     assert adf.structure is Structure.DF and adf.aid == bytes.fromhex(
         "a0000000871002ff86ff0389ffffffff"
     )
