@@ -21,6 +21,7 @@ from typing import Any, NoReturn, Protocol
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from simcard import batch as batch_io
@@ -91,7 +92,7 @@ def _fail(exc: Exception, as_json: bool) -> NoReturn:
     if as_json:
         click.echo(json.dumps({"ok": False, "error": str(exc), "kind": type(exc).__name__}))
     else:
-        err_console.print(f"[red]error:[/red] {exc}")
+        err_console.print(f"[red]error:[/red] {escape(str(exc))}")
     sys.exit(code)
 
 
@@ -446,7 +447,8 @@ def _run_batch(
             results.append(_batch_card(slot, line, item, adm, model, expect_blank, wait_s))
             if not as_json:
                 ok = results[-1]["ok"]
-                say(f"  {'done' if ok else 'FAILED: ' + results[-1]['error']} — remove the card")
+                outcome = "done" if ok else "FAILED: " + escape(results[-1]["error"])
+                say(f"  {outcome} — remove the card")
             slot.wait_for_card(wait_s, present=False)
             progress.advance(task)
     return results
