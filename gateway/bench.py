@@ -134,10 +134,14 @@ async def run_bench(
                     with Progress(disable=not show_progress, transient=True) as progress:
                         task = progress.add_task("open-account orders", total=n)
                         collector = asyncio.create_task(collect())
+                        # Intake is concurrent, as from many API clients: accepts that
+                        # arrive together share one commit.
+                        submissions = []
                         for order in orders:
                             await slots.acquire()
                             started[order.order_id] = time.perf_counter()
-                            await engine.submit(order)
+                            submissions.append(asyncio.create_task(engine.submit(order)))
+                        await asyncio.gather(*submissions)
                         await finished.wait()
                         await collector
                 elapsed = time.perf_counter() - t0
