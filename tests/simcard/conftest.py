@@ -9,7 +9,6 @@ import pytest
 from emulators.usim.card import UsimCard
 from simcard.profile import CardProfile
 from simcard.transport import InProcessTransport
-from tests.fixtures.pcsc import pcsc_blank_card, pcsc_chain  # noqa: F401
 
 KI = "465b5ce8b199b49faa5f0a2ee238a6bc"  # TS 35.208 set 1
 OPC = "cd63cb71954a9f4e48a5994e37a02baf"

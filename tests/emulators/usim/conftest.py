@@ -6,7 +6,6 @@ import pytest
 
 from emulators.usim.card import UsimCard
 from tests.emulators.usim.usim_terminal import Terminal
-from tests.fixtures.pcsc import pcsc_blank_card, pcsc_chain
 
 
 @pytest.fixture
@@ -17,6 +16,3 @@ def card() -> UsimCard:
 @pytest.fixture
 def term(card: UsimCard) -> Terminal:
     return Terminal(card)
-
-
-__all__ = ["pcsc_blank_card", "pcsc_chain"]
