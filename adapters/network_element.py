@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from gateway.operations import Lookup, Operation, Reply, SubscriberView
+from gateway.operations import AuthVector, Lookup, Operation, Reply, SubscriberView
 
 
 class NotSupported(Exception):
@@ -44,4 +44,14 @@ class NetworkElement(Protocol):
 
     async def close(self) -> None:
         """Log out and close every session."""
+        ...
+
+
+@runtime_checkable
+class AuthenticationCentre(Protocol):
+    """An NE that can hand out authentication vectors (an HLR/HSS with its AuC)."""
+
+    async def auth_vector(self, imsi: str) -> AuthVector:
+        """One fresh vector for ``imsi``. Raises `LookupError` when the NE has no
+        authentication data for it, `ConnectionError` when it cannot be asked."""
         ...

@@ -15,10 +15,11 @@ from fastapi import Body, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 
-from gateway.engine import Engine
+from gateway.engine import Engine, IntakeRefused
 from gateway.lines import Line
 from gateway.operations import Lookup
 from gateway.orders import ORDER_KINDS, Order
+from gateway.resources.api import router as resources_router
 from gateway.store import Conflict, OrderRecord, SqliteStore
 from gateway.validation import clerk_errors, summary
 
@@ -96,6 +97,8 @@ def create_app(engine: Engine) -> FastAPI:
         version="0.1.0",
     )
 
+    app.include_router(resources_router)
+
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = clerk_errors(exc.errors())
@@ -104,11 +107,14 @@ def create_app(engine: Engine) -> FastAPI:
     @app.post("/orders", status_code=202, tags=["orders"])
     async def submit_order(order: Annotated[Order, Body()]) -> JSONResponse:
         """Accept an order. 202 when new, 200 when the same order was already accepted, 409
-        when the same order id came with a different body."""
+        when the same order id came with a different body, 403 when the channel or operator
+        may not place it (unknown, blocked, outside opening hours)."""
         try:
             rec, created = await engine.submit(order)
         except Conflict as exc:
             raise HTTPException(status_code=409, detail=str(exc)) from None
+        except IntakeRefused as exc:
+            raise HTTPException(status_code=403, detail=exc.reason) from None
         return JSONResponse(status_code=202 if created else 200, content=order_summary(rec))
 
     @app.get("/orders", tags=["orders"])

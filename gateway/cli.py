@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.config import load_config
+from gateway.resources.cli import COMMANDS as RESOURCE_COMMANDS
 from gateway.validation import clerk_errors
 
 EXIT_ORDER_FAILED = 1
@@ -248,6 +249,8 @@ def order_list(
 
 
 def _load_plugins() -> None:
+    for command in RESOURCE_COMMANDS:
+        main.add_command(command)
     for ep in entry_points(group="provgw.commands"):
         main.add_command(ep.load(), ep.name)
 

@@ -37,7 +37,7 @@ class NetworkElementConfig(_Config):
     """One NE: how to reach it and which subscribers it serves (by number prefixes)."""
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-    dialect: Literal["huawei-mml"] = "huawei-mml"
+    dialect: Literal["huawei-mml", "osmo-hlr-ctrl"] = "huawei-mml"
     host: str = "127.0.0.1"
     port: int = Field(2222, ge=1, le=65535)
     username: str = "provgw"
@@ -49,6 +49,9 @@ class NetworkElementConfig(_Config):
     sessions: int = Field(4, ge=1, le=64)
     rate_per_second: float = Field(0, ge=0, description="0 = unlimited")
     command_timeout_s: float = Field(10, gt=0)
+    data_lock: Literal["refuse", "ps-switch"] = Field(
+        "refuse", description="osmo-hlr-ctrl only: see docs/dialects/osmo-hlr.md"
+    )
     imsi_prefixes: list[str] = Field(default_factory=list)
     msisdn_prefixes: list[str] = Field(default_factory=list)
 

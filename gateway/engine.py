@@ -18,7 +18,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -35,6 +35,19 @@ from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState
 log = logging.getLogger(__name__)
 
 
+class IntakeRefused(Exception):
+    """The order may not be placed (channel, operator, opening hours, customer category …);
+    ``reason`` is for the clerk. Nothing was stored."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+IntakeGuard = Callable[[Order], Awaitable[None]]
+"""Checks an order before it is accepted; raises `IntakeRefused`. Audits its refusals."""
+
+
 class Engine:
     def __init__(
         self,
@@ -45,6 +58,7 @@ class Engine:
         events: EventHub | None = None,
         owner: str | None = None,
         sweep_interval_s: float = 5.0,
+        guard: IntakeGuard | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -52,6 +66,7 @@ class Engine:
         self.events = events or EventHub()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self._route = Router(config)
+        self.guard = guard
         self._slots = asyncio.Semaphore(config.max_concurrent_orders)
         self._tails: dict[str, asyncio.Future[None]] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
@@ -110,7 +125,12 @@ class Engine:
     # -- intake --------------------------------------------------------------------------
 
     async def submit(self, order: Order) -> tuple[OrderRecord, bool]:
-        """Accept an order durably and schedule it. Idempotent on the order id."""
+        """Accept an order durably and schedule it. Idempotent on the order id.
+
+        The guard (if any) runs first: a refused order raises `IntakeRefused` and is not
+        stored."""
+        if self.guard is not None:
+            await self.guard(order)
         rec, created = await self.store.accept(
             order, lease_owner=self.owner, lease_seconds=self.config.lease_seconds
         )

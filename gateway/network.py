@@ -10,6 +10,7 @@ import asyncio
 
 from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import NetworkElement
+from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
 from gateway.config import GatewayConfig, NetworkElementConfig
 
 
@@ -28,6 +29,16 @@ def build_element(ne: NetworkElementConfig) -> NetworkElement:
                 rate_limit=ne.rate_per_second,
                 command_timeout=ne.command_timeout_s,
                 host_key_policy=ne.host_key_policy,
+            )
+        )
+    if ne.dialect == "osmo-hlr-ctrl":
+        return OsmoHlrCtrl(
+            OsmoCtrlSettings(
+                name=ne.name,
+                host=ne.host,
+                port=ne.port,
+                command_timeout=ne.command_timeout_s,
+                data_lock=ne.data_lock,
             )
         )
     raise ValueError(f"network element {ne.name}: unknown dialect {ne.dialect}")

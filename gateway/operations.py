@@ -336,3 +336,17 @@ class Reply(_Model):
     @property
     def ok(self) -> bool:
         return self.outcome is Outcome.OK
+
+
+class AuthVector(_Model):
+    """One UMTS authentication vector from an NE's authentication centre (hex strings).
+
+    The gateway challenges a freshly written card with RAND/AUTN; the order is proven when
+    the card's RES equals XRES — the card and the network hold the same keys.
+    """
+
+    rand: str = Field(pattern=r"^[0-9a-f]{32}$")
+    autn: str = Field(pattern=r"^[0-9a-f]{32}$")
+    xres: str = Field(pattern=r"^[0-9a-f]{8,32}$")
+    ck: str = Field(pattern=r"^[0-9a-f]{32}$")
+    ik: str = Field(pattern=r"^[0-9a-f]{32}$")

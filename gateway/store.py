@@ -25,6 +25,7 @@ from gateway.lines import Line
 from gateway.operations import Reply
 from gateway.orders import ORDER_ADAPTER, Order, order_msisdns
 from gateway.planner import Plan
+from gateway.resources.schema import SCHEMA as RESOURCES_SCHEMA
 from gateway.vault import Vault
 
 T = TypeVar("T")
@@ -206,6 +207,7 @@ class SqliteStore:
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=5000")
         conn.executescript(SCHEMA)
+        conn.executescript(RESOURCES_SCHEMA)
         self._conn = conn
 
     async def close(self) -> None:
@@ -276,7 +278,9 @@ class SqliteStore:
             raise
         return results
 
-    async def _call(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run ``fn(connection)`` inside the next group-commit transaction; its result once
+        committed. ``fn`` must be short and must not await: it runs on the event loop."""
         loop = asyncio.get_running_loop()
         fut: asyncio.Future[T] = loop.create_future()
         self._pending.append((fn, fut))
@@ -363,7 +367,7 @@ class SqliteStore:
             )
             return record, True
 
-        return await self._call(job)
+        return await self.run(job)
 
     # -- reading -------------------------------------------------------------------------
 
@@ -392,7 +396,7 @@ class SqliteStore:
             ).fetchall()
             return rec, body, plan, steps
 
-        found = await self._call(job)
+        found = await self.run(job)
         if found is None:
             return None
         rec, body, plan, steps = found
@@ -410,7 +414,7 @@ class SqliteStore:
                 (order_id,),
             ).fetchall()
 
-        return [TranscriptLine(*row) for row in await self._call(job)]
+        return [TranscriptLine(*row) for row in await self.run(job)]
 
     async def list_orders(
         self,
@@ -437,13 +441,13 @@ class SqliteStore:
         def job(conn: sqlite3.Connection) -> list[Any]:
             return conn.execute(sql, (*args, limit)).fetchall()
 
-        return [_record(r) for r in await self._call(job)]
+        return [_record(r) for r in await self.run(job)]
 
     async def counts(self) -> dict[str, int]:
         def job(conn: sqlite3.Connection) -> list[Any]:
             return conn.execute("SELECT state, count(*) FROM orders GROUP BY state").fetchall()
 
-        return {state: n for state, n in await self._call(job)}
+        return {state: n for state, n in await self.run(job)}
 
     # -- the engine's writes -------------------------------------------------------------
 
@@ -465,7 +469,7 @@ class SqliteStore:
             )
             return ids
 
-        return await self._call(job)
+        return await self.run(job)
 
     async def renew_leases(self, owner: str, lease_seconds: float) -> None:
         until = time.time() + lease_seconds
@@ -477,7 +481,7 @@ class SqliteStore:
                 (until, owner),
             )
 
-        await self._call(job)
+        await self.run(job)
 
     async def lease_owners(self) -> list[str]:
         """Owners holding leases on unfinished orders."""
@@ -489,7 +493,7 @@ class SqliteStore:
             ).fetchall()
             return [r[0] for r in rows]
 
-        return await self._call(job)
+        return await self.run(job)
 
     async def release_leases(self, owner: str) -> None:
         def job(conn: sqlite3.Connection) -> None:
@@ -498,7 +502,7 @@ class SqliteStore:
                 (owner,),
             )
 
-        await self._call(job)
+        await self.run(job)
 
     async def start(self, order_id: str, plan: Plan, first_intent: int | None) -> None:
         """Store the plan, move to provisioning and (if any) record the first step's intent."""
@@ -513,12 +517,12 @@ class SqliteStore:
             if first_intent is not None:
                 _intent(conn, order_id, first_intent, "forward", now)
 
-        await self._call(job)
+        await self.run(job)
 
     async def intent(self, order_id: str, idx: int, phase: Phase) -> None:
         """Record that step ``idx`` is about to be sent (before the command goes out)."""
         now = time.time()
-        await self._call(lambda conn: _intent(conn, order_id, idx, phase, now))
+        await self.run(lambda conn: _intent(conn, order_id, idx, phase, now))
 
     async def outcome(
         self,
@@ -569,7 +573,7 @@ class SqliteStore:
             if next_intent is not None:
                 _intent(conn, order_id, next_intent[0], next_intent[1], now)
 
-        await self._call(job)
+        await self.run(job)
 
     async def finish(
         self,
@@ -604,7 +608,7 @@ class SqliteStore:
                         (msisdn, data),
                     )
 
-        await self._call(job)
+        await self.run(job)
 
     # -- lines ---------------------------------------------------------------------------
 
@@ -619,14 +623,14 @@ class SqliteStore:
                     found[m] = row[0]
             return found
 
-        raw = await self._call(job)
+        raw = await self.run(job)
         return {m: Line.model_validate_json(d) if d else None for m, d in raw.items()}
 
     async def all_lines(self) -> list[Line]:
         def job(conn: sqlite3.Connection) -> list[Any]:
             return conn.execute("SELECT data FROM lines ORDER BY msisdn").fetchall()
 
-        return [Line.model_validate_json(r[0]) for r in await self._call(job)]
+        return [Line.model_validate_json(r[0]) for r in await self.run(job)]
 
 
 def _intent(conn: sqlite3.Connection, order_id: str, idx: int, phase: str, now: float) -> None:

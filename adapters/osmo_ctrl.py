@@ -1,0 +1,229 @@
+"""The Osmocom HLR through its CTRL interface: the ``osmo-hlr-ctrl`` `NetworkElement`.
+
+`adapters.osmo_hlr` says what each operation becomes (a script of CTRL stages, see there);
+`adapters.ctrl` carries the commands, pipelined on one connection. This module runs the
+scripts and turns what happened into one `Reply`:
+
+* nothing could be sent (no connection, backing off, closed) → TRANSIENT, unless an earlier
+  stage of the same operation already changed something → UNKNOWN;
+* sent, and then no complete answer (timeout, connection lost, an answer about another
+  variable) → UNKNOWN if the stage changes something or an earlier one did, else TRANSIENT:
+  the engine reconciles an UNKNOWN by reading the record back (`read`);
+* an ERROR answer → PERMANENT with the refusal's clear text, after undoing what the operation
+  already changed (`adapters.osmo_hlr.Action.undo`).
+
+Keys never leave unmasked: commands are shown from their masked form, and answers (``info-all``
+lists the keys) pass through `adapters.ctrl.mask`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from types import TracebackType
+from typing import Self
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from adapters import osmo_hlr
+from adapters.ctrl import Command, CtrlClient, Garbled, LostAfterSending, NotSent, mask
+from adapters.osmo_hlr import DataLock, Refusal, Stage
+from gateway.operations import ABSENT, Lookup, Operation, Outcome, Reply, SubscriberView
+
+log = logging.getLogger(__name__)
+
+
+class OsmoCtrlSettings(BaseModel):
+    """How to reach one osmo-hlr's CTRL interface, and how the lock maps onto it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: str = Field("osmo-hlr", description="the NE's name in plans and transcripts")
+    host: str = "127.0.0.1"
+    port: int = Field(4259, ge=1, le=65535)
+    command_timeout: float = Field(10.0, gt=0, description="seconds to wait for each stage")
+    connect_timeout: float = Field(5.0, gt=0)
+    pipeline_depth: int = Field(
+        256, ge=1, description="stages (batches of commands) in flight on the connection at most"
+    )
+    reconnect_backoff: float = Field(0.5, gt=0, description="first wait after a failed connect")
+    reconnect_backoff_max: float = Field(30.0, gt=0)
+    data_lock: DataLock = Field(
+        "refuse",
+        description="osmo-hlr's PS switch is also the data subscription. 'ps-switch': a data "
+        "lock switches PS off and lifting it switches PS on — right only when every "
+        "subscriber on this NE has packet data. 'refuse': orders that lock data are refused.",
+    )
+
+
+class NeUnavailable(ConnectionError):
+    """osmo-hlr could not be asked, or gave an answer that says nothing about the subscriber."""
+
+
+class OsmoHlrCtrl:
+    """`NetworkElement` for osmo-hlr over CTRL (see the module docstring)."""
+
+    dialect = "osmo-hlr-ctrl"
+
+    def __init__(self, settings: OsmoCtrlSettings) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self._data_lock = settings.data_lock
+        self.client = CtrlClient(
+            settings.host,
+            settings.port,
+            name=settings.name,
+            timeout=settings.command_timeout,
+            connect_timeout=settings.connect_timeout,
+            depth=settings.pipeline_depth,
+            backoff=settings.reconnect_backoff,
+            backoff_max=settings.reconnect_backoff_max,
+        )
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.close()
+
+    def render(self, op: Operation) -> str:
+        return osmo_hlr.render(op, self._data_lock)
+
+    async def execute(self, op: Operation) -> Reply:
+        return await _Run(self.client, self.name).script(osmo_hlr.script_for(op, self._data_lock))
+
+    async def read(self, lookup: Lookup) -> SubscriberView:
+        command = Command("GET", osmo_hlr.info_var(imsi=lookup.imsi, msisdn=lookup.msisdn))
+        try:
+            (reply,) = await self.client.exchange((command,))
+        except (ConnectionError, TimeoutError) as exc:
+            raise NeUnavailable(f"{self.name}: cannot read {command.var}: {exc}") from None
+        if reply.kind == "ERROR":
+            if osmo_hlr.classify(command, reply.value).code == "unknown-subscriber":
+                return ABSENT
+            raise NeUnavailable(f"{self.name}: GET {command.var}: {reply.value}")
+        try:
+            return osmo_hlr.view_from_info(osmo_hlr.parse_info(reply.value), self._data_lock)
+        except (KeyError, ValueError) as exc:
+            # A view built on a guess would mislead reconciliation; better not to know yet.
+            raise NeUnavailable(f"{self.name}: info-all answer not understood: {exc}") from None
+
+    async def close(self) -> None:
+        await self.client.close()
+
+
+class _Run:
+    """One operation's script being carried out: what was sent, answered and changed."""
+
+    def __init__(self, client: CtrlClient, name: str) -> None:
+        self.client = client
+        self.name = name
+        self.sent: list[str] = []
+        self.answers: list[str] = []
+        self.undos: list[Command] = []  # of the changes made so far, oldest first
+        self.changed = False
+        self.started = time.perf_counter()
+
+    async def script(self, stages: tuple[Stage, ...]) -> Reply:
+        for stage in stages:
+            refusal, failed = await self._stage(stage)
+            if failed is not None:
+                return failed
+            if refusal is not None:
+                return await self._refused(refusal)
+        return self._reply(Outcome.OK, "0", "done")
+
+    async def _stage(self, stage: Stage) -> tuple[Refusal | None, Reply | None]:
+        """(the refusal to report, or a made-up reply when no answer came)."""
+        commands = stage.commands
+        self.sent.extend(c.shown() for c in commands)
+        changes = self.changed or any(c.verb == "SET" for c in commands)
+        try:
+            replies = await self.client.exchange(commands)
+        except NotSent as exc:
+            outcome = Outcome.UNKNOWN if self.changed else Outcome.TRANSIENT
+            return None, self._reply(outcome, "not-sent", f"not sent: {exc}")
+        except TimeoutError:
+            log.warning("%s: no answer within %ss to %s", self.name, self.client.timeout, self.sent)
+            outcome = Outcome.UNKNOWN if changes else Outcome.TRANSIENT
+            return None, self._reply(outcome, "timeout", "no answer in time")
+        except (LostAfterSending, Garbled) as exc:
+            log.warning("%s: %s after sending %s", self.name, exc, self.sent)
+            outcome = Outcome.UNKNOWN if changes else Outcome.TRANSIENT
+            return None, self._reply(outcome, "disconnected", str(exc))
+        refusals: list[Refusal] = []
+        for action, reply in zip(stage.actions, replies, strict=True):
+            self.answers.append(reply.text())
+            if reply.kind == "ERROR":
+                refusal = osmo_hlr.classify(action.command, reply.value)
+                if not (
+                    action.adopt_bare
+                    and refusal.code == "imsi-exists"
+                    and await self._adopt(action.command.value)
+                ):
+                    refusals.append(refusal)
+                    continue
+            elif stage.guard is not None and action.command.verb == "GET":
+                verdict = stage.guard(reply.value)
+                if verdict is not None:
+                    refusals.append(verdict)
+                continue
+            if action.command.verb == "SET":
+                self.changed = True
+                if action.undo is not None:
+                    self.undos.append(action.undo)
+        return (osmo_hlr.most_specific(refusals) if refusals else None), None
+
+    async def _adopt(self, imsi: str) -> bool:
+        """``subscriber.create`` found the IMSI taken: take the record over if it is bare.
+
+        Without this, the engine's retry after an interrupted LoadAuth (reconciled as "keys not
+        loaded") would fail on the record its own first attempt created.
+        """
+        probe = Command("GET", osmo_hlr.info_var(imsi=imsi))
+        self.sent.append(probe.shown())
+        try:
+            (reply,) = await self.client.exchange((probe,))
+        except (ConnectionError, TimeoutError):
+            return False
+        self.answers.append(reply.text())
+        if reply.kind == "GET_REPLY" and osmo_hlr.bare(osmo_hlr.parse_info(reply.value)):
+            log.info("%s: IMSI %s has an empty record; taking it over", self.name, imsi)
+            return True
+        return False
+
+    async def _refused(self, refusal: Refusal) -> Reply:
+        """Undo what this operation changed, newest first; report the refusal."""
+        undos = self.undos[::-1]
+        text = refusal.text
+        if undos:
+            self.sent.extend(u.shown() for u in undos)
+            try:
+                replies = await self.client.exchange(undos)
+            except (ConnectionError, TimeoutError) as exc:
+                text += f"; undoing the partial change failed ({exc or 'no answer'}): "
+                text += "needs manual work"
+            else:
+                for undo, reply in zip(undos, replies, strict=True):
+                    self.answers.append(reply.text())
+                    if reply.kind == "ERROR":
+                        text += f"; undoing with {undo.shown()} failed ({reply.value}): "
+                        text += "needs manual work"
+        return self._reply(Outcome.PERMANENT, refusal.code, text)
+
+    def _reply(self, outcome: Outcome, code: str, text: str) -> Reply:
+        if log.isEnabledFor(logging.DEBUG):
+            log.debug("%s: %s -> %s", self.name, self.sent, self.answers)
+        return Reply(
+            outcome=outcome,
+            code=code,
+            text=mask(text),
+            command="\n".join(self.sent),
+            response="\n".join(self.answers),
+            elapsed_ms=(time.perf_counter() - self.started) * 1000.0,
+        )

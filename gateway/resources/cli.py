@@ -1,0 +1,5 @@
+"""`provgw numbers|sims|customers|operators|channels …`."""
+
+import click
+
+COMMANDS: list[click.Command] = []

@@ -1,0 +1,3 @@
+"""Tables of the resources (numbers, SIM stock, customers, operators, channels, audit)."""
+
+SCHEMA = ""
