@@ -120,7 +120,7 @@ class _Link(asyncio.Protocol):
         for frame in frames:
             if frame.proto == ipa.Proto.OSMO and frame.ext == ipa.Ext.CTRL:
                 self._answer(frame.payload.decode("ascii", "replace"))
-            elif frame.proto == ipa.Proto.CCM and frame.payload[:1] == bytes((ipa.Ccm.PING,)):
+            elif ipa.ccm_type(frame) == ipa.Ccm.PING:
                 self.write(ipa.ccm(ipa.Ccm.PONG))
 
     def _answer(self, text: str) -> None:

@@ -63,6 +63,11 @@ class Frame(NamedTuple):
     payload: bytes
 
 
+def ccm_type(frame: Frame) -> int | None:
+    """The CCM message type of a CCM frame (`Ccm`); None for any other frame."""
+    return frame.payload[0] if frame.proto == Proto.CCM and frame.payload else None
+
+
 class FramingError(ValueError):
     """The byte stream does not hold IPA frames; the connection cannot be trusted any more."""
 
