@@ -14,6 +14,9 @@ scripts and turns what happened into one `Reply`:
 
 Keys never leave unmasked: commands are shown from their masked form, and answers (``info-all``
 lists the keys) pass through `adapters.ctrl.mask`.
+
+The adapter is also the NE's `AuthenticationCentre`: `auth_vector` asks osmo-hlr over GSUP
+(`adapters.gsup`, same host, port 4222) for a vector, for the gateway's authentication proof.
 """
 
 from __future__ import annotations
@@ -25,10 +28,18 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters import osmo_hlr
+from adapters import gsup, osmo_hlr
 from adapters.ctrl import Command, CtrlClient, Garbled, LostAfterSending, NotSent, mask
 from adapters.osmo_hlr import DataLock, Refusal, Stage
-from gateway.operations import ABSENT, Lookup, Operation, Outcome, Reply, SubscriberView
+from gateway.operations import (
+    ABSENT,
+    AuthVector,
+    Lookup,
+    Operation,
+    Outcome,
+    Reply,
+    SubscriberView,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +59,10 @@ class OsmoCtrlSettings(BaseModel):
     )
     reconnect_backoff: float = Field(0.5, gt=0, description="first wait after a failed connect")
     reconnect_backoff_max: float = Field(30.0, gt=0)
+    gsup_port: int = Field(gsup.DEFAULT_PORT, ge=1, le=65535, description="for auth_vector")
+    gsup_name: str = Field(
+        "provgw", description="IPA serial the gateway identifies with; osmo-hlr derives IND from it"
+    )
     data_lock: DataLock = Field(
         "refuse",
         description="osmo-hlr's PS switch is also the data subscription. 'ps-switch': a data "
@@ -78,6 +93,12 @@ class OsmoHlrCtrl:
             depth=settings.pipeline_depth,
             backoff=settings.reconnect_backoff,
             backoff_max=settings.reconnect_backoff_max,
+        )
+        self._gsup = gsup.GsupClient(
+            settings.host,
+            settings.gsup_port,
+            name=settings.gsup_name,
+            timeout=settings.command_timeout,
         )
 
     async def __aenter__(self) -> Self:
@@ -113,8 +134,31 @@ class OsmoHlrCtrl:
             # A view built on a guess would mislead reconciliation; better not to know yet.
             raise NeUnavailable(f"{self.name}: info-all answer not understood: {exc}") from None
 
+    async def auth_vector(self, imsi: str) -> AuthVector:
+        """One fresh UMTS vector from osmo-hlr's AuC over GSUP (this advances its SQN).
+
+        Raises `LookupError` when osmo-hlr has no subscriber or no 3G keys for ``imsi``,
+        `ConnectionError` when it cannot be asked.
+        """
+        try:
+            (vector,) = await self._gsup.send_auth_info(imsi, count=1)
+        except gsup.GsupError as exc:
+            if exc.cause is not None and not exc.transient:
+                raise LookupError(f"{self.name}: {exc}") from None
+            raise NeUnavailable(f"{self.name}: {exc}") from None
+        if vector.autn is None or vector.xres is None or vector.ck is None or vector.ik is None:
+            raise LookupError(f"{self.name}: IMSI {imsi} has 2G (COMP128) keys only, no 3G vector")
+        return AuthVector(
+            rand=vector.rand.hex(),
+            autn=vector.autn.hex(),
+            xres=vector.xres.hex(),
+            ck=vector.ck.hex(),
+            ik=vector.ik.hex(),
+        )
+
     async def close(self) -> None:
         await self.client.close()
+        await self._gsup.close()
 
 
 class _Run:

@@ -52,6 +52,7 @@ class NetworkElementConfig(_Config):
     data_lock: Literal["refuse", "ps-switch"] = Field(
         "refuse", description="osmo-hlr-ctrl only: see docs/dialects/osmo-hlr.md"
     )
+    gsup_port: int = Field(4222, ge=1, le=65535, description="osmo-hlr-ctrl only: for proofs")
     imsi_prefixes: list[str] = Field(default_factory=list)
     msisdn_prefixes: list[str] = Field(default_factory=list)
 

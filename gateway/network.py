@@ -39,6 +39,7 @@ def build_element(ne: NetworkElementConfig) -> NetworkElement:
                 port=ne.port,
                 command_timeout=ne.command_timeout_s,
                 data_lock=ne.data_lock,
+                gsup_port=ne.gsup_port,
             )
         )
     raise ValueError(f"network element {ne.name}: unknown dialect {ne.dialect}")
