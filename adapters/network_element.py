@@ -8,7 +8,14 @@ from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from gateway.operations import AuthVector, Lookup, Operation, Reply, SubscriberView
+from gateway.operations import (
+    AuthVector,
+    CardOperation,
+    Lookup,
+    Operation,
+    Reply,
+    SubscriberView,
+)
 
 
 class NotSupported(Exception):
@@ -55,3 +62,28 @@ class AuthenticationCentre(Protocol):
         """One fresh vector for ``imsi``. Raises `LookupError` when the NE has no
         authentication data for it, `ConnectionError` when it cannot be asked."""
         ...
+
+
+@runtime_checkable
+class CardStation(Protocol):
+    """A card reader where blank cards are written (at the counter, or behind a card agent).
+
+    Executes the card steps of a plan: writing a card, and proving it against the network.
+    """
+
+    name: str
+    dialect: str
+
+    def render(self, op: CardOperation) -> str:
+        """What `execute` would do, in words an engineer can check; secrets masked."""
+        ...
+
+    async def execute(self, op: CardOperation) -> Reply:
+        """Carry out the step; never raises for card or network trouble (see `Reply`)."""
+        ...
+
+    async def read(self, lookup: Lookup) -> SubscriberView:
+        """The card now in the reader, as a view: ``exists`` when it holds ``lookup.imsi``."""
+        ...
+
+    async def close(self) -> None: ...

@@ -49,7 +49,7 @@ async def order_detail(engine: Engine, rec: OrderRecord) -> dict[str, Any]:
     plan: list[dict[str, Any]] = []
     if rec.plan is not None:
         for step in rec.plan.steps:
-            ne = engine.network.get(step.ne)
+            targets = engine.targets
             fwd, back = steps.get(("forward", step.index)), steps.get(("compensate", step.index))
             plan.append(
                 {
@@ -57,12 +57,12 @@ async def order_detail(engine: Engine, rec: OrderRecord) -> dict[str, Any]:
                     "ne": step.ne,
                     "description": step.description,
                     "operation": step.op.model_dump(mode="json"),
-                    "command": ne.render(step.op) if ne else None,
+                    "command": targets.try_render(step.ne, step.op),
                     "compensation": step.compensation.model_dump(mode="json")
                     if step.compensation
                     else None,
-                    "compensation_command": ne.render(step.compensation)
-                    if ne and step.compensation
+                    "compensation_command": targets.try_render(step.ne, step.compensation)
+                    if step.compensation
                     else None,
                     "state": fwd.state.value if fwd else "pending",
                     "attempts": fwd.attempts if fwd else 0,

@@ -75,6 +75,22 @@ class NetworkElementConfig(_Config):
         return self._env(self.mml_password_env) if self.mml_password_env else self.secret()
 
 
+class CardStationConfig(_Config):
+    """A PC/SC reader where the gateway writes blank cards (a counter's reader)."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+    reader: str | None = Field(None, description="reader name or a part of it")
+    blank_adm1_env: str | None = Field(
+        None, description="variable holding the ADM1 of this station's blank cards"
+    )
+    blank_adm1: SecretStr | None = Field(None, description="for emulated cards only")
+
+    def adm1(self) -> str | None:
+        if self.blank_adm1_env:
+            return os.environ.get(self.blank_adm1_env)
+        return self.blank_adm1.get_secret_value() if self.blank_adm1 else None
+
+
 class RetryPolicy(_Config):
     """How transient NE errors are retried before a step counts as failed."""
 
@@ -92,6 +108,8 @@ class GatewayConfig(_Config):
     lease_seconds: float = Field(60, gt=0)
     cancel_hold_days: int = Field(90, ge=0, description="预销号 → 销号 hold period")
     network_elements: list[NetworkElementConfig] = Field(default_factory=list)
+    card_stations: list[CardStationConfig] = Field(default_factory=list)
+    card_spn: str = Field("provgw", max_length=16, description="service provider name on cards")
     products: list[Product] = Field(default_factory=list)
 
     @model_validator(mode="after")

@@ -16,21 +16,23 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from adapters.network_element import NetworkElement, NotSupported
+from adapters.network_element import CardStation, NetworkElement, NotSupported
 from gateway.config import GatewayConfig
 from gateway.events import EventHub
 from gateway.lines import Line, lines_after
-from gateway.operations import Operation, Outcome, Reply
-from gateway.orders import Order, order_msisdns
-from gateway.planner import Plan, PlanRefused, plan_order
+from gateway.operations import Outcome, Reply, StepOperation
+from gateway.orders import OpenAccount, Order, SimSwap, order_msisdns
+from gateway.planner import CardKeys, Plan, PlanRefused, plan_order
 from gateway.routing import Router
 from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState
+from gateway.targets import Targets, UnknownTarget
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,9 @@ class IntakeRefused(Exception):
 
 IntakeGuard = Callable[[Order], Awaitable[None]]
 """Checks an order before it is accepted; raises `IntakeRefused`. Audits its refusals."""
+CardKeysSource = Callable[["OpenAccount | SimSwap"], Awaitable[CardKeys]]
+"""Where the keys of a card written at the counter come from (the SIM stock); raises
+`PlanRefused` when they cannot be had."""
 
 
 class Engine:
@@ -55,18 +60,22 @@ class Engine:
         config: GatewayConfig,
         network: Mapping[str, NetworkElement],
         *,
+        stations: Mapping[str, CardStation] | None = None,
         events: EventHub | None = None,
         owner: str | None = None,
         sweep_interval_s: float = 5.0,
         guard: IntakeGuard | None = None,
+        card_keys: CardKeysSource | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.network = network
+        self.targets = Targets(network, stations)
         self.events = events or EventHub()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self._route = Router(config)
         self.guard = guard
+        self.card_keys = card_keys
         self._slots = asyncio.Semaphore(config.max_concurrent_orders)
         self._tails: dict[str, asyncio.Future[None]] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
@@ -182,7 +191,8 @@ class Engine:
         states: dict[tuple[Phase, int], StepState] = {}
         if plan is None:
             try:
-                plan = plan_order(order, before, self.config, self._route, _now())
+                keys = await self._card_keys(order)
+                plan = plan_order(order, before, self.config, self._route, _now(), keys)
                 self._check_supported(plan)
             except PlanRefused as refused:
                 await self._finish(rec, OrderState.FAILED, refused.reason)
@@ -206,19 +216,38 @@ class Engine:
             failure = rec.reason or "a step failed"
         await self._compensate(rec, run, failure)
 
+    async def _card_keys(self, order: Order) -> CardKeys | None:
+        """The keys of the card an order writes at the counter, fixed once before planning
+        (the plan, sealed in the store, then holds them): the order's own, the stock's for
+        that ICCID, or fresh ones for a blank programmable card."""
+        if not isinstance(order, OpenAccount | SimSwap) or order.card is None:
+            return None
+        if self.card_keys is not None:
+            return await self.card_keys(order)
+        station = next((s for s in self.config.card_stations if s.name == order.card.station), None)
+        adm1 = order.card.adm1.get_secret_value() if order.card.adm1 else None
+        adm1 = adm1 or (station.adm1() if station else None)
+        if adm1 is None:
+            raise PlanRefused(f"the ADM1 of the blank cards at {order.card.station} is not known")
+        if order.ki is not None and order.opc is not None:
+            ki, opc = order.ki.get_secret_value(), order.opc.get_secret_value()
+        else:
+            ki, opc = secrets.token_hex(16), secrets.token_hex(16)
+        return CardKeys.model_validate({"ki": ki, "opc": opc, "adm1": adm1})
+
     def _check_supported(self, plan: Plan) -> None:
         for step in plan.steps:
-            ne = self.network.get(step.ne)
-            if ne is None:
-                raise PlanRefused(f"network element {step.ne} is not configured")
-            try:
-                for op in (step.op, step.compensation):
-                    if op is not None:
-                        ne.render(op)
-            except NotSupported as exc:
-                raise PlanRefused(
-                    f"{step.ne} ({ne.dialect}) cannot {step.description}: {exc}"
-                ) from None
+            for op in (step.op, step.compensation):
+                if op is None:
+                    continue
+                try:
+                    self.targets.render(step.ne, op)
+                except UnknownTarget as exc:
+                    raise PlanRefused(str(exc)) from None
+                except NotSupported as exc:
+                    raise PlanRefused(
+                        f"{self.targets.describe(step.ne)} cannot {step.description}: {exc}"
+                    ) from None
 
     async def _forward(self, run: _Run) -> str | None:
         """Run the forward steps from where the order stands. Returns a failure text or None."""
@@ -299,7 +328,7 @@ class Engine:
         idx: int,
         phase: Phase,
         ne_name: str,
-        op: Operation,
+        op: StepOperation,
         *,
         uncertain: bool,
         next_intent: tuple[int, Phase] | None = None,
@@ -307,22 +336,21 @@ class Engine:
         """Carry out one step (its intent already recorded) until it is done or definitely
         failed, recording every reply. ``uncertain``: it may have been sent before, so read
         back first."""
-        ne = self.network[ne_name]
         policy = self.config.retry
         attempt = 0
         delay = policy.backoff_initial_s
         while True:
-            if uncertain and await self._reconcile(ne, op):
+            if uncertain and await self._reconcile(ne_name, op):
                 reply = Reply(
                     outcome=Outcome.OK,
                     text="already in place (reconciled by reading back)",
-                    command=ne.render(op),
+                    command=self.targets.render(ne_name, op),
                 )
                 await self.store.outcome(
                     order_id, idx, phase, ne_name, StepState.DONE, reply, next_intent=next_intent
                 )
                 return reply
-            reply = await ne.execute(op)
+            reply = await self.targets.execute(ne_name, op)
             if reply.outcome is Outcome.OK:
                 await self.store.outcome(
                     order_id, idx, phase, ne_name, StepState.DONE, reply, next_intent=next_intent
@@ -338,15 +366,15 @@ class Engine:
             await asyncio.sleep(delay)
             delay = min(policy.backoff_max_s, max(delay * 2, 0.01))
 
-    async def _reconcile(self, ne: NetworkElement, op: Operation) -> bool:
+    async def _reconcile(self, target: str, op: StepOperation) -> bool:
         """Ask the NE whether ``op``'s effect is in place, waiting for it as long as it takes:
         an unknown outcome can be neither repeated nor undone before the NE answers."""
         delay = self.config.retry.backoff_initial_s
         while True:
             try:
-                return op.applied_in(await ne.read(op.lookup()))
+                return op.applied_in(await self.targets.read(target, op, op.lookup()))
             except (ConnectionError, TimeoutError, OSError) as exc:
-                log.warning("%s: cannot read back for reconciliation (%s); retrying", ne.name, exc)
+                log.warning("%s: cannot read back for reconciliation (%s); retrying", target, exc)
             await asyncio.sleep(delay)
             delay = min(self.config.retry.backoff_max_s, max(delay * 2, 0.01))
 

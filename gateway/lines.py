@@ -22,7 +22,7 @@ from gateway.operations import (
     EraseForwarding,
     LoadAuth,
     Lock,
-    Operation,
+    ProveAuthentication,
     RegisterForwarding,
     RemoveAuth,
     RemoveSubscriber,
@@ -32,8 +32,10 @@ from gateway.operations import (
     SetNetworkAccess,
     SetOutgoingBarring,
     SetRoamingBarring,
+    StepOperation,
     SubscriberView,
     SwapImsi,
+    WriteCard,
 )
 from gateway.orders import (
     Cancel,
@@ -80,7 +82,7 @@ class Line(BaseModel):
     network: SubscriberView = Field(default=ABSENT)
 
 
-def apply_operation(view: SubscriberView, op: Operation) -> SubscriberView:
+def apply_operation(view: SubscriberView, op: StepOperation) -> SubscriberView:
     """The NE's view of a subscriber after ``op`` succeeded on it."""
     match op:
         case LoadAuth():
@@ -120,6 +122,8 @@ def apply_operation(view: SubscriberView, op: Operation) -> SubscriberView:
             return view.model_copy(update={"msisdn": op.new_msisdn})
         case SwapImsi():
             return view.model_copy(update={"imsi": op.new_imsi})
+        case WriteCard() | ProveAuthentication():
+            return view  # card steps change the card, not the NE
     raise AssertionError(f"unhandled operation {op!r}")
 
 

@@ -7,11 +7,14 @@ This is the only place the gateway names adapter classes; everything else sees t
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Mapping
 
+from adapters.card_station import PcscCardStation
 from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
-from adapters.network_element import NetworkElement
+from adapters.network_element import AuthenticationCentre, CardStation, NetworkElement
 from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
 from gateway.config import GatewayConfig, NetworkElementConfig
+from gateway.targets import Targets
 
 
 def build_element(ne: NetworkElementConfig) -> NetworkElement:
@@ -49,5 +52,26 @@ def build_network(config: GatewayConfig) -> dict[str, NetworkElement]:
     return {ne.name: build_element(ne) for ne in config.network_elements}
 
 
-async def close_network(network: dict[str, NetworkElement]) -> None:
-    await asyncio.gather(*(ne.close() for ne in network.values()), return_exceptions=True)
+def build_stations(
+    config: GatewayConfig, network: Mapping[str, NetworkElement]
+) -> dict[str, CardStation]:
+    """Card stations; each reaches the authentication centres of the NEs for its proofs."""
+
+    def auc(name: str) -> AuthenticationCentre | None:
+        ne = network.get(name)
+        return ne if isinstance(ne, AuthenticationCentre) else None
+
+    return {
+        st.name: PcscCardStation(st.name, reader=st.reader, auc=auc) for st in config.card_stations
+    }
+
+
+def build_targets(config: GatewayConfig) -> Targets:
+    network = build_network(config)
+    return Targets(network, build_stations(config, network))
+
+
+async def close_targets(targets: Targets) -> None:
+    closing = [ne.close() for ne in targets.network.values()]
+    closing += [station.close() for station in targets.stations.values()]
+    await asyncio.gather(*closing, return_exceptions=True)

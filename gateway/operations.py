@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from gateway.identifiers import E164, HexKey, Imsi
+from gateway.identifiers import E164, HexKey, Iccid, Imsi, Secret
 
 
 class _Model(BaseModel):
@@ -294,7 +294,7 @@ class SwapImsi(_Model):
         return view.exists and view.imsi == self.new_imsi
 
 
-Operation = Annotated[
+NetworkOperation = (
     LoadAuth
     | RemoveAuth
     | CreateSubscriber
@@ -308,9 +308,10 @@ Operation = Annotated[
     | SetData
     | SetNetworkAccess
     | ChangeMsisdn
-    | SwapImsi,
-    Field(discriminator="op"),
-]
+    | SwapImsi
+)
+Operation = Annotated[NetworkOperation, Field(discriminator="op")]
+"""What a network element executes."""
 
 
 class Outcome(StrEnum):
@@ -350,3 +351,51 @@ class AuthVector(_Model):
     xres: str = Field(pattern=r"^[0-9a-f]{8,32}$")
     ck: str = Field(pattern=r"^[0-9a-f]{32}$")
     ik: str = Field(pattern=r"^[0-9a-f]{32}$")
+
+
+class WriteCard(_Model):
+    """Personalise a blank USIM at a card station, read it back and prove its keys locally.
+
+    Executed by a card station (a PC/SC reader at the counter), not by a network element.
+    """
+
+    op: Literal["write_card"] = "write_card"
+    iccid: Iccid
+    imsi: Imsi
+    ki: HexKey
+    opc: HexKey
+    msisdn: E164 | None = None
+    spn: str = Field("", max_length=16)
+    adm1: Secret
+
+    def lookup(self) -> Lookup:
+        return Lookup(imsi=self.imsi)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        # A station reads the card in its reader back as a view: the card holds this IMSI.
+        return view.exists and view.imsi == self.imsi
+
+
+class ProveAuthentication(_Model):
+    """The proof that card and network agree: a vector from ``ne``'s authentication centre,
+    the card's answer to its RAND/AUTN, RES compared with XRES. Read-only, so it is simply run
+    again whenever its outcome is unknown."""
+
+    op: Literal["prove_authentication"] = "prove_authentication"
+    imsi: Imsi
+    ne: str
+
+    def lookup(self) -> Lookup:
+        return Lookup(imsi=self.imsi)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return False
+
+
+CardOperation = Annotated[WriteCard | ProveAuthentication, Field(discriminator="op")]
+"""What a card station executes."""
+StepOperation = Annotated[
+    NetworkOperation | WriteCard | ProveAuthentication, Field(discriminator="op")
+]
+"""What a plan step may hold."""
+CARD_OPERATIONS = (WriteCard, ProveAuthentication)

@@ -83,15 +83,43 @@ class _LineOrder(_Order):
     msisdn: Msisdn
 
 
-class OpenAccount(_Order):
+StationId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
+
+
+class CardWriting(_Strict):
+    """Write the card at the counter (空白卡写卡): a blank card in a card station's reader.
+
+    The keys are the order's when it carries them, else the SIM stock's for this ICCID, else
+    fresh ones drawn for a blank programmable card.
+    """
+
+    station: StationId
+    adm1: Secret | None = None  # the blank card's ADM1, when not the station's default
+
+
+class _KeyedOrder(_Order):
+    """An order that brings a card: its keys, or a card to write at the counter."""
+
+    ki: HexKey | None = None
+    opc: HexKey | None = None
+    card: CardWriting | None = None
+
+    @model_validator(mode="after")
+    def _keys_or_card(self) -> _KeyedOrder:
+        if self.card is None and (self.ki is None or self.opc is None):
+            raise ValueError("give ki and opc, or a card to write at the counter")
+        if (self.ki is None) != (self.opc is None):
+            raise ValueError("give both ki and opc, or neither")
+        return self
+
+
+class OpenAccount(_KeyedOrder):
     process: ClassVar[str] = "C1"
     title: ClassVar[str] = "开户 open account"
     kind: Literal["open_account"] = "open_account"
     msisdn: Msisdn
     imsi: Imsi
     iccid: Iccid
-    ki: HexKey
-    opc: HexKey
     product: ProductId
     customer: Customer
 
@@ -109,14 +137,13 @@ class ChangeNumber(_LineOrder):
         return self
 
 
-class SimSwap(_LineOrder):
+class SimSwap(_KeyedOrder):
     process: ClassVar[str] = "C3"
     title: ClassVar[str] = "换卡/补卡 SIM replacement"
     kind: Literal["sim_swap"] = "sim_swap"
+    msisdn: Msisdn
     new_imsi: Imsi
     new_iccid: Iccid
-    ki: HexKey
-    opc: HexKey
     reason: Literal["replace", "lost", "damaged", "upgrade"] = "replace"
 
 
@@ -321,7 +348,7 @@ Order = Annotated[
 ORDER_ADAPTER: TypeAdapter[Order] = TypeAdapter(Order)
 ORDER_KINDS: dict[str, type[_Order]] = {
     t.model_fields["kind"].default: t
-    for t in _Order.__subclasses__() + _LineOrder.__subclasses__()
+    for t in _Order.__subclasses__() + _LineOrder.__subclasses__() + _KeyedOrder.__subclasses__()
     if "kind" in t.model_fields
 }
 

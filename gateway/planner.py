@@ -11,10 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.config import GatewayConfig
-from gateway.identifiers import to_e164
+from gateway.identifiers import HexKey, Secret, to_e164
 from gateway.lines import ALL_LOCKED, UNLOCKED, Line, LineStatus
 from gateway.operations import (
     ChangeMsisdn,
@@ -22,6 +22,7 @@ from gateway.operations import (
     EraseForwarding,
     LoadAuth,
     Operation,
+    ProveAuthentication,
     RegisterForwarding,
     RemoveAuth,
     RemoveSubscriber,
@@ -30,7 +31,9 @@ from gateway.operations import (
     SetLock,
     SetOutgoingBarring,
     SetRoamingBarring,
+    StepOperation,
     SwapImsi,
+    WriteCard,
 )
 from gateway.orders import (
     Cancel,
@@ -60,10 +63,21 @@ class Step(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     index: int
-    ne: str
+    ne: str  # the network element or card station that carries the step out
     description: str
-    op: Operation
-    compensation: Operation | None = None
+    op: StepOperation
+    compensation: StepOperation | None = None
+
+
+class CardKeys(BaseModel):
+    """The keys of a card written at the counter (from the stock, or drawn fresh), resolved
+    by the engine before planning so that the plan stays a pure function."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ki: HexKey
+    opc: HexKey
+    adm1: Secret
 
 
 class Plan(BaseModel):
@@ -91,10 +105,16 @@ class _Builder:
         self.steps: list[Step] = []
         self.notes: list[str] = []
 
-    def add(self, description: str, op: Operation, undo: Operation | None) -> None:
+    def add(
+        self, description: str, op: StepOperation, undo: Operation | None, *, at: str | None = None
+    ) -> None:
         self.steps.append(
             Step(
-                index=len(self.steps), ne=self.ne, description=description, op=op, compensation=undo
+                index=len(self.steps),
+                ne=at or self.ne,
+                description=description,
+                op=op,
+                compensation=undo,
             )
         )
 
@@ -108,12 +128,68 @@ def plan_order(
     config: GatewayConfig,
     route: Route,
     now: datetime,
+    card: CardKeys | None = None,
 ) -> Plan:
-    """The plan for ``order``; ``lines`` holds every number the order touches (None = free)."""
+    """The plan for ``order``; ``lines`` holds every number the order touches (None = free);
+    ``card`` the keys of a card to be written at the counter, when the order writes one."""
     planner = _PLANNERS.get(type(order))
     if planner is None:
         return Plan(notes=[f"{order.title}: customer or billing data only, no network change"])
+    if isinstance(order, OpenAccount | SimSwap):
+        return planner(order, lines, config, route, now, _card_keys(order, card))
     return planner(order, lines, config, route, now)
+
+
+def _card_keys(order: OpenAccount | SimSwap, card: CardKeys | None) -> CardKeys | None:
+    if order.card is None:
+        return None
+    if card is None:
+        raise PlanRefused("the keys of the card to write are not known")
+    return card
+
+
+def _keys(order: OpenAccount | SimSwap, card: CardKeys | None) -> tuple[SecretStr, SecretStr]:
+    if card is not None:
+        return card.ki, card.opc
+    assert order.ki is not None and order.opc is not None  # the order's validator saw to it
+    return order.ki, order.opc
+
+
+def _write_card_step(
+    b: _Builder,
+    order: OpenAccount | SimSwap,
+    card: CardKeys,
+    iccid: str,
+    imsi: str,
+    e164: str,
+    config: GatewayConfig,
+) -> None:
+    assert order.card is not None
+    b.add(
+        f"write the blank card {iccid} at {order.card.station} (空白卡写卡); a written card "
+        "is not un-written: a failed order leaves it to be re-blanked",
+        WriteCard(
+            iccid=iccid,
+            imsi=imsi,
+            ki=card.ki,
+            opc=card.opc,
+            msisdn=e164,
+            spn=config.card_spn,
+            adm1=card.adm1,
+        ),
+        None,
+        at=order.card.station,
+    )
+
+
+def _proof_step(b: _Builder, order: OpenAccount | SimSwap, imsi: str) -> None:
+    assert order.card is not None
+    b.add(
+        f"prove it: a vector from {b.ne}'s authentication centre, the card's RES = XRES",
+        ProveAuthentication(imsi=imsi, ne=b.ne),
+        None,
+        at=order.card.station,
+    )
 
 
 def _line(lines: Mapping[str, Line | None], msisdn: str) -> Line:
@@ -129,6 +205,7 @@ def _open_account(
     config: GatewayConfig,
     route: Route,
     now: datetime,
+    card: CardKeys | None,
 ) -> Plan:
     if lines.get(order.msisdn) is not None:
         raise PlanRefused(f"number {order.msisdn} is already in use")
@@ -137,9 +214,12 @@ def _open_account(
         raise PlanRefused(f"unknown product {order.product}")
     e164 = to_e164(order.msisdn, config.country_code)
     b = _Builder(route(order.imsi, e164))
+    ki, opc = _keys(order, card)
+    if card is not None:
+        _write_card_step(b, order, card, order.iccid, order.imsi, e164, config)
     b.add(
         "load authentication data (Ki/OPc)",
-        LoadAuth(imsi=order.imsi, ki=order.ki, opc=order.opc),
+        LoadAuth(imsi=order.imsi, ki=ki, opc=opc),
         RemoveAuth(imsi=order.imsi),
     )
     b.add(
@@ -153,6 +233,8 @@ def _open_account(
             SetData(msisdn=e164, enabled=True),
             SetData(msisdn=e164, enabled=False),
         )
+    if card is not None:
+        _proof_step(b, order, order.imsi)
     return b.plan()
 
 
@@ -186,15 +268,19 @@ def _sim_swap(
     config: GatewayConfig,
     route: Route,
     now: datetime,
+    card: CardKeys | None,
 ) -> Plan:
     line = _line(lines, order.msisdn)
     if order.new_imsi == line.imsi:
         raise PlanRefused("the new card has the same IMSI as the current one")
     e164 = to_e164(order.msisdn, config.country_code)
     b = _Builder(line.ne)
+    ki, opc = _keys(order, card)
+    if card is not None:
+        _write_card_step(b, order, card, order.new_iccid, order.new_imsi, e164, config)
     b.add(
         "load the new card's authentication data",
-        LoadAuth(imsi=order.new_imsi, ki=order.ki, opc=order.opc),
+        LoadAuth(imsi=order.new_imsi, ki=ki, opc=opc),
         RemoveAuth(imsi=order.new_imsi),
     )
     b.add(
@@ -202,6 +288,8 @@ def _sim_swap(
         SwapImsi(msisdn=e164, new_imsi=order.new_imsi),
         SwapImsi(msisdn=e164, new_imsi=line.imsi),
     )
+    if card is not None:
+        _proof_step(b, order, order.new_imsi)
     b.add(
         f"retire the old card's authentication data (IMSI {line.imsi}); last step, "
         "nothing to undo after it",

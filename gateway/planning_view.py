@@ -10,7 +10,7 @@ from rich.console import Console
 
 from gateway.config import GatewayConfig, NetworkElementConfig
 from gateway.lines import Line
-from gateway.network import build_network
+from gateway.network import build_targets
 from gateway.orders import Order, order_msisdns, parse_order
 from gateway.planner import Plan, PlanRefused, plan_order
 from gateway.routing import Router
@@ -39,11 +39,11 @@ class PlanView:
             plan = plan_order(order, lines, config, Router(config), datetime.now(UTC))
         except PlanRefused as refused:
             return cls(order, None, refused.reason, [])
-        network = build_network(config)
+        targets = build_targets(config)
         commands = [
             (
-                network[s.ne].render(s.op),
-                network[s.ne].render(s.compensation) if s.compensation else None,
+                targets.try_render(s.ne, s.op) or "(no such network element or station)",
+                targets.try_render(s.ne, s.compensation) if s.compensation else None,
             )
             for s in plan.steps
         ]

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from gateway.config import GatewayConfig, NetworkElementConfig
 from gateway.engine import Engine
-from gateway.network import build_network, close_network
+from gateway.network import build_targets, close_targets
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 
@@ -27,17 +27,17 @@ async def running_gateway(
 ) -> AsyncIterator[Engine]:
     """A started engine over the configured store and NEs; stopped cleanly on exit."""
     vault = Vault.from_environment(config.secret_key_file, create=create_key)
-    network = build_network(config)
+    targets = build_targets(config)
     try:
         async with SqliteStore(config.database, vault) as store:
-            engine = Engine(store, config, network, owner=owner)
+            engine = Engine(store, config, targets.network, stations=targets.stations, owner=owner)
             await engine.start()
             try:
                 yield engine
             finally:
                 await engine.stop()
     finally:
-        await close_network(network)
+        await close_targets(targets)
 
 
 @dataclass

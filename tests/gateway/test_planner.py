@@ -17,7 +17,7 @@ from gateway.operations import (
     SubscriberView,
 )
 from gateway.orders import SuspendReason
-from gateway.planner import Plan, PlanRefused, plan_order
+from gateway.planner import CardKeys, Plan, PlanRefused, plan_order
 from gateway.routing import Router
 from tests.gateway.orders_factory import iccid, open_account, order
 
@@ -271,3 +271,61 @@ def test_applying_an_open_account_plan_gives_the_line(config: GatewayConfig) -> 
     for s in p.steps:
         view = apply_operation(view, s.op)
     assert view == after.network
+
+
+CARD = CardKeys.model_validate({"ki": "11" * 16, "opc": "22" * 16, "adm1": "12345678"})
+
+
+def test_open_account_at_the_counter_writes_then_provisions_then_proves(
+    config: GatewayConfig,
+) -> None:
+    o = open_account("c1", card={"station": "counter-1"}, ki=None, opc=None)
+    p = plan_order(o, {M: None}, config, Router(config), NOW, CARD)
+    assert [(s.op.op, s.ne, s.compensation is not None) for s in p.steps] == [
+        ("write_card", "counter-1", False),
+        ("load_auth", "hlr1", True),
+        ("create_subscriber", "hlr1", True),
+        ("set_data", "hlr1", True),
+        ("prove_authentication", "counter-1", False),
+    ]
+    write, load = p.steps[0].op, p.steps[1].op
+    assert write.ki.get_secret_value() == load.ki.get_secret_value() == "11" * 16  # type: ignore[union-attr]
+    assert p.steps[4].op.model_dump() == {
+        "op": "prove_authentication",
+        "imsi": "460000000000001",
+        "ne": "hlr1",
+    }
+
+
+def test_counter_order_without_known_keys_is_refused(config: GatewayConfig) -> None:
+    o = open_account("c2", card={"station": "counter-1"}, ki=None, opc=None)
+    with pytest.raises(PlanRefused, match="keys of the card"):
+        plan_order(o, {M: None}, config, Router(config), NOW)
+
+
+def test_sim_replacement_at_the_counter_proves_before_retiring_the_old_card(
+    config: GatewayConfig,
+) -> None:
+    o = order(
+        "sim_swap",
+        "w2",
+        msisdn=M,
+        new_imsi="460000000000099",
+        new_iccid=iccid(99),
+        card={"station": "counter-1"},
+    )
+    p = plan_order(o, {M: line()}, config, Router(config), NOW, CARD)
+    assert ops(p) == [
+        ("write_card", None),
+        ("load_auth", "remove_auth"),
+        ("swap_imsi", "swap_imsi"),
+        ("prove_authentication", None),
+        ("remove_auth", None),
+    ]
+
+
+def test_keys_or_a_card_are_required() -> None:
+    from pydantic import ValidationError
+
+    with pytest.raises(ValidationError, match="give ki and opc, or a card"):
+        open_account("c3", ki=None, opc=None)

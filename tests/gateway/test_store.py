@@ -35,4 +35,4 @@ async def test_a_batch_is_durable_when_its_futures_resolve(store: SqliteStore) -
 async def test_unknown_order_is_none(store: SqliteStore) -> None:
     assert await store.get("nope") is None
     with pytest.raises(KeyError):
-        await store._call(lambda conn: store._get(conn, "nope"))
+        await store.run(lambda conn: store._get(conn, "nope"))

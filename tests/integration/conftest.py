@@ -9,7 +9,7 @@ from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
 from gateway.config import GatewayConfig, NetworkElementConfig, RetryPolicy, load_config
 from gateway.engine import Engine
-from gateway.network import build_network, close_network
+from gateway.network import build_targets, close_targets
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 
@@ -43,10 +43,10 @@ def ssh_config(hlr: HlrEmulator, tmp_path: Path) -> GatewayConfig:
 
 @pytest.fixture
 async def engine(ssh_config: GatewayConfig) -> AsyncIterator[Engine]:
-    network = build_network(ssh_config)
+    targets = build_targets(ssh_config)
     async with SqliteStore(ssh_config.database, Vault(bytes(32))) as store:
-        eng = Engine(store, ssh_config, network)
+        eng = Engine(store, ssh_config, targets.network, stations=targets.stations)
         await eng.start()
         yield eng
         await eng.stop()
-    await close_network(network)
+    await close_targets(targets)
