@@ -9,6 +9,7 @@ where the step is last (nothing after it can fail) and says so in its descriptio
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -136,8 +137,28 @@ def plan_order(
     if planner is None:
         return Plan(notes=[f"{order.title}: customer or billing data only, no network change"])
     if isinstance(order, OpenAccount | SimSwap):
-        return planner(order, lines, config, route, now, _card_keys(order, card))
-    return planner(order, lines, config, route, now)
+        card = _card_keys(order, card)
+    return planner(order, _Context(lines, config, route, now, card))
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What a plan may depend on besides the order itself."""
+
+    lines: Mapping[str, Line | None]
+    config: GatewayConfig
+    route: Route
+    now: datetime
+    card: CardKeys | None
+
+    def line(self, msisdn: str) -> Line:
+        line = self.lines.get(msisdn)
+        if line is None:
+            raise PlanRefused(f"number {msisdn} has no active line")
+        return line
+
+    def e164(self, msisdn: str) -> str:
+        return to_e164(msisdn, self.config.country_code)
 
 
 def _card_keys(order: OpenAccount | SimSwap, card: CardKeys | None) -> CardKeys | None:
@@ -192,31 +213,17 @@ def _proof_step(b: _Builder, order: OpenAccount | SimSwap, imsi: str) -> None:
     )
 
 
-def _line(lines: Mapping[str, Line | None], msisdn: str) -> Line:
-    line = lines.get(msisdn)
-    if line is None:
-        raise PlanRefused(f"number {msisdn} has no active line")
-    return line
-
-
-def _open_account(
-    order: OpenAccount,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-    card: CardKeys | None,
-) -> Plan:
-    if lines.get(order.msisdn) is not None:
+def _open_account(order: OpenAccount, ctx: _Context) -> Plan:
+    if ctx.lines.get(order.msisdn) is not None:
         raise PlanRefused(f"number {order.msisdn} is already in use")
-    product = config.product(order.product)
+    product = ctx.config.product(order.product)
     if product is None:
         raise PlanRefused(f"unknown product {order.product}")
-    e164 = to_e164(order.msisdn, config.country_code)
-    b = _Builder(route(order.imsi, e164))
-    ki, opc = _keys(order, card)
-    if card is not None:
-        _write_card_step(b, order, card, order.iccid, order.imsi, e164, config)
+    e164 = ctx.e164(order.msisdn)
+    b = _Builder(ctx.route(order.imsi, e164))
+    ki, opc = _keys(order, ctx.card)
+    if ctx.card is not None:
+        _write_card_step(b, order, ctx.card, order.iccid, order.imsi, e164, ctx.config)
     b.add(
         "load authentication data (Ki/OPc)",
         LoadAuth(imsi=order.imsi, ki=ki, opc=opc),
@@ -233,24 +240,18 @@ def _open_account(
             SetData(msisdn=e164, enabled=True),
             SetData(msisdn=e164, enabled=False),
         )
-    if card is not None:
+    if ctx.card is not None:
         _proof_step(b, order, order.imsi)
     return b.plan()
 
 
-def _change_number(
-    order: ChangeNumber,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
-    if lines.get(order.new_msisdn) is not None:
+def _change_number(order: ChangeNumber, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
+    if ctx.lines.get(order.new_msisdn) is not None:
         raise PlanRefused(f"number {order.new_msisdn} is already in use")
     old, new = (
-        to_e164(order.msisdn, config.country_code),
-        to_e164(order.new_msisdn, config.country_code),
+        ctx.e164(order.msisdn),
+        ctx.e164(order.new_msisdn),
     )
     b = _Builder(line.ne)
     b.add(
@@ -262,22 +263,15 @@ def _change_number(
     return b.plan()
 
 
-def _sim_swap(
-    order: SimSwap,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-    card: CardKeys | None,
-) -> Plan:
-    line = _line(lines, order.msisdn)
+def _sim_swap(order: SimSwap, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
     if order.new_imsi == line.imsi:
         raise PlanRefused("the new card has the same IMSI as the current one")
-    e164 = to_e164(order.msisdn, config.country_code)
+    e164 = ctx.e164(order.msisdn)
     b = _Builder(line.ne)
-    ki, opc = _keys(order, card)
-    if card is not None:
-        _write_card_step(b, order, card, order.new_iccid, order.new_imsi, e164, config)
+    ki, opc = _keys(order, ctx.card)
+    if ctx.card is not None:
+        _write_card_step(b, order, ctx.card, order.new_iccid, order.new_imsi, e164, ctx.config)
     b.add(
         "load the new card's authentication data",
         LoadAuth(imsi=order.new_imsi, ki=ki, opc=opc),
@@ -288,7 +282,7 @@ def _sim_swap(
         SwapImsi(msisdn=e164, new_imsi=order.new_imsi),
         SwapImsi(msisdn=e164, new_imsi=line.imsi),
     )
-    if card is not None:
+    if ctx.card is not None:
         _proof_step(b, order, order.new_imsi)
     b.add(
         f"retire the old card's authentication data (IMSI {line.imsi}); last step, "
@@ -304,14 +298,8 @@ def _lock_step(b: _Builder, line: Line, e164: str, lock: bool, why: str) -> None
     b.add(why, SetLock(msisdn=e164, lock=target), SetLock(msisdn=e164, lock=line.network.lock))
 
 
-def _suspend(
-    order: Suspend,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
+def _suspend(order: Suspend, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
     if line.status is LineStatus.PRE_CANCELLED:
         raise PlanRefused("the line is pre-cancelled; it is already out of service")
     if order.reason in line.suspended_for:
@@ -323,14 +311,14 @@ def _suspend(
         _lock_step(
             b,
             line,
-            to_e164(order.msisdn, config.country_code),
+            ctx.e164(order.msisdn),
             True,
             "bar incoming, outgoing and data (停机)",
         )
     return b.plan()
 
 
-def _resume_plan(line: Line, reason: SuspendReason, msisdn: str, config: GatewayConfig) -> Plan:
+def _resume_plan(line: Line, reason: SuspendReason, msisdn: str, ctx: _Context) -> Plan:
     b = _Builder(line.ne)
     remaining = line.suspended_for - {reason}
     if remaining:
@@ -343,51 +331,33 @@ def _resume_plan(line: Line, reason: SuspendReason, msisdn: str, config: Gateway
         _lock_step(
             b,
             line,
-            to_e164(msisdn, config.country_code),
+            ctx.e164(msisdn),
             False,
             "lift the barring of incoming, outgoing and data (复机)",
         )
     return b.plan()
 
 
-def _resume(
-    order: Resume,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
+def _resume(order: Resume, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
     if order.reason not in line.suspended_for:
         if line.suspended_for:
             held = ", ".join(sorted(r.value for r in line.suspended_for))
             raise PlanRefused(f"the line is suspended for {held}, not {order.reason.value}")
         raise PlanRefused("the line is not suspended")
-    return _resume_plan(line, order.reason, order.msisdn, config)
+    return _resume_plan(line, order.reason, order.msisdn, ctx)
 
 
-def _after_payment(
-    order: Recharge | Payment,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
+def _after_payment(order: Recharge | Payment, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
     if SuspendReason.ARREARS not in line.suspended_for:
         return Plan(notes=["balance only: no network change"])
-    return _resume_plan(line, SuspendReason.ARREARS, order.msisdn, config)
+    return _resume_plan(line, SuspendReason.ARREARS, order.msisdn, ctx)
 
 
-def _change_long_distance(
-    order: ChangeLongDistance,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
-    e164 = to_e164(order.msisdn, config.country_code)
+def _change_long_distance(order: ChangeLongDistance, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
+    e164 = ctx.e164(order.msisdn)
     b = _Builder(line.ne)
     b.add(
         f"outgoing barring class {order.outgoing_barring.value}",
@@ -410,15 +380,9 @@ def _forward_target(number: str, country_code: str) -> str:
     return digits
 
 
-def _change_supplementary(
-    order: ChangeSupplementary,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
-    e164 = to_e164(order.msisdn, config.country_code)
+def _change_supplementary(order: ChangeSupplementary, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
+    e164 = ctx.e164(order.msisdn)
     b = _Builder(line.ne)
     for change in order.forwarding:
         before = line.network.forwarding.get(change.kind)
@@ -437,7 +401,7 @@ def _change_supplementary(
                 undo,
             )
         else:
-            target = _forward_target(change.forward_to, config.country_code)
+            target = _forward_target(change.forward_to, ctx.config.country_code)
             b.add(
                 f"register call forwarding {change.kind.value} to {target}",
                 RegisterForwarding(msisdn=e164, kind=change.kind, forward_to=target),
@@ -446,15 +410,9 @@ def _change_supplementary(
     return b.plan()
 
 
-def _change_roaming(
-    order: ChangeRoaming,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
-    e164 = to_e164(order.msisdn, config.country_code)
+def _change_roaming(order: ChangeRoaming, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
+    e164 = ctx.e164(order.msisdn)
     b = _Builder(line.ne)
     b.add(
         f"roaming barring {order.roaming_barring.value}",
@@ -475,14 +433,8 @@ def _data_step(b: _Builder, line: Line, e164: str, enabled: bool) -> None:
     )
 
 
-def _change_value_added(
-    order: ChangeValueAdded,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
+def _change_value_added(order: ChangeValueAdded, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
     if order.sms is not None:
         raise PlanRefused(
             "SMS service is barred and unbarred at the SMS centre, "
@@ -492,36 +444,24 @@ def _change_value_added(
         raise PlanRefused("VoLTE is provisioned in the IMS, which this gateway does not reach")
     b = _Builder(line.ne)
     if order.data is not None:
-        _data_step(b, line, to_e164(order.msisdn, config.country_code), order.data)
+        _data_step(b, line, ctx.e164(order.msisdn), order.data)
     return b.plan()
 
 
-def _change_tariff(
-    order: ChangeTariff,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
-    product = config.product(order.product)
+def _change_tariff(order: ChangeTariff, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
+    product = ctx.config.product(order.product)
     if product is None:
         raise PlanRefused(f"unknown product {order.product}")
     if product.id == line.product:
         raise PlanRefused(f"the line already has product {product.id}")
     b = _Builder(line.ne)
-    _data_step(b, line, to_e164(order.msisdn, config.country_code), product.data)
+    _data_step(b, line, ctx.e164(order.msisdn), product.data)
     return b.plan()
 
 
-def _pre_cancel(
-    order: PreCancel,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
+def _pre_cancel(order: PreCancel, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
     if line.status is LineStatus.PRE_CANCELLED:
         raise PlanRefused("the line is already pre-cancelled")
     b = _Builder(line.ne)
@@ -531,7 +471,7 @@ def _pre_cancel(
         _lock_step(
             b,
             line,
-            to_e164(order.msisdn, config.country_code),
+            ctx.e164(order.msisdn),
             True,
             "stop service; the number is held until the formal cancellation (预销号)",
         )
@@ -554,32 +494,20 @@ def _removal(line: Line, e164: str, why: str) -> Plan:
     return b.plan()
 
 
-def _cancel(
-    order: Cancel,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
+def _cancel(order: Cancel, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
     if line.status is not LineStatus.PRE_CANCELLED:
         raise PlanRefused("a line must be pre-cancelled (预销号) before it is cancelled")
-    hold = timedelta(days=config.cancel_hold_days)
-    if now - line.status_since < hold:
+    hold = timedelta(days=ctx.config.cancel_hold_days)
+    if ctx.now - line.status_since < hold:
         until = (line.status_since + hold).date().isoformat()
         raise PlanRefused(f"the number is held after pre-cancellation until {until}")
-    return _removal(line, to_e164(order.msisdn, config.country_code), "销号 cancellation")
+    return _removal(line, ctx.e164(order.msisdn), "销号 cancellation")
 
 
-def _port_out(
-    order: PortOut,
-    lines: Mapping[str, Line | None],
-    config: GatewayConfig,
-    route: Route,
-    now: datetime,
-) -> Plan:
-    line = _line(lines, order.msisdn)
-    if now - line.activated_at < timedelta(days=PORT_OUT_MIN_DAYS):
+def _port_out(order: PortOut, ctx: _Context) -> Plan:
+    line = ctx.line(order.msisdn)
+    if ctx.now - line.activated_at < timedelta(days=PORT_OUT_MIN_DAYS):
         raise PlanRefused(
             f"a number may port out only after {PORT_OUT_MIN_DAYS} days in the network"
         )
@@ -589,7 +517,7 @@ def _port_out(
         raise PlanRefused("the line is not real-name registered; register at an outlet first")
     return _removal(
         line,
-        to_e164(order.msisdn, config.country_code),
+        ctx.e164(order.msisdn),
         f"ported out to {order.recipient_operator}",
     )
 
