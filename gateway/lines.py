@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gateway.identifiers import Iccid, Imsi, Msisdn
 from gateway.operations import (
     ABSENT,
+    CARD_OPERATIONS,
     ChangeMsisdn,
     CreateSubscriber,
     EraseForwarding,
@@ -144,7 +145,8 @@ def lines_after(
                 msisdn=order.msisdn,
                 imsi=order.imsi,
                 iccid=order.iccid,
-                ne=plan.steps[0].ne if plan.steps else "",
+                # The NE that holds the subscriber, not the counter's card station.
+                ne=next((s.ne for s in plan.steps if not isinstance(s.op, CARD_OPERATIONS)), ""),
                 product=order.product,
                 activated_at=now,
                 status_since=now,
