@@ -8,6 +8,7 @@ In-process use (tests)::
 On its own: `provgw emulate hlr` or `python -m emulators.hlr` (see docs/hlr-emulator.md).
 """
 
+from emulators.hlr.auc import AuthCentre
 from emulators.hlr.codes import Outcome, ReturnCode, ReturnCodes
 from emulators.hlr.faults import Faults
 from emulators.hlr.server import HlrEmulator
@@ -16,6 +17,7 @@ from emulators.hlr.state import HlrState, Template
 
 __all__ = [
     "Account",
+    "AuthCentre",
     "Faults",
     "HlrEmulator",
     "HlrState",

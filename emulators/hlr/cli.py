@@ -15,6 +15,7 @@ from pathlib import Path
 
 import click
 
+from emulators.hlr.auc import DEFAULT_AMF, AuthCentre
 from emulators.hlr.configfile import read_codes, read_templates
 from emulators.hlr.faults import Faults
 from emulators.hlr.server import HlrEmulator
@@ -57,6 +58,10 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 @click.option("--error-code", default=5001, show_default=True, help="Code for injected errors.")
 @click.option("--drop-rate", default=0.0, show_default=True, help="Fraction cut after executing.")
 @click.option("--stuck-after", default=0, show_default=True, help="Sessions hang after N (0=no).")
+@click.option(
+    "--amf", default=DEFAULT_AMF, show_default=True, help="AMF of the AuC's vectors (4 hex)."
+)
+@click.option("--ind", default=0, show_default=True, help="IND slot of the AuC's SQNs (0-31).")
 @click.option("--json", "as_json", is_flag=True, help="Print the listening line as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Log refused commands to stderr.")
 def hlr(
@@ -78,6 +83,8 @@ def hlr(
     error_code: int,
     drop_rate: float,
     stuck_after: int,
+    amf: str,
+    ind: int,
     as_json: bool,
     verbose: bool,
 ) -> None:
@@ -104,6 +111,7 @@ def hlr(
             faults=faults,
             state_file=state_file,
             host_key=host_key,
+            auc=AuthCentre(amf=amf, ind=ind),
         )
         asyncio.run(_serve(emulator, as_json))
     except (ValueError, OSError) as exc:

@@ -30,6 +30,8 @@ class Outcome(enum.Enum):
     KI_IN_USE = "KI_IN_USE"
     TEMPLATE_NOT_DEFINED = "TEMPLATE_NOT_DEFINED"
     SS_NOT_REGISTERED = "SS_NOT_REGISTERED"
+    NO_UMTS_AUTH = "NO_UMTS_AUTH"
+    AUTS_INVALID = "AUTS_INVALID"
     SYSTEM_BUSY = "SYSTEM_BUSY"
     DATABASE_BUSY = "DATABASE_BUSY"
 
@@ -68,6 +70,9 @@ DEFAULT_CODES: Mapping[Outcome, ReturnCode] = {
     Outcome.KI_IN_USE: ReturnCode(3010, "ERR3010:KI in use by a subscriber"),
     Outcome.TEMPLATE_NOT_DEFINED: ReturnCode(3012, "ERR3012:Template not defined"),
     Outcome.SS_NOT_REGISTERED: ReturnCode(3014, "ERR3014:Supplementary service not registered"),
+    # The AuC extension's own codes (no public source numbers these; see the contract).
+    Outcome.NO_UMTS_AUTH: ReturnCode(3015, "ERR3015:KI not usable for UMTS authentication"),
+    Outcome.AUTS_INVALID: ReturnCode(3016, "ERR3016:AUTS verification failed"),
     Outcome.SYSTEM_BUSY: ReturnCode(5001, "ERR5001:System busy"),
     Outcome.DATABASE_BUSY: ReturnCode(5002, "ERR5002:Database busy, try again later"),
 }

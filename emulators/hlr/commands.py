@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from emulators.hlr.auc import AuthCentre
 from emulators.hlr.codes import CommandError, Outcome
 from emulators.hlr.faults import Faults
 from emulators.hlr.mml import Command, Value
@@ -117,6 +118,7 @@ HLRSN = Integer(1, 1)
 IMSI_VALUE = Quoted("an IMSI of 15 digits", IMSI)
 ISDN_VALUE = Quoted("an E.164 number of 1 to 15 digits without +", E164)
 KEY_VALUE = Quoted("32 hexadecimal digits", HEX32)
+AUTS_VALUE = Quoted("28 hexadecimal digits", re.compile(r"[0-9A-Fa-f]{28}\Z"))
 TEXT_VALUE = Quoted("a non-empty string")
 TEMPLATE_ID = Integer(1, 9999)
 
@@ -138,6 +140,7 @@ class MmlContext:
 
     state: HlrState
     faults: Faults
+    auc: AuthCentre
 
 
 class Args:
@@ -342,6 +345,25 @@ def _mod_imsi(ctx: MmlContext, args: Args) -> None:
     ctx.state.change_imsi(_target(ctx, args), args.text("NEWIMSI"))
 
 
+def _gen_authvec(ctx: MmlContext, args: Args) -> Fields:
+    imsi = args.text("IMSI")
+    vector = ctx.auc.vector(ctx.state, imsi)
+    # The quintuplet in the order of TS 29.002's AuthenticationQuintuplet.
+    return [
+        ("IMSI", imsi),
+        ("RAND", vector.rand.hex().upper()),
+        ("XRES", vector.xres.hex().upper()),
+        ("CK", vector.ck.hex().upper()),
+        ("IK", vector.ik.hex().upper()),
+        ("AUTN", vector.autn.hex().upper()),
+    ]
+
+
+def _mod_authsqn(ctx: MmlContext, args: Args) -> None:
+    rand, auts = bytes.fromhex(args.text("RAND")), bytes.fromhex(args.text("AUTS"))
+    ctx.auc.resynchronise(ctx.state, args.text("IMSI"), rand, auts)
+
+
 # Engineer commands: MML name → `Faults` attribute.
 FAULT_PARAMS = {
     "LATENCY": "latency_ms",
@@ -449,6 +471,13 @@ COMMANDS: dict[str, CommandSpec] = {
         f"ERA {kind}": CommandSpec(Role.PROVISIONING, _BY_ISDN, handler=_era(kind))
         for kind in FORWARDINGS
     },
+    # provgw's lab extension: the AuC (a real HLR answers vectors over MAP/Diameter only).
+    "GEN AUTHVEC": CommandSpec(Role.PROVISIONING, _BY_IMSI, handler=_gen_authvec),
+    "MOD AUTHSQN": CommandSpec(
+        Role.PROVISIONING,
+        {**_BY_IMSI, "RAND": KEY_VALUE, "AUTS": AUTS_VALUE},
+        handler=_mod_authsqn,
+    ),
     "SET EMUFAULT": CommandSpec(
         Role.ENGINEER,
         {},

@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncssh
 
+from emulators.hlr.auc import AuthCentre
 from emulators.hlr.codes import ReturnCodes
 from emulators.hlr.commands import MmlContext
 from emulators.hlr.faults import Faults
@@ -181,6 +182,7 @@ class HlrEmulator:
     """The emulator, in-process: `async with HlrEmulator(port=0) as emu: emu.port …`.
 
     `users` are the SSH accounts, `operators` the MML (LGI) accounts — by default the same.
+    `auc` sets the authentication centre's AMF, IND slot and RAND source.
     `state`, `faults` and `codes` can be inspected and changed while it runs.
     """
 
@@ -197,6 +199,7 @@ class HlrEmulator:
         faults: Faults | None = None,
         state_file: Path | None = None,
         host_key: Path | None = None,
+        auc: AuthCentre | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -206,8 +209,12 @@ class HlrEmulator:
         self.state = HlrState(templates)
         self.faults = faults or Faults()
         self.codes = codes or ReturnCodes()
+        self.auc = auc or AuthCentre()
         self.service = MmlService(
-            MmlContext(self.state, self.faults), self.operators, self.codes, ReplyRenderer(ne_name)
+            MmlContext(self.state, self.faults, self.auc),
+            self.operators,
+            self.codes,
+            ReplyRenderer(ne_name),
         )
         self._state_file = None if state_file is None else StateFile(state_file, self.state)
         self._host_key_path = host_key

@@ -6,6 +6,10 @@ Rules (each refusal raises `CommandError` before anything changes, so commands a
 - a KI in use by a subscriber cannot be removed; a SIM swap (MOD IMSI) only moves a subscriber
   to an IMSI whose KI is loaded and that is not a subscriber yet.
 
+Each KI record also keeps the authentication centre's SQN for that card (the last sequence
+number put into a vector, `auc.py`), so it lives and dies with the keys: a KI loaded again
+starts from SQN 0, as a new card would.
+
 Values arrive already validated by the MML layer (`commands.py`); what is checked here is
 what only the state can know. Keys are stored as given (this is an emulator) and leave this
 module only through `snapshot(reveal_secrets=True)`, which feeds the state file.
@@ -34,6 +38,8 @@ ALGORITHMS = {"USIM": ("MILENAGE",), "SIM": ("COMP128_1", "COMP128_2", "COMP128_
 # The data template a subscriber gets when packet data is switched on without naming one.
 DEFAULT_GPRS_TEMPLATE = 1
 MASK = "****"
+SQN_LIMIT = 1 << 48
+"""SQNs are 48-bit numbers (TS 33.102 §6.3.2)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +52,7 @@ class AuthRecord:
     k4sno: int
     cardtype: str
     alg: str
+    sqn: int = 0  # the last SQN the AuC put into a vector for this card
 
     def to_dict(self, *, reveal_secrets: bool) -> dict[str, Any]:
         return {
@@ -55,6 +62,7 @@ class AuthRecord:
             "k4sno": self.k4sno,
             "ki": self.ki if reveal_secrets else MASK,
             "opc": None if self.opc is None else (self.opc if reveal_secrets else MASK),
+            "sqn": self.sqn,
         }
 
     @classmethod
@@ -66,6 +74,9 @@ class AuthRecord:
         k4sno = data.get("k4sno")
         if not isinstance(k4sno, int) or isinstance(k4sno, bool) or k4sno < 0:
             raise ValueError(f"{where}.k4sno: expected a non-negative integer")
+        sqn = data.get("sqn", 0)  # absent in files written before the AuC existed
+        if not isinstance(sqn, int) or isinstance(sqn, bool) or not 0 <= sqn < SQN_LIMIT:
+            raise ValueError(f"{where}.sqn: expected an integer from 0 to 2**48 - 1")
         return cls(
             imsi=_text(where, data, "imsi", IMSI),
             ki=_text(where, data, "ki", HEX32),
@@ -73,6 +84,7 @@ class AuthRecord:
             k4sno=k4sno,
             cardtype=cardtype,
             alg=_choice(where, data, "alg", ALGORITHMS[cardtype]),
+            sqn=sqn,
         )
 
 
@@ -277,6 +289,11 @@ class HlrState:
         if imsi in self._by_imsi:
             raise CommandError(Outcome.KI_IN_USE, f"IMSI: KI of {imsi} is used by a subscriber")
         del self._auth[imsi]
+        self._changed()
+
+    def set_sqn(self, imsi: str, sqn: int) -> None:
+        """Record the AuC's SQN for the KI of `imsi` (the AuC has checked it)."""
+        self._auth[imsi] = replace(self.auth(imsi), sqn=sqn)
         self._changed()
 
     # -- subscribers ---------------------------------------------------------------------

@@ -5,6 +5,11 @@ dirty; a write follows at most `interval` seconds later (one write covers every 
 between) and a final one on `close`. Each write goes to a temporary file that then replaces
 the old one, so a reader or a restart never sees half a file. It is not fsync'ed: it survives
 the emulator being killed, not the machine losing power.
+
+Format versions: 1 had no SQNs; 2 adds the AuC's `sqn` to every KI entry. Version 1 files
+still load (every SQN then starts at 0, and a card that is ahead resynchronises once); files
+are written as version 2, which an emulator from before the AuC refuses instead of silently
+dropping the SQNs.
 """
 
 from __future__ import annotations
@@ -17,7 +22,8 @@ from pathlib import Path
 
 from emulators.hlr.state import HlrState
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+READABLE_VERSIONS = (1, 2)
 
 
 class StateFile:
@@ -37,10 +43,9 @@ class StateFile:
             data = json.loads(self.path.read_text(encoding="utf-8"))
         except (OSError, UnicodeDecodeError, ValueError) as exc:
             raise ValueError(f"{self.path}: {exc}") from None
-        if not isinstance(data, dict) or data.get("version") != FORMAT_VERSION:
-            raise ValueError(
-                f"{self.path}: not an HLR emulator state file (version {FORMAT_VERSION})"
-            )
+        if not isinstance(data, dict) or data.get("version") not in READABLE_VERSIONS:
+            versions = " or ".join(str(v) for v in READABLE_VERSIONS)
+            raise ValueError(f"{self.path}: not an HLR emulator state file (version {versions})")
         try:
             self._state.restore(data)
         except ValueError as exc:

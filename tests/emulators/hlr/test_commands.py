@@ -124,6 +124,7 @@ def test_add_ki_stores_the_keys_as_given_and_never_shows_them(desk: Desk) -> Non
         "k4sno": 1,
         "ki": KI,
         "opc": OPC,
+        "sqn": 0,
     }
     assert desk.emulator.state.snapshot()["ki"][IMSI]["ki"] == "****"
 

@@ -24,7 +24,7 @@ async def test_state_survives_a_restart(tmp_path: Path) -> None:
         expected = first.state.snapshot(reveal_secrets=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds the keys in clear
     data = json.loads(path.read_text())
-    assert data["version"] == 1 and data["ki"][IMSI]["ki"] == KI and data["ki"][IMSI]["opc"] == OPC
+    assert data["version"] == 2 and data["ki"][IMSI]["ki"] == KI and data["ki"][IMSI]["opc"] == OPC
     async with HlrEmulator(port=0, state_file=path) as second:
         assert second.state.snapshot(reveal_secrets=True) == expected
         desk = Desk(second)
