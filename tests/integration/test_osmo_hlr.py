@@ -23,11 +23,18 @@ from adapters.osmo_hlr import script_for
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
 from emulators.usim.card import UsimCard
-from gateway.config import GatewayConfig, NetworkElementConfig, RetryPolicy, load_config
+from emulators.usim.pcscd import PrivatePcscd
+from gateway.config import (
+    CardStationConfig,
+    GatewayConfig,
+    NetworkElementConfig,
+    RetryPolicy,
+    load_config,
+)
 from gateway.engine import Engine
 from gateway.lines import Line
-from gateway.network import build_network
-from gateway.operations import LoadAuth, Lock, Lookup, Outcome
+from gateway.network import build_network, build_targets, close_targets
+from gateway.operations import LoadAuth, Lock, Lookup, Outcome, WriteCard
 from gateway.orders import Order
 from gateway.store import OrderRecord, OrderState, SqliteStore
 from gateway.validation import clerk_errors
@@ -454,3 +461,48 @@ def lv_fields(data: bytes) -> list[bytes]:
         fields.append(data[i + 1 : i + 1 + data[i]])
         i += 1 + data[i]
     return fields
+
+
+@pytest.mark.pcsc
+async def test_open_account_at_the_counter_is_proven_by_osmo_hlrs_vector(
+    osmo_hlr: OsmoHlr,
+    tmp_path: Path,
+    pcsc_chain: PrivatePcscd,
+    pcsc_blank_card: UsimCard,
+) -> None:
+    """The whole counter flow with osmo-hlr as the network: a blank card written behind a real
+    pcscd, osmo-hlr provisioned over CTRL, and the proof a vector osmo-hlr computed (GSUP)."""
+    station = CardStationConfig(
+        name="counter-1",
+        reader=pcsc_chain.reader_name(0),
+        blank_adm1="12345678",  # type: ignore[arg-type]
+    )
+    config = gateway_config(tmp_path, osmo_ne(osmo_hlr)).model_copy(
+        update={"card_stations": [station]}
+    )
+    targets = build_targets(config)
+    try:
+        async with SqliteStore(config.database, Vault(bytes(32))) as store:
+            engine = Engine(store, config, targets.network, stations=targets.stations)
+            await engine.start()
+            try:
+                o = open_account("oc1", card={"station": "counter-1"}, ki=None, opc=None)
+                rec = await run(engine, o)
+                transcript = await engine.store.transcript(rec.id)
+            finally:
+                await engine.stop()
+    finally:
+        await close_targets(targets)
+    assert rec.state is OrderState.COMPLETED, rec.reason
+    assert rec.plan is not None
+    assert [s.op.op for s in rec.plan.steps][-1] == "prove_authentication"
+    assert transcript[-1].text == "proven: the card's RES equals the network's XRES"
+    write = rec.plan.steps[0].op
+    assert isinstance(write, WriteCard)
+    sub = osmo_hlr.subscriber(IMSI)
+    assert sub is not None and sub["msisdn"] == E164
+    assert (sub["aud3g"]["k"], sub["aud3g"]["opc"]) == (
+        write.ki.get_secret_value(),
+        write.opc.get_secret_value(),
+    ), "osmo-hlr holds the keys written on the card"
+    assert all(write.ki.get_secret_value() not in t.command + t.response for t in transcript)
