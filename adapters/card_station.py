@@ -1,8 +1,11 @@
-"""A card station: a PC/SC reader where the gateway writes and proves blank USIM cards.
+"""Card stations: where the gateway writes blank USIM cards and proves them against the network.
 
-The writing is `simcard`'s (write, read back every file, prove the keys locally); the proof
-that counts comes afterwards: a vector from the network's authentication centre, and the card's
-answer to it. Card I/O blocks, so it runs in a worker thread, one card operation at a time.
+A station is split in two. `CardStationAdapter` holds the gateway's logic — a profile from the
+plan's `WriteCard`, the proof (a vector from the network's authentication centre, the card's
+answer, RES against XRES), and how each card failure reads for the clerk and the engine. The
+`CardAccess` below it only moves bytes to a card: `LocalReader` through a PC/SC reader on this
+machine; a card agent beside a clerk's PC can stand in for it (the reader need not sit on the
+gateway's machine).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from typing import Protocol
 
 from adapters.network_element import AuthenticationCentre
 from gateway.operations import (
@@ -37,66 +41,115 @@ from simcard.profile import CardProfile
 from simcard.reader import read_card
 from simcard.transport import PcscTransport, Transport
 from simcard.verifier import AuthResult, challenge
-from simcard.writer import write_card
+from simcard.writer import CardReport, write_card
 
 log = logging.getLogger(__name__)
 
-TransportFactory = Callable[[], Transport]
 AucLookup = Callable[[str], AuthenticationCentre | None]
 
 
-class PcscCardStation:
-    """Implements `adapters.network_element.CardStation` over one PC/SC reader."""
+class CardAccess(Protocol):
+    """One card reader, wherever it is. Raises `simcard.errors` exceptions for card trouble."""
 
-    dialect = "pcsc-card"
+    where: str
 
-    def __init__(
-        self,
-        name: str,
-        *,
-        reader: str | None,
-        auc: AucLookup,
-        transport: TransportFactory | None = None,
-    ) -> None:
-        self.name = name
-        self.reader = reader
-        self._auc = auc
+    async def write(self, profile: CardProfile) -> CardReport:
+        """Write the blank card in the reader, read it back, prove its keys locally."""
+        ...
+
+    async def challenge(self, rand: bytes, autn: bytes) -> AuthResult:
+        """AUTHENTICATE (3G context) with a network's RAND/AUTN."""
+        ...
+
+    async def imsi(self) -> str | None:
+        """The IMSI of the card in the reader; None for a blank card."""
+        ...
+
+
+class LocalReader:
+    """A PC/SC reader on the gateway's machine. Card I/O blocks, so it runs in a thread."""
+
+    def __init__(self, reader: str | None, transport: Callable[[], Transport] | None = None):
+        self.where = f'reader "{reader}"' if reader else "the only reader"
         self._transport = transport or (lambda: PcscTransport(reader))
-        self._lock = asyncio.Lock()
+
+    @contextlib.contextmanager
+    def _card(self) -> Iterator[Transport]:
+        """The card in the reader, connected for one operation and released after it."""
+        transport = self._transport()
+        try:
+            transport.connect()
+            yield transport
+        finally:
+            transport.disconnect()
+
+    def _write(self, profile: CardProfile) -> CardReport:
+        with self._card() as transport:
+            return write_card(transport, profile)
+
+    def _challenge(self, rand: bytes, autn: bytes) -> AuthResult:
+        with self._card() as transport:
+            return challenge(transport, rand, autn)
+
+    def _imsi(self) -> str | None:
+        with self._card() as transport:
+            value = read_card(transport)["files"]["imsi"]["value"]
+        return str(value) if value else None
+
+    async def write(self, profile: CardProfile) -> CardReport:
+        return await asyncio.to_thread(self._write, profile)
+
+    async def challenge(self, rand: bytes, autn: bytes) -> AuthResult:
+        return await asyncio.to_thread(self._challenge, rand, autn)
+
+    async def imsi(self) -> str | None:
+        return await asyncio.to_thread(self._imsi)
+
+
+class CardStationAdapter:
+    """Implements `adapters.network_element.CardStation` over any `CardAccess`."""
+
+    def __init__(self, name: str, access: CardAccess, *, auc: AucLookup, dialect: str) -> None:
+        self.name = name
+        self.dialect = dialect
+        self.access = access
+        self._auc = auc
+        self._lock = asyncio.Lock()  # one card operation at a time per reader
 
     def render(self, op: CardOperation) -> str:
-        where = f'reader "{self.reader}"' if self.reader else f"station {self.name}"
         if isinstance(op, WriteCard):
             return (
                 f"WRITE CARD ICCID={op.iccid} IMSI={op.imsi} MSISDN={op.msisdn or '-'} "
-                f'KI="****" OPC="****" ADM1="****" at {where}; read back; AUTHENTICATE'
+                f'KI="****" OPC="****" ADM1="****" at {self.access.where}; read back; AUTHENTICATE'
             )
-        return f"AUTHENTICATE IMSI={op.imsi} with a vector from {op.ne} at {where}; RES = XRES?"
+        return (
+            f"AUTHENTICATE IMSI={op.imsi} with a vector from {op.ne} at {self.access.where}; "
+            "RES = XRES?"
+        )
 
     async def execute(self, op: CardOperation) -> Reply:
         started = time.perf_counter()
         async with self._lock:
             if isinstance(op, WriteCard):
-                reply = await asyncio.to_thread(self._write, op)
+                reply = await self._write(op)
             else:
                 reply = await self._prove(op)
         return reply.model_copy(
             update={"command": self.render(op), "elapsed_ms": (time.perf_counter() - started) * 1e3}
         )
 
-    def _write(self, op: WriteCard) -> Reply:
-        profile = CardProfile.create(
-            iccid=op.iccid,
-            imsi=op.imsi,
-            ki=op.ki.get_secret_value(),
-            opc=op.opc.get_secret_value(),
-            msisdn=f"+{op.msisdn}" if op.msisdn else None,
-            spn=op.spn,
-            adm1=op.adm1.get_secret_value(),
-        )
+    async def _write(self, op: WriteCard) -> Reply:
         try:
-            with self._card() as transport:
-                report = write_card(transport, profile)
+            profile = CardProfile.create(
+                iccid=op.iccid,
+                imsi=op.imsi,
+                ki=op.ki.get_secret_value(),
+                opc=op.opc.get_secret_value(),
+                msisdn=f"+{op.msisdn}" if op.msisdn else None,
+                spn=op.spn,
+                adm1=op.adm1.get_secret_value(),
+            )
+            report = await self.access.write(profile)
         except HalfWrittenCardError as exc:
             # Never retried: the card is neither blank nor written. The text lists what was.
             return _failed(Outcome.PERMANENT, "half-written", str(exc))
@@ -124,9 +177,10 @@ class PcscCardStation:
             return _failed(Outcome.PERMANENT, "no-auth-data", f"{op.ne}: {exc}")
         except (ConnectionError, OSError, TimeoutError) as exc:
             return _failed(Outcome.TRANSIENT, "auc-unreachable", f"{op.ne}: {exc}")
-        rand, autn = bytes.fromhex(vector.rand), bytes.fromhex(vector.autn)
         try:
-            result = await asyncio.to_thread(self._challenge, rand, autn)
+            result = await self.access.challenge(
+                bytes.fromhex(vector.rand), bytes.fromhex(vector.autn)
+            )
         except AuthenticationRejectedError:
             return _failed(
                 Outcome.PERMANENT,
@@ -149,38 +203,29 @@ class PcscCardStation:
             )
         return Reply(outcome=Outcome.OK, text="proven: the card's RES equals the network's XRES")
 
-    def _challenge(self, rand: bytes, autn: bytes) -> AuthResult:
-        with self._card() as transport:
-            return challenge(transport, rand, autn)
-
-    @contextlib.contextmanager
-    def _card(self) -> Iterator[Transport]:
-        """The card in the reader, connected for one operation and released after it."""
-        transport = self._transport()
-        try:
-            transport.connect()
-            yield transport
-        finally:
-            transport.disconnect()
-
     async def read(self, lookup: Lookup) -> SubscriberView:
         try:
-            card = await asyncio.to_thread(self._read_imsi)
+            card = await self.access.imsi()
         except CardLayerError as exc:
             raise ConnectionError(f"station {self.name}: {exc}") from exc
         if card is None:
             return ABSENT
-        return SubscriberView(
-            exists=card == lookup.imsi, auth_loaded=card == lookup.imsi, imsi=card
-        )
-
-    def _read_imsi(self) -> str | None:
-        with self._card() as transport:
-            value = read_card(transport)["files"]["imsi"]["value"]
-        return str(value) if value else None
+        held = card == lookup.imsi
+        return SubscriberView(exists=held, auth_loaded=held, imsi=card)
 
     async def close(self) -> None:
         return None
+
+
+def pcsc_station(
+    name: str,
+    *,
+    reader: str | None,
+    auc: AucLookup,
+    transport: Callable[[], Transport] | None = None,
+) -> CardStationAdapter:
+    """A station on a PC/SC reader of the gateway's own machine."""
+    return CardStationAdapter(name, LocalReader(reader, transport), auc=auc, dialect="pcsc-card")
 
 
 def _failed(outcome: Outcome, code: str, text: str) -> Reply:

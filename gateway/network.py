@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from adapters.card_station import PcscCardStation
+from adapters.card_station import pcsc_station
 from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import AuthenticationCentre, CardStation, NetworkElement
 from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
@@ -62,7 +62,7 @@ def build_stations(
         return ne if isinstance(ne, AuthenticationCentre) else None
 
     return {
-        st.name: PcscCardStation(st.name, reader=st.reader, auc=auc) for st in config.card_stations
+        st.name: pcsc_station(st.name, reader=st.reader, auc=auc) for st in config.card_stations
     }
 
 

@@ -11,7 +11,7 @@ import secrets
 
 import pytest
 
-from adapters.card_station import PcscCardStation
+from adapters.card_station import CardStationAdapter, pcsc_station
 from emulators.usim.card import UsimCard
 from gateway.operations import AuthVector, Lookup, Outcome, ProveAuthentication, WriteCard
 from simcard.errors import NoCardError
@@ -59,13 +59,13 @@ def write_op(**over: object) -> WriteCard:
     return WriteCard.model_validate(fields | over)
 
 
-def station(card: UsimCard | None, auc: object = None) -> PcscCardStation:
+def station(card: UsimCard | None, auc: object = None) -> CardStationAdapter:
     def transport() -> InProcessTransport:
         if card is None:
             raise NoCardError("no card in 'counter reader'")
         return InProcessTransport(card)
 
-    return PcscCardStation(
+    return pcsc_station(
         "counter-1",
         reader="counter reader",
         auc=lambda ne: auc if ne == "hlr1" else None,  # type: ignore[return-value,arg-type]
