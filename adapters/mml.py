@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
 from gateway.operations import (
+    AuthVector,
     BarIncoming,
     BarOutgoing,
     BarRoaming,
@@ -49,7 +50,9 @@ from gateway.operations import (
 MASK = "****"
 END_LINE = "---    END"
 """The line that closes every reply; a client reads until it has seen this."""
-SECRET_NAMES = frozenset({"KIVALUE", "OPCVALUE", "PWD"})
+SECRET_NAMES = frozenset({"KIVALUE", "OPCVALUE", "PWD", "XRES", "CK", "IK"})
+"""Fields whose values never leave the adapter in clear: keys and passwords in commands, and
+an authentication vector's expected response and session keys in replies."""
 DEFAULT_TRANSIENT_CODES = frozenset({5001, 5002})
 """System busy / database busy: the NE asks to be tried again later."""
 
@@ -61,6 +64,18 @@ _BARE = re.compile(r"[A-Za-z0-9_]+")
 _SECRET_VALUE = re.compile(
     r'\b(KIVALUE|OPCVALUE|PWD)(\s*=\s*|\s+)("[^"\n]*"?|[^,;\s]*)', re.IGNORECASE
 )
+# XRES, CK and IK only ever arrive as `NAME  =  value` lines of a GEN AUTHVEC reply.
+_VECTOR_SECRET = re.compile(r"^(\s*(?:XRES|CK|IK)\s*=\s*)\S.*$", re.IGNORECASE | re.MULTILINE)
+_IMSI = re.compile(r"[0-9]{15}")
+_HEX = re.compile(r"[0-9A-Fa-f]+")
+# The quintuplet's fields and their sizes in hex digits (XRES: 4 to 16 bytes, TS 33.102 §6.3.2).
+_VECTOR_FIELDS = {
+    "RAND": (32,),
+    "XRES": tuple(range(8, 33, 2)),
+    "CK": (32,),
+    "IK": (32,),
+    "AUTN": (32,),
+}
 
 _ALGORITHMS = {
     "milenage": ("USIM", "MILENAGE"),
@@ -222,16 +237,65 @@ def login(operator: str, password: str, hlrsn: int = 1) -> Command:
 LOGOUT = "LGO:;"
 
 
+def request_vector(imsi: str, hlrsn: int = 1) -> Command:
+    """``GEN AUTHVEC``: one authentication vector for ``imsi`` (provgw's lab extension)."""
+    return _by_imsi("GEN AUTHVEC", hlrsn, _checked_imsi(imsi))
+
+
+def resynchronise(imsi: str, rand: str, auts: str, hlrsn: int = 1) -> Command:
+    """``MOD AUTHSQN``: hand the AuC a card's AUTS for the RAND it answered (hex strings)."""
+    return _by_imsi(
+        "MOD AUTHSQN",
+        hlrsn,
+        _checked_imsi(imsi),
+        quoted("RAND", _checked_hex("rand", rand, 32)),
+        quoted("AUTS", _checked_hex("auts", auts, 28)),
+    )
+
+
+def _checked_imsi(imsi: str) -> str:
+    if _IMSI.fullmatch(imsi) is None:
+        raise ValueError("imsi: expected 15 digits")
+    return imsi
+
+
+def _checked_hex(name: str, value: str, digits: int) -> str:
+    if len(value) != digits or _HEX.fullmatch(value) is None:
+        raise ValueError(f"{name}: expected {digits} hexadecimal digits")
+    return value.upper()
+
+
+def vector_from_fields(fields: Mapping[str, str]) -> AuthVector:
+    """The vector in the body of a ``GEN AUTHVEC`` reply, as lower-case hex.
+
+    A missing or malformed field raises `ValueError` naming the field but never its value:
+    XRES, CK and IK are secrets even when they are wrong.
+    """
+    values: dict[str, str] = {}
+    for name, sizes in _VECTOR_FIELDS.items():
+        value = fields.get(name)
+        if value is None:
+            raise ValueError(f"GEN AUTHVEC reply has no {name} field")
+        if len(value) not in sizes or _HEX.fullmatch(value) is None:
+            size = f"{sizes[0]}" if len(sizes) == 1 else f"{sizes[0]} to {sizes[-1]}"
+            raise ValueError(f"GEN AUTHVEC field {name} is not {size} hexadecimal digits")
+        values[name.lower()] = value.lower()
+    return AuthVector(**values)
+
+
 def mask(text: str) -> str:
-    """``text`` with every KIVALUE, OPCVALUE and PWD value replaced by ``****``.
+    """``text`` with every value named in `SECRET_NAMES` replaced by ``****``.
 
     Applied to every line that leaves the adapter (transcripts, logs, error messages), whatever
     its origin: echoed commands and LST bodies as much as the commands we render ourselves.
     """
     lowered = text.lower()
-    if "value" not in lowered and "pwd" not in lowered:
-        return text  # the common case, ten times cheaper than the substitution
-    return _SECRET_VALUE.sub(_mask_match, text)
+    # Most texts hold none of the names: two substring tests are ten times cheaper than a regex.
+    if "value" in lowered or "pwd" in lowered:
+        text = _SECRET_VALUE.sub(_mask_match, text)
+    if "xres" in lowered:
+        text = _VECTOR_SECRET.sub(rf"\g<1>{MASK}", text)
+    return text
 
 
 def _mask_match(m: re.Match[str]) -> str:

@@ -13,6 +13,10 @@ What a failure means for the command decides its `Outcome`:
   channel is thrown away, since a late reply would otherwise be taken for the next command's;
 * a reply → its RETCODE, classified by `adapters.mml.classify`.
 
+It is also an `AuthenticationCentre` when the NE has provgw's AuC extension (``GEN AUTHVEC`` /
+``MOD AUTHSQN``, the HLR emulator's): `auth_vector` and `resync`. A vector's XRES/CK/IK reach
+only the caller, never a `Reply`, a transcript or a log line.
+
 A lost connection is re-established on the next use; consecutive failures to connect or to
 log in are spaced by an exponential backoff, during which commands fail fast as TRANSIENT.
 """
@@ -31,12 +35,14 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from adapters import mml
 from adapters.rate_limit import TokenBucket
-from gateway.operations import Lookup, Operation, Outcome, Reply, SubscriberView
+from gateway.operations import AuthVector, Lookup, Operation, Outcome, Reply, SubscriberView
 
 log = logging.getLogger(__name__)
 
 SUBSCRIBER_NOT_DEFINED = 3001
 RECORD_NOT_DEFINED = 3007
+NO_UMTS_AUTH = 3015
+AUTS_INVALID = 3016
 
 
 class MmlSshSettings(BaseModel):
@@ -249,6 +255,47 @@ class MmlOverSsh:
             # A view built on a guess would mislead reconciliation; better not to know yet.
             raise NeUnavailable(f"{self.name}: LST answer not understood: {exc}") from None
 
+    async def auth_vector(self, imsi: str) -> AuthVector:
+        """One fresh vector for ``imsi`` from the NE's AuC (``GEN AUTHVEC``).
+
+        `LookupError` when the NE has no authentication data for the IMSI, or none a UMTS
+        vector can come from (a 2G SIM's, a KI without OPc); `ConnectionError` when the NE
+        cannot be asked, is busy, or does not know the command (a real HLR: vectors come over
+        MAP/Diameter there); `ValueError` for an IMSI that is not 15 digits (nothing is sent).
+        """
+        reply, fields = await self._exchange(mml.request_vector(imsi, self.settings.hlrsn))
+        self._check_auc_reply(reply, imsi)
+        try:
+            return mml.vector_from_fields(fields)
+        except ValueError as exc:
+            raise NeUnavailable(f"{self.name}: vector not understood: {exc}") from None
+
+    async def resync(self, imsi: str, rand: str, auts: str) -> None:
+        """Hand the AuC the AUTS a card answered to ``rand`` (``MOD AUTHSQN``, hex strings).
+
+        After it the NE's next vector for ``imsi`` is fresh for the card (TS 33.102 §6.3.5).
+        `ValueError` when the NE finds the AUTS does not verify (MAC-S: the card's keys or the
+        RAND differ) or a value is malformed (nothing is sent); otherwise as `auth_vector`.
+        """
+        command = mml.resynchronise(imsi, rand, auts, self.settings.hlrsn)
+        reply, _ = await self._exchange(command)
+        if reply.code == str(AUTS_INVALID):
+            raise ValueError(f"auts: {self.name} refused the AUTS for IMSI {imsi}: {reply.text}")
+        self._check_auc_reply(reply, imsi)
+
+    def _check_auc_reply(self, reply: Reply, imsi: str) -> None:
+        """Raise what the `AuthenticationCentre` protocol promises for a refused AuC command."""
+        if reply.ok:
+            return
+        if reply.code == str(RECORD_NOT_DEFINED):
+            raise LookupError(f"{self.name}: no authentication data for IMSI {imsi}")
+        if reply.code == str(NO_UMTS_AUTH):
+            raise LookupError(
+                f"{self.name}: the authentication data of IMSI {imsi} gives no UMTS vector "
+                f"(not MILENAGE with an OPc): {reply.text}"
+            )
+        raise NeUnavailable(f"{reply.command}: {reply.outcome.value} {reply.code} {reply.text}")
+
     async def close(self) -> None:
         """Let commands in flight finish, log every session out, and close the connection."""
         if self._closed:
@@ -266,14 +313,24 @@ class MmlOverSsh:
             self._slots.release()  # commands still queued now see `_closed` and give up
 
     async def _send(self, command: mml.Command) -> Reply:
+        reply, _ = await self._exchange(command)
+        return reply
+
+    async def _exchange(self, command: mml.Command) -> tuple[Reply, dict[str, str]]:
+        """Send ``command``: its `Reply` (secrets masked), and the reply's fields unmasked.
+
+        The unmasked fields are for the one caller that needs a secret back (a vector);
+        they are empty when the NE gave no reply.
+        """
         masked = command.text()
         async with self._slots:
             if self._closed:
-                return _failed(Outcome.TRANSIENT, "closed", masked, "adapter is closed; not sent")
+                reply = _failed(Outcome.TRANSIENT, "closed", masked, "adapter is closed; not sent")
+                return reply, {}
             try:
                 channel = await self._checkout()
             except (OSError, asyncssh.Error) as exc:
-                return _failed(Outcome.TRANSIENT, "not-sent", masked, f"not sent: {exc}")
+                return _failed(Outcome.TRANSIENT, "not-sent", masked, f"not sent: {exc}"), {}
             if self._bucket is not None:
                 await self._bucket.acquire()
             started = time.perf_counter()
@@ -282,19 +339,22 @@ class MmlOverSsh:
                 parsed = mml.parse_reply(raw)
             except _NotSent as exc:
                 channel.abandon()
-                return _failed(Outcome.TRANSIENT, "not-sent", masked, f"not sent: {exc}")
+                return _failed(Outcome.TRANSIENT, "not-sent", masked, f"not sent: {exc}"), {}
             except TimeoutError:
                 channel.abandon()
                 log.warning("%s: no reply within %ss to %s", self.name, self._timeout, masked)
-                return _failed(Outcome.UNKNOWN, "timeout", masked, "no reply in time", started)
+                return _failed(Outcome.UNKNOWN, "timeout", masked, "no reply in time", started), {}
             except _LostAfterSending as exc:
                 channel.abandon()
                 log.warning("%s: %s after sending %s", self.name, exc, masked)
-                return _failed(Outcome.UNKNOWN, "disconnected", masked, str(exc), started)
+                return _failed(Outcome.UNKNOWN, "disconnected", masked, str(exc), started), {}
             except mml.ReplyFramingError as exc:
                 channel.abandon()  # the stream is out of step: a fresh channel is safer
                 log.warning("%s: garbled reply to %s: %s", self.name, masked, exc)
-                return _failed(Outcome.UNKNOWN, "garbled", masked, str(exc), started, mml.mask(raw))
+                garbled = _failed(
+                    Outcome.UNKNOWN, "garbled", masked, str(exc), started, mml.mask(raw)
+                )
+                return garbled, {}
             except BaseException:
                 channel.abandon()  # cancelled mid-command: its reply would go to the next one
                 raise
@@ -303,7 +363,7 @@ class MmlOverSsh:
         response = mml.mask(raw)
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: %s -> %s", self.name, masked, response)
-        return Reply(
+        reply = Reply(
             outcome=outcome,
             code=str(parsed.code),
             text=parsed.text,
@@ -312,6 +372,7 @@ class MmlOverSsh:
             response=response,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
         )
+        return reply, parsed.fields
 
     async def _checkout(self) -> _Channel:
         """An idle logged-in channel, or a new one (the caller holds a pool slot)."""
@@ -430,9 +491,11 @@ def _failed(
 
 
 def _masked_fields(fields: dict[str, str]) -> dict[str, str]:
-    for name in mml.SECRET_NAMES.intersection(fields):
-        fields[name] = mml.MASK
-    return fields
+    """``fields`` with secret values masked: a copy when there are any, else ``fields`` itself."""
+    secret = mml.SECRET_NAMES.intersection(fields)
+    if not secret:
+        return fields
+    return {name: mml.MASK if name in secret else value for name, value in fields.items()}
 
 
 def _listed(reply: Reply, absent_code: int) -> dict[str, str] | None:
