@@ -298,3 +298,30 @@ def bench_orders(
         return
     for key, value in out.items():
         console.print(f"{key:28} {value}", highlight=False)
+
+
+@bench.command("osmo")
+@click.option("-n", "count", default=2000, show_default=True, help="Open-account orders a round.")
+@click.option("--window", default=64, show_default=True, help="Orders in flight at most.")
+@click.option("--rounds", default=3, show_default=True, type=click.IntRange(1, 30))
+@_json
+def bench_osmo(count: int, window: int, rounds: int, as_json: bool) -> None:
+    """Open-account orders into a real osmo-hlr (started privately) through the gateway,
+    against osmo-hlr's own single-client CTRL rate in the same run."""
+    from adapters.osmo_hlr_process import OsmoHlrUnavailable
+    from gateway.bench import machine_description
+    from gateway.bench_osmo import result_dict, run_osmo_bench
+
+    try:
+        result = asyncio.run(run_osmo_bench(count, window=window, rounds=rounds))
+    except OsmoHlrUnavailable as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    out = result_dict(result) | {"machine": machine_description()}
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        if key != "rounds":
+            console.print(f"{key:28} {value}", highlight=False)
+    for i, r in enumerate(result.rounds, 1):
+        console.print(f"round {i}: {r}", highlight=False)
