@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from emulators.hlr.cli import hlr
+from emulators.smsc.cli import smsc
 from emulators.usim.cli import card
 
 
@@ -15,3 +16,4 @@ def emulate() -> None:
 
 emulate.add_command(hlr)
 emulate.add_command(card)
+emulate.add_command(smsc)
