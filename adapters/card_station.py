@@ -15,9 +15,10 @@ import contextlib
 import logging
 import time
 from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from typing import Protocol
 
-from adapters.network_element import AuthenticationCentre
+from adapters.network_element import AuthenticationCentre, Resynchronising
 from gateway.operations import (
     ABSENT,
     CardOperation,
@@ -171,16 +172,43 @@ class CardStationAdapter:
         auc = self._auc(op.ne)
         if auc is None:
             return _failed(Outcome.PERMANENT, "no-auc", f"{op.ne} has no authentication centre")
+        outcome = await self._challenge_once(op, auc)
+        if isinstance(outcome, _Answer) and outcome.result.auts is not None:
+            # The card's sequence number is ahead of the network's (a card proven before, by
+            # another network or by the writer itself): resynchronise, then one more vector.
+            if not isinstance(auc, Resynchronising):
+                return _failed(
+                    Outcome.PERMANENT,
+                    "sync-failure",
+                    f"card and {op.ne} out of step, and {op.ne} cannot resynchronise",
+                )
+            try:
+                await auc.resync(op.imsi, outcome.rand.hex(), outcome.result.auts.hex())
+            except (LookupError, ValueError) as exc:
+                return _failed(Outcome.PERMANENT, "sync-failure", f"{op.ne}: {exc}")
+            except (ConnectionError, OSError, TimeoutError) as exc:
+                return _failed(Outcome.TRANSIENT, "auc-unreachable", f"{op.ne}: {exc}")
+            outcome = await self._challenge_once(op, auc)
+        if isinstance(outcome, Reply):
+            return outcome
+        if outcome.result.auts is not None:
+            return _failed(Outcome.PERMANENT, "sync-failure", "card and network out of step (AUTS)")
+        return Reply(outcome=Outcome.OK, text="proven: the card's RES equals the network's XRES")
+
+    async def _challenge_once(
+        self, op: ProveAuthentication, auc: AuthenticationCentre
+    ) -> Reply | _Answer:
+        """A vector and the card's answer to it: a failure `Reply`, or the answer (RES
+        already checked against XRES; an AUTS is left to the caller)."""
         try:
             vector = await auc.auth_vector(op.imsi)
         except LookupError as exc:
             return _failed(Outcome.PERMANENT, "no-auth-data", f"{op.ne}: {exc}")
         except (ConnectionError, OSError, TimeoutError) as exc:
             return _failed(Outcome.TRANSIENT, "auc-unreachable", f"{op.ne}: {exc}")
+        rand = bytes.fromhex(vector.rand)
         try:
-            result = await self.access.challenge(
-                bytes.fromhex(vector.rand), bytes.fromhex(vector.autn)
-            )
+            result = await self.access.challenge(rand, bytes.fromhex(vector.autn))
         except AuthenticationRejectedError:
             return _failed(
                 Outcome.PERMANENT,
@@ -191,17 +219,13 @@ class CardStationAdapter:
             return _failed(Outcome.TRANSIENT, "no-card", f"put the new card back: {exc}")
         except CardLayerError as exc:
             return _failed(Outcome.PERMANENT, "card", str(exc))
-        if result.auts is not None:
-            # The card's sequence number is ahead of the network's; a later attempt with a
-            # vector after resynchronisation succeeds, so this is worth retrying.
-            return _failed(Outcome.TRANSIENT, "sync-failure", "card and network out of step (AUTS)")
-        if result.res is None or result.res.hex() != vector.xres:
+        if result.auts is None and result.res.hex() != vector.xres:
             return _failed(
                 Outcome.PERMANENT,
                 "res-mismatch",
                 "the card's answer differs from the network's expected answer (RES ≠ XRES)",
             )
-        return Reply(outcome=Outcome.OK, text="proven: the card's RES equals the network's XRES")
+        return _Answer(rand, result)
 
     async def read(self, lookup: Lookup) -> SubscriberView:
         try:
@@ -215,6 +239,12 @@ class CardStationAdapter:
 
     async def close(self) -> None:
         return None
+
+
+@dataclass(frozen=True)
+class _Answer:
+    rand: bytes
+    result: AuthResult
 
 
 def pcsc_station(

@@ -65,6 +65,15 @@ class AuthenticationCentre(Protocol):
 
 
 @runtime_checkable
+class Resynchronising(Protocol):
+    """An authentication centre that accepts a card's AUTS (TS 33.102 §6.3.5)."""
+
+    async def resync(self, imsi: str, rand: str, auts: str) -> None:
+        """Bring the NE's SQN for ``imsi`` past the card's (RAND and AUTS in hex)."""
+        ...
+
+
+@runtime_checkable
 class CardStation(Protocol):
     """A card reader where blank cards are written (at the counter, or behind a card agent).
 

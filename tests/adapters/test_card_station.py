@@ -46,6 +46,18 @@ class StandInAuc:
         )
 
 
+class ResyncingAuc(StandInAuc):
+    """A stand-in AuC that also takes a card's AUTS, as an HLR's AuC does."""
+
+    resyncs = 0
+
+    async def resync(self, imsi: str, rand: str, auts: str) -> None:
+        sqn_ms = self.milenage.sqn_from_auts(bytes.fromhex(rand), bytes.fromhex(auts))
+        assert sqn_ms is not None, "AUTS must verify"
+        self.seq = int.from_bytes(sqn_ms, "big") >> 5
+        self.resyncs += 1
+
+
 def write_op(**over: object) -> WriteCard:
     fields = dict(
         iccid="8986001234567890120",
@@ -119,3 +131,27 @@ async def test_wrong_adm1_is_never_retried() -> None:
     card = UsimCard.blank(adm1="87654321")
     reply = await station(card).execute(write_op())
     assert reply.outcome is Outcome.PERMANENT and reply.code == "adm-rejected"
+
+
+async def test_a_card_ahead_of_the_network_is_resynchronised_then_proven() -> None:
+    card = UsimCard.blank()
+    first = station(card, StandInAuc(KI, OPC))
+    assert (await first.execute(write_op())).outcome is Outcome.OK
+    for _ in range(3):  # the card has seen vectors up to SEQ 3
+        assert (await first.execute(ProveAuthentication(imsi=IMSI, ne="hlr1"))).ok
+    behind = ResyncingAuc(KI, OPC)  # a network whose SEQ starts again at 1
+    proof = await station(card, behind).execute(ProveAuthentication(imsi=IMSI, ne="hlr1"))
+    assert proof.outcome is Outcome.OK, proof.text
+    assert behind.resyncs == 1
+
+
+async def test_a_card_ahead_of_a_network_that_cannot_resync_is_refused() -> None:
+    card = UsimCard.blank()
+    first = station(card, StandInAuc(KI, OPC))
+    assert (await first.execute(write_op())).outcome is Outcome.OK
+    for _ in range(2):
+        assert (await first.execute(ProveAuthentication(imsi=IMSI, ne="hlr1"))).ok
+    proof = await station(card, StandInAuc(KI, OPC)).execute(
+        ProveAuthentication(imsi=IMSI, ne="hlr1")
+    )
+    assert proof.outcome is Outcome.PERMANENT and "cannot resynchronise" in proof.text
