@@ -182,6 +182,21 @@ def create_app(engine: Engine) -> FastAPI:
             "in_sync": view == line.network,
         }
 
+    @app.get("/network", tags=["operations"])
+    async def network_status() -> list[dict[str, Any]]:
+        """Each network element and card station: reachability, median latency and error
+        rate over its recent replies (timeouts, busy and dropped connections count as
+        errors; an NE refusing a command does not)."""
+        targets = engine.targets
+        return [
+            {"name": name, "kind": kind, "dialect": target.dialect} | engine.health.report(name)
+            for kind, group in (
+                ("network_element", targets.network),
+                ("card_station", targets.stations),
+            )
+            for name, target in group.items()
+        ]
+
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, Any]:
         return {"status": "ok", "orders": await store.counts()}

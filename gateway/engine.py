@@ -26,6 +26,7 @@ from datetime import UTC, datetime
 from adapters.network_element import CardStation, NetworkElement, NotSupported
 from gateway.config import GatewayConfig
 from gateway.events import EventHub
+from gateway.health import Health
 from gateway.lines import Line, lines_after
 from gateway.operations import Outcome, Reply, StepOperation
 from gateway.orders import OpenAccount, Order, SimSwap, order_msisdns
@@ -71,6 +72,7 @@ class Engine:
         self.config = config
         self.network = network
         self.targets = Targets(network, stations)
+        self.health = Health()
         self.events = events or EventHub()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
         self._route = Router(config)
@@ -351,6 +353,7 @@ class Engine:
                 )
                 return reply
             reply = await self.targets.execute(ne_name, op)
+            self.health.record(ne_name, reply)
             if reply.outcome is Outcome.OK:
                 await self.store.outcome(
                     order_id, idx, phase, ne_name, StepState.DONE, reply, next_intent=next_intent

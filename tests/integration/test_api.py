@@ -164,3 +164,28 @@ async def test_events_stream_reports_state_changes(engine: Engine) -> None:
         server.should_exit = True
         await serving
     assert states == ["accepted", "provisioning", "completed"]
+
+
+async def test_network_status_reports_latency_and_errors(
+    client: httpx.AsyncClient, engine: Engine, hlr: HlrEmulator
+) -> None:
+    await client.post("/orders", json=open_body("n1"))
+    await engine.drain()
+    hlr.faults.update(error_rate=1.0)  # every command answered "system busy"
+    await client.post(
+        "/orders",
+        json={
+            "kind": "suspend",
+            "order_id": "n2",
+            "channel": "OUT001",
+            "operator": "clerk1",
+            "msisdn": M,
+        },
+    )
+    await engine.drain()
+    (status,) = (await client.get("/network")).json()
+    assert status["name"] == "hlr1" and status["dialect"] == "huawei-mml"
+    assert status["replies"] == 3 + 3, "three commands of the open account, three busy tries"
+    assert status["error_rate"] == 0.5
+    assert status["reachable"] is False and "5001" in status["last_error"]
+    assert status["latency_ms"] > 0
