@@ -20,8 +20,10 @@ from gateway.lines import Line
 from gateway.operations import Lookup
 from gateway.orders import ORDER_KINDS, Order
 from gateway.resources.api import router as resources_router
+from gateway.stations_api import router as stations_router
 from gateway.store import Conflict, OrderRecord, SqliteStore
 from gateway.validation import clerk_errors, summary
+from gateway.web.routes import router as web_router
 
 HEARTBEAT_S = 15.0
 
@@ -98,6 +100,8 @@ def create_app(engine: Engine) -> FastAPI:
     )
 
     app.include_router(resources_router)
+    app.include_router(stations_router)
+    app.include_router(web_router)
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:

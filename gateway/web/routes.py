@@ -1,0 +1,5 @@
+"""Routes of the outlet front end (being built)."""
+
+from fastapi import APIRouter
+
+router = APIRouter()
