@@ -24,7 +24,7 @@ import asyncio
 import contextlib
 from dataclasses import dataclass, field
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Literal, NamedTuple, Self
 
 from osmocom.gsup.message import GsupMessage, MsgType
 
@@ -90,13 +90,31 @@ def cause_text(cause: int) -> str:
     return _CAUSES.get(cause, f"cause {cause}")
 
 
-def sai_request(imsi: str, count: int = 1, domain: Literal["cs", "ps"] = "cs") -> bytes:
-    """An encoded SEND_AUTH_INFO_REQUEST for ``count`` vectors (1-5)."""
+class Resync(NamedTuple):
+    """A card's resynchronisation token: the RAND it was challenged with and its AUTS."""
+
+    rand: bytes
+    auts: bytes
+
+
+def sai_request(
+    imsi: str,
+    count: int = 1,
+    domain: Literal["cs", "ps"] = "cs",
+    resync: Resync | None = None,
+) -> bytes:
+    """An encoded SEND_AUTH_INFO_REQUEST for ``count`` vectors (1-5); with ``resync``, the
+    HLR first checks the AUTS and moves its SQN past the card's (TS 33.102 §6.3.5)."""
     if not (imsi.isascii() and imsi.isdigit() and 6 <= len(imsi) <= 15):
         raise ValueError("imsi must be 6 to 15 digits")
     if not 1 <= count <= 5:
         raise ValueError("count must be 1 to 5 vectors")
-    ies = [{"imsi": imsi}, {"cn_domain": domain}, {"num_vectors_req": count}]
+    ies: list[dict[str, Any]] = [{"imsi": imsi}, {"cn_domain": domain}]
+    if resync is not None:
+        if len(resync.rand) != 16 or len(resync.auts) != 14:
+            raise ValueError("resync needs a 16-byte RAND and a 14-byte AUTS")
+        ies += [{"auts": resync.auts}, {"rand": resync.rand}]
+    ies.append({"num_vectors_req": count})
     message = GsupMessage.from_dict({"msg_type": "SEND_AUTH_INFO_REQUEST", "ies": ies})
     return bytes(message.to_bytes())
 
@@ -210,14 +228,20 @@ class GsupClient:
             ) from None
 
     async def send_auth_info(
-        self, imsi: str, *, count: int = 1, domain: Literal["cs", "ps"] = "cs"
+        self,
+        imsi: str,
+        *,
+        count: int = 1,
+        domain: Literal["cs", "ps"] = "cs",
+        resync: Resync | None = None,
     ) -> list[AuthVector]:
-        """``count`` vectors for ``imsi`` as the HLR computes them (each call advances its SQN).
+        """``count`` vectors for ``imsi`` as the HLR computes them (each call advances its SQN);
+        with ``resync``, after moving the HLR's SQN past the card's.
 
         Raises `GsupError`: refused (``cause`` set; cause 2 = unknown IMSI or no keys), or the
         exchange failed (``transient``).
         """
-        request = ipa.gsup(sai_request(imsi, count, domain))
+        request = ipa.gsup(sai_request(imsi, count, domain, resync))
         async with self._lock:
             await self.connect()
             assert self._writer is not None

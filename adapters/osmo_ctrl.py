@@ -15,8 +15,9 @@ scripts and turns what happened into one `Reply`:
 Keys never leave unmasked: commands are shown from their masked form, and answers (``info-all``
 lists the keys) pass through `adapters.ctrl.mask`.
 
-The adapter is also the NE's `AuthenticationCentre`: `auth_vector` asks osmo-hlr over GSUP
-(`adapters.gsup`, same host, port 4222) for a vector, for the gateway's authentication proof.
+The adapter is also the NE's `AuthenticationCentre` (and `Resynchronising`): `auth_vector` asks
+osmo-hlr over GSUP (`adapters.gsup`, same host, port 4222) for a vector, for the gateway's
+authentication proof; `resync` hands it a card's AUTS.
 """
 
 from __future__ import annotations
@@ -156,9 +157,39 @@ class OsmoHlrCtrl:
             ik=vector.ik.hex(),
         )
 
+    async def resync(self, imsi: str, rand: str, auts: str) -> None:
+        """Move osmo-hlr's SQN for ``imsi`` past the card's, from the AUTS the card answered to
+        ``rand`` (hex): a SendAuthInfo carrying both, whose vector is dropped.
+
+        Raises `ValueError` when osmo-hlr refuses — it gives the same cause 2 for an unknown
+        IMSI, missing keys and an AUTS that does not verify — or when RAND/AUTS are not 32/28
+        hex digits (then nothing is sent); `ConnectionError` when it cannot be asked.
+        """
+        token = gsup.Resync(_hex("rand", rand, 16), _hex("auts", auts, 14))
+        try:
+            await self._gsup.send_auth_info(imsi, resync=token)
+        except gsup.GsupError as exc:
+            if exc.cause is not None and not exc.transient:
+                raise ValueError(
+                    f"{self.name}: resynchronisation refused for IMSI {imsi} (unknown IMSI, no "
+                    "keys, or an AUTS that does not verify: osmo-hlr says cause "
+                    f"{exc.cause} for all)"
+                ) from None
+            raise NeUnavailable(f"{self.name}: {exc}") from None
+
     async def close(self) -> None:
         await self.client.close()
         await self._gsup.close()
+
+
+def _hex(name: str, value: str, size: int) -> bytes:
+    try:
+        raw = bytes.fromhex(value)
+    except ValueError:
+        raw = b""
+    if len(raw) != size:
+        raise ValueError(f"{name} must be {2 * size} hexadecimal digits")
+    return raw
 
 
 class _Run:

@@ -101,6 +101,16 @@ def test_the_sai_request_is_coded_as_osmo_hlr_expects() -> None:
     assert gsup.sai_request(IMSI, 3) == H("08010809710000000040f2280102520103")
 
 
+def test_a_resync_request_carries_auts_and_rand() -> None:
+    rand, auts = bytes(range(16)), bytes(range(100, 114))
+    encoded = gsup.sai_request(IMSI, 1, resync=gsup.Resync(rand, auts))
+    assert encoded == (
+        H("08010809710000000040f2280102") + H("260e") + auts + H("2010") + rand + H("520101")
+    )
+    with pytest.raises(ValueError, match="14-byte AUTS"):
+        gsup.sai_request(IMSI, 1, resync=gsup.Resync(rand, auts[:-1]))
+
+
 @pytest.mark.parametrize(
     ("imsi", "count", "error"),
     [("9017", 1, "imsi"), ("90170000000004x", 1, "imsi"), (IMSI, 6, "count")],

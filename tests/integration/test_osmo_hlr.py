@@ -431,12 +431,39 @@ async def test_an_emulated_card_answers_osmo_hlrs_challenge(
     ne = engine.network["osmo1"]
     assert isinstance(ne, OsmoHlrCtrl)
     vector = await ne.auth_vector(IMSI)
-    response = card.transmit(H(f"0088008122 10{vector.rand} 10{vector.autn} 00".replace(" ", "")))
-    assert response[-2:] == b"\x90\x00", response.hex()
-    fields = lv_fields(response[1:-2])
+    response = challenge(card, vector)
+    fields = lv_fields(response[1:])
     assert response[0] == 0xDB, "successful 3G authentication"
     assert fields[0].hex() == vector.xres, "the card's RES is osmo-hlr's XRES"
     assert (fields[1].hex(), fields[2].hex()) == (vector.ck, vector.ik)
+
+
+async def test_a_card_ahead_of_osmo_hlr_is_resynchronised(
+    engine: Engine, osmo_hlr: OsmoHlr
+) -> None:
+    assert (await run(engine, open_account("s1"))).state is OrderState.COMPLETED
+    card = UsimCard.blank()
+    personalise(card, ki=KI, opc=OPC)
+    ne = engine.network["osmo1"]
+    assert isinstance(ne, OsmoHlrCtrl)
+    older, newer = await ne.auth_vector(IMSI), await ne.auth_vector(IMSI)
+    assert challenge(card, newer)[0] == 0xDB
+    out_of_step = challenge(card, older)  # an SQN the card has seen beaten: AUTS
+    assert out_of_step[:2] == b"\xdc\x0e"
+    auts = out_of_step[2:16].hex()
+    with pytest.raises(ValueError, match="resynchronisation refused"):
+        await ne.resync(IMSI, older.rand, "00" * 14)  # an AUTS that does not verify
+    with pytest.raises(ValueError, match="auts must be 28 hexadecimal digits"):
+        await ne.resync(IMSI, older.rand, auts[:-2])
+    await ne.resync(IMSI, older.rand, auts)
+    assert challenge(card, await ne.auth_vector(IMSI))[0] == 0xDB, "in step again"
+
+
+def challenge(card: UsimCard, vector: Any) -> bytes:
+    """AUTHENTICATE (3G context) with a vector; the response data (DB … or DC 0E AUTS)."""
+    response = card.transmit(H(f"0088008122 10{vector.rand} 10{vector.autn} 00".replace(" ", "")))
+    assert response[-2:] == b"\x90\x00", response.hex()
+    return response[:-2]
 
 
 def personalise(card: UsimCard, *, ki: str, opc: str) -> None:
