@@ -99,6 +99,7 @@ def create_app(engine: Engine) -> FastAPI:
         version="0.1.0",
     )
 
+    app.state.engine = engine  # the resource routes reach the store through it
     app.include_router(resources_router)
     app.include_router(stations_router)
     app.include_router(web_router)

@@ -1,0 +1,59 @@
+"""All resource registers over one store, as the API (and the counter flow) use them."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from gateway.resources.channels import Channels
+from gateway.resources.customers import Customers
+from gateway.resources.distribution import Distribution
+from gateway.resources.fees import FeeRules
+from gateway.resources.numbers import NumberPool
+from gateway.resources.operators import Operators
+from gateway.resources.passwords import OWASP_COST, ScryptCost
+from gateway.resources.stock import SimStock
+from gateway.resources.transport_keys import TransportKeys
+from gateway.store import SqliteStore
+
+
+@dataclass
+class Resources:
+    store: SqliteStore
+    clock: Callable[[], float]
+    numbers: NumberPool
+    fees: FeeRules
+    stock: SimStock
+    distribution: Distribution
+    customers: Customers
+    operators: Operators
+    channels: Channels
+    transport_key_file: Path | None
+
+    @classmethod
+    def open(
+        cls,
+        store: SqliteStore,
+        *,
+        clock: Callable[[], float] = time.time,
+        cost: ScryptCost = OWASP_COST,
+        transport_key_file: Path | None = None,
+    ) -> Resources:
+        return cls(
+            store=store,
+            clock=clock,
+            numbers=NumberPool(store, clock=clock),
+            fees=FeeRules(store, clock=clock),
+            stock=SimStock(store, clock=clock),
+            distribution=Distribution(store, clock=clock),
+            customers=Customers(store, clock=clock),
+            operators=Operators(store, clock=clock, cost=cost),
+            channels=Channels(store, clock=clock),
+            transport_key_file=transport_key_file,
+        )
+
+    def transport_keys(self) -> TransportKeys:
+        """Read afresh for each import, so a key added to the file needs no restart."""
+        return TransportKeys.from_environment(self.transport_key_file)
