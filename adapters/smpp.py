@@ -669,9 +669,10 @@ def parse_receipt(message: ShortMessage) -> DeliveryReceipt:
 
 def _receipt_date(value: str) -> datetime | None:
     """YYMMDDhhmm (SMPP 3.4) or YYMMDDhhmmss (what many SMSCs send)."""
-    for layout in ("%y%m%d%H%M%S", "%y%m%d%H%M"):
-        try:
-            return datetime.strptime(value, layout)
-        except ValueError:
-            continue
-    return None
+    layout = {10: "%y%m%d%H%M", 12: "%y%m%d%H%M%S"}.get(len(value))
+    if layout is None or not value.isdigit():
+        return None
+    try:
+        return datetime.strptime(value, layout)  # receipts carry no time zone
+    except ValueError:
+        return None

@@ -4,8 +4,8 @@ Delivery is simulated: ``receipt_delay_ms`` after a part is accepted it counts a
 (DELIVRD) and, if the ESME asked for one, a receipt is queued for that ESME's account. A
 receipt goes out on any receiver or transceiver bind of the account; one that cannot be sent
 (no such bind), is refused (a non-zero deliver_sm_resp) or is lost with its bind waits for the
-account's next bind — or, after a refusal, for ``RECEIPT_RETRY_S`` — as an SMSC keeps
-receipts until an ESME takes them.
+account's next bind — or, after a refusal, for another ``receipt_delay_ms`` — as an SMSC
+keeps receipts until an ESME takes them.
 """
 
 from __future__ import annotations
@@ -25,8 +25,6 @@ from emulators.smsc.store import MessageStore, Part
 
 log = logging.getLogger(__name__)
 
-RECEIPT_RETRY_S = 1.0
-
 
 @dataclass
 class Stats:
@@ -38,6 +36,7 @@ class Stats:
     refused: int = 0  # by fault injection
     barred: int = 0
     drops: int = 0
+    unbinds: int = 0  # unbind requests from ESMEs
     generic_nacks: int = 0
     max_outstanding: int = 0  # most submit_sm unanswered on one bind at once
     receipts_sent: int = 0
@@ -113,7 +112,8 @@ class SmscCore:
             self._receipts.setdefault(part.system_id, deque()).append(part)
             self._pump(part.system_id)
 
-        timer = asyncio.get_running_loop().call_later(RECEIPT_RETRY_S, retry)
+        delay = self.faults.receipt_delay_ms / 1000.0
+        timer = asyncio.get_running_loop().call_later(delay, retry)
         self._timers.add(timer)
 
     def pending_receipts(self) -> int:

@@ -324,6 +324,7 @@ class SmppSession(asyncio.Protocol):
         self.send(Cmd.ENQUIRE_LINK_RESP, Status.ESME_ROK, sequence)
 
     def _unbind(self, sequence: int, body: bytes, status: int) -> None:
+        self.core.stats.unbinds += 1
         self.send(Cmd.UNBIND_RESP, Status.ESME_ROK, sequence)
         self.state = BindState.OPEN
         self.close()

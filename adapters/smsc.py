@@ -1,0 +1,194 @@
+"""The SMS centre as a `NetworkElement`: SMS barring over its admin API, notifications over SMPP.
+
+Two operations reach an SMSC (their models belong in `gateway.operations`; this adapter reads
+them structurally, by the fields below, so it works with the gateway's classes as they are):
+
+* ``SetSmsBarring(msisdn, barred)`` — bar or unbar SMS to a number: ``PUT`` or ``DELETE
+  /barring/{msisdn}`` on the SMSC's provisioning interface (HTTP JSON, Basic authentication;
+  docs/smsc.md). Both are idempotent, so a compensation is the same operation with the flag
+  flipped, and an unknown outcome is settled by reading the flag back (``GET``).
+* ``SendSms(msisdn, text, sender, reference)`` — a notification: `SmppClient.submit`. Its
+  reply carries the SMSC's message ids (``fields["message_ids"]``) for matching receipts.
+
+``read`` answers with an `SmscView`: every number "exists" for an SMSC, and ``sms_barred`` is
+the only thing it holds about one.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Protocol, runtime_checkable
+
+import httpx
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from adapters import sms_text
+from adapters.network_element import NotSupported
+from adapters.smpp import SmppClient, concatenation_reference
+from gateway.operations import Lookup, Operation, Outcome, Reply, SubscriberView
+
+
+@runtime_checkable
+class SmsBarringOperation(Protocol):
+    """What this adapter needs of the gateway's ``SetSmsBarring``."""
+
+    @property
+    def msisdn(self) -> str: ...
+
+    @property
+    def barred(self) -> bool: ...
+
+
+@runtime_checkable
+class SendSmsOperation(Protocol):
+    """What this adapter needs of the gateway's ``SendSms``."""
+
+    @property
+    def msisdn(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+    @property
+    def sender(self) -> str: ...
+
+    @property
+    def reference(self) -> str: ...
+
+
+SmscOperation = SmsBarringOperation | SendSmsOperation
+
+
+class SmscView(SubscriberView):
+    """A number as the SMSC sees it (until `SubscriberView` has ``sms_barred`` itself)."""
+
+    sms_barred: bool = False
+
+
+class SmscAdminSettings(BaseModel):
+    """How to reach the SMSC's provisioning interface."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", hide_input_in_errors=True)
+
+    name: str = Field("smsc", description="the SMSC's name in plans and transcripts")
+    host: str = "127.0.0.1"
+    port: int = Field(8775, ge=1, le=65535)
+    https: bool = False
+    username: str = Field(min_length=1)
+    password: SecretStr
+    request_timeout: float = Field(5.0, gt=0)
+
+
+class Smsc:
+    """`NetworkElement` for an SMSC; ``sms`` is needed only for ``SendSms``."""
+
+    dialect = "smsc-http-smpp"
+
+    def __init__(self, settings: SmscAdminSettings, sms: SmppClient | None = None) -> None:
+        self.settings = settings
+        self.name = settings.name
+        self._sms = sms
+        scheme = "https" if settings.https else "http"
+        self._http = httpx.AsyncClient(
+            base_url=f"{scheme}://{settings.host}:{settings.port}",
+            auth=(settings.username, settings.password.get_secret_value()),
+            timeout=settings.request_timeout,
+        )
+
+    def render(self, op: Operation | SmscOperation) -> str:
+        if isinstance(op, SmsBarringOperation):
+            return f"{'PUT' if op.barred else 'DELETE'} /barring/{op.msisdn}"
+        if isinstance(op, SendSmsOperation):
+            encoded = sms_text.encode(op.text, concatenation_reference(op.reference))
+            coding = encoded.data_coding.name.replace("GSM7", "GSM 7-bit").replace("UCS2", "UCS-2")
+            return (
+                f"submit_sm to {op.msisdn} from {op.sender}, {encoded.segments} part(s) "
+                f"{coding}, reference {op.reference}: {op.text}"
+            )
+        raise NotSupported(f"{self.name}: an SMSC does not carry out {type(op).__name__}")
+
+    async def execute(self, op: Operation | SmscOperation) -> Reply:
+        command = self.render(op)
+        if isinstance(op, SmsBarringOperation):
+            method = "PUT" if op.barred else "DELETE"
+            return await self._request(method, f"/barring/{op.msisdn}", command)
+        assert isinstance(op, SendSmsOperation)
+        if self._sms is None:
+            raise NotSupported(f"{self.name}: no SMPP bind configured for notifications")
+        result = await self._sms.submit(
+            op.msisdn, op.text, sender=op.sender, reference=op.reference
+        )
+        return Reply(
+            outcome=result.outcome,
+            code=result.code,
+            text=result.text,
+            fields={
+                "message_ids": ",".join(result.message_ids),
+                "segments": str(result.segments),
+                "data_coding": str(result.data_coding),
+            },
+            command=command,
+            response=f"{result.code} {' '.join(result.message_ids)}".strip(),
+            elapsed_ms=result.elapsed_ms,
+        )
+
+    async def read(self, lookup: Lookup) -> SmscView:
+        if lookup.msisdn is None:
+            raise NotSupported(f"{self.name}: an SMSC knows numbers, not IMSIs")
+        reply = await self._request("GET", f"/barring/{lookup.msisdn}", "")
+        if not reply.ok:
+            raise ConnectionError(f"{self.name}: barring not readable: {reply.code} {reply.text}")
+        return SmscView(
+            exists=True, msisdn=lookup.msisdn, sms_barred=reply.fields.get("barred") == "true"
+        )
+
+    async def close(self) -> None:
+        """Close the HTTP client; the SMPP client belongs to whoever made it."""
+        await self._http.aclose()
+
+    async def _request(self, method: str, path: str, command: str) -> Reply:
+        """One admin API call as a `Reply`; what a failure means decides its outcome."""
+        command = command or f"{method} {path}"
+        started = time.perf_counter()
+        try:
+            response = await self._http.request(method, path)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            return _reply(Outcome.TRANSIENT, "not-sent", f"not sent: {exc}", command, started)
+        except httpx.HTTPError as exc:
+            # Sent, and then no answer: the change may or may not have been made.
+            return _reply(
+                Outcome.UNKNOWN, "no-answer", str(exc) or type(exc).__name__, command, started
+            )
+        text = response.text
+        try:
+            payload = json.loads(text)
+        except json.JSONDecodeError:
+            payload = {}
+        fields = {k: _text(v) for k, v in payload.items()} if isinstance(payload, dict) else {}
+        status = response.status_code
+        if status == 200:
+            outcome = Outcome.OK
+        elif status in (408, 429) or status >= 500:
+            outcome = Outcome.TRANSIENT
+        else:
+            outcome = Outcome.PERMANENT
+        return Reply(
+            outcome=outcome,
+            code=str(status),
+            text=fields.get("error", ""),
+            fields=fields,
+            command=command,
+            response=text,
+            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+        )
+
+
+def _reply(outcome: Outcome, code: str, text: str, command: str, started: float) -> Reply:
+    elapsed = (time.perf_counter() - started) * 1000.0
+    return Reply(outcome=outcome, code=code, text=text, command=command, elapsed_ms=elapsed)
+
+
+def _text(value: object) -> str:
+    """A JSON value as a `Reply` field: strings as they are, the rest as JSON (``true``)."""
+    return value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
