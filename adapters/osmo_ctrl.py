@@ -117,7 +117,11 @@ class OsmoHlrCtrl:
         return osmo_hlr.render(op, self._data_lock)
 
     async def execute(self, op: Operation) -> Reply:
-        return await _Run(self.client, self.name).script(osmo_hlr.script_for(op, self._data_lock))
+        return await self.run_script(osmo_hlr.script_for(op, self._data_lock))
+
+    async def run_script(self, stages: tuple[Stage, ...]) -> Reply:
+        """Carry out a script of stages (what `execute` does with an operation's script)."""
+        return await _Run(self.client, self.name).script(stages)
 
     async def read(self, lookup: Lookup) -> SubscriberView:
         command = Command("GET", osmo_hlr.info_var(imsi=lookup.imsi, msisdn=lookup.msisdn))

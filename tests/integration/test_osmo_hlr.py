@@ -18,7 +18,7 @@ import pytest
 from pydantic import ValidationError
 
 from adapters.gsup import GsupClient, GsupError
-from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl, _Run
+from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
 from adapters.osmo_hlr import script_for
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
@@ -287,7 +287,7 @@ async def test_a_key_osmo_hlr_refuses_is_undone_with_the_record(osmo_hlr: OsmoHl
         keys, actions=(*keys.actions[:-1], dataclasses.replace(keys.actions[-1], command=bad))
     )
     async with adapter(osmo_hlr) as ne:
-        reply = await _Run(ne.client, ne.name).script((create, keys))
+        reply = await ne.run_script((create, keys))
     assert (reply.outcome, reply.code) == (Outcome.PERMANENT, "bad-key")
     assert reply.text == f"osmo-hlr refused the K for IMSI {IMSI}"
     assert reply.command.splitlines()[-1] == f"SET subscriber.delete {IMSI}"
