@@ -88,9 +88,12 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 def _orders(first: int, n: int) -> list[OpenAccount]:
-    orders = [bench_order(first + i, PRODUCT) for i in range(n)]
-    assert all(isinstance(o, OpenAccount) for o in orders)
-    return orders  # type: ignore[return-value]
+    orders = []
+    for i in range(first, first + n):
+        order = bench_order(i, PRODUCT)
+        assert isinstance(order, OpenAccount)
+        orders.append(order)
+    return orders
 
 
 def open_account_wire(order: OpenAccount, country_code: str) -> list[bytes]:
