@@ -34,7 +34,10 @@ ForwardTarget = Annotated[str, Field(pattern=r"^\+?[0-9]{3,15}$")]
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, str_strip_whitespace=True)
+    # Orders carry keys and passwords: a validation error must never echo what was typed.
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, str_strip_whitespace=True, hide_input_in_errors=True
+    )
 
 
 _RESIDENT_ID: TypeAdapter[str] = TypeAdapter(ResidentId)

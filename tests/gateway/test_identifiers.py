@@ -87,3 +87,11 @@ def test_invalid_identifiers_name_the_problem(field: str, value: str, message: s
 def test_bad_key_message_does_not_echo_the_key() -> None:
     _, msg = error_of(ki="465b5ce8b199b49faa5f0a2ee238a6")
     assert "465b5ce8" not in msg
+
+
+def test_an_order_validation_error_never_echoes_the_key() -> None:
+    from tests.gateway.orders_factory import open_account
+
+    with pytest.raises(ValidationError) as info:
+        open_account("x", ki="465b5ce8b199b49faa5f0a2ee238a6b")
+    assert "465b5ce8" not in str(info.value)
