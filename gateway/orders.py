@@ -348,7 +348,7 @@ Order = Annotated[
     | GroupOrder,
     Field(discriminator="kind"),
 ]
-ORDER_ADAPTER: TypeAdapter[Order] = TypeAdapter(Order)
+ORDER_ADAPTER: TypeAdapter[Order] = TypeAdapter(Order, config=ConfigDict(hide_input_in_errors=True))
 ORDER_KINDS: dict[str, type[_Order]] = {
     t.model_fields["kind"].default: t
     for t in _Order.__subclasses__() + _LineOrder.__subclasses__() + _KeyedOrder.__subclasses__()
