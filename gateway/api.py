@@ -100,7 +100,6 @@ def create_app(engine: Engine) -> FastAPI:
     )
 
     app.state.engine = engine  # the resource routes reach the store through it
-    app.state.engine = engine  # for the routers included below (their routes are not closures)
     app.include_router(resources_router)
     app.include_router(stations_router)
     app.include_router(web_router)
