@@ -45,7 +45,7 @@ def _password_rules(value: SecretStr) -> SecretStr:
 
 
 class OperatorIn(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
     id: OperatorId
     job_number: JobNumber
@@ -67,7 +67,7 @@ class OperatorChange(BaseModel):
 
 
 class PasswordChange(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     password: SecretStr
 

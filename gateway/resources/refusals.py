@@ -22,10 +22,10 @@ class ResourceError(Exception):
 
     @property
     def message(self) -> str:
-        return "; ".join(
-            e["message"] if e["field"] == "body" else f"{e['field']}: {e['message']}"
-            for e in self.errors
-        )
+        return "; ".join(e["message"] for e in self.errors)
+
+    def __str__(self) -> str:
+        return self.message
 
 
 class NotFound(ResourceError):
@@ -42,6 +42,13 @@ class NotAllowed(ResourceError):
 
 class Invalid(ResourceError):
     """Bad input; nothing was changed. May carry several problems (one per bad line)."""
+
+    @property
+    def message(self) -> str:
+        return "; ".join(
+            e["message"] if e["field"] == "body" else f"{e['field']}: {e['message']}"
+            for e in self.errors
+        )
 
     @classmethod
     def of(cls, problems: Sequence[tuple[str, str]]) -> Invalid:

@@ -74,7 +74,7 @@ Adm = Annotated[Secret, AfterValidator(_secret_check("ADM1"))]
 class CardIn(BaseModel):
     """One card entered by hand."""
 
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True, hide_input_in_errors=True)
 
     iccid: Iccid
     imsi: Imsi
@@ -99,7 +99,7 @@ class CardIn(BaseModel):
 
     def clear_secrets(self) -> dict[str, str]:
         return {
-            name: value.get_secret_value().lower()
+            name: value.get_secret_value()
             for name in ("ki", "opc", "pin1", "puk1", "pin2", "puk2", "adm1")
             if (value := getattr(self, name)) is not None
         }

@@ -222,7 +222,11 @@ def parse_vendor_file(text: str, keys: TransportKeys) -> VendorBatch:
                 seen[value] = number
         if bad:
             continue
-        secrets = {c.lower(): row[c].lower() for c in SECRET_COLUMNS if c in row and c != "KI"}
+        # Hex keys are normalised to lower case; PINs and ADM codes are kept as written (an
+        # ADM1 sent as ASCII is case-sensitive).
+        secrets = {c.lower(): row[c] for c in SECRET_COLUMNS if c in row and c != "KI"}
+        if "opc" in secrets:
+            secrets["opc"] = secrets["opc"].lower()
         if "KI" in row:
             kis.append(bytes.fromhex(row["KI"]))
         cards.append(VendorCard(number, iccid, imsi, row.get("ACC"), secrets))
