@@ -98,6 +98,27 @@ class OpeningHours(BaseModel):
     def always(cls, timezone: str = DEFAULT_ZONE) -> OpeningHours:
         return cls(timezone=timezone, week={day: ["00:00-24:00"] for day in WEEKDAYS})
 
+    @classmethod
+    def from_text(cls, specs: list[str], timezone: str = DEFAULT_ZONE) -> OpeningHours:
+        """``["mon-fri 09:00-18:00", "sat 10:00-12:00,13:00-16:00"]`` as typed on the command
+        line: days (a range or a comma list) and intervals; days not named are closed."""
+        week: dict[str, list[str]] = {}
+        for spec in specs:
+            days_text, _, intervals = spec.strip().partition(" ")
+            days: list[str] = []
+            for part in days_text.lower().split(","):
+                first, _, last = part.partition("-")
+                if first not in WEEKDAYS or (last and last not in WEEKDAYS):
+                    raise ValueError(f"{spec!r}: days are mon … sun, e.g. mon-fri or sat,sun")
+                start = WEEKDAYS.index(first)
+                end = WEEKDAYS.index(last) if last else start
+                days.extend(WEEKDAYS[start : end + 1])
+            for day in days:
+                week.setdefault(day, []).extend(
+                    i for i in intervals.replace(" ", "").split(",") if i
+                )
+        return cls.model_validate({"timezone": timezone, "week": week})
+
     def local(self, at: float) -> datetime:
         return datetime.fromtimestamp(at, ZoneInfo(self.timezone))
 
