@@ -7,6 +7,7 @@ import click
 from emulators.hlr.cli import hlr
 from emulators.smsc.cli import smsc
 from emulators.usim.cli import card
+from emulators.usim.reader_cli import reader
 
 
 @click.group()
@@ -17,3 +18,4 @@ def emulate() -> None:
 emulate.add_command(hlr)
 emulate.add_command(card)
 emulate.add_command(smsc)
+emulate.add_command(reader)

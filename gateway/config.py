@@ -16,6 +16,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from gateway.orders import ProductId
 
+MIN_TOKEN_LENGTH = 24  # a card agent's bearer token guards the card keys: no short ones
+
 
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -76,19 +78,70 @@ class NetworkElementConfig(_Config):
 
 
 class CardStationConfig(_Config):
-    """A PC/SC reader where the gateway writes blank cards (a counter's reader)."""
+    """A PC/SC reader where the gateway writes blank cards (a counter's reader).
+
+    ``kind = "local"``: the reader is on the gateway's machine. ``kind = "agent"``: it is on
+    a clerk's PC, where a card agent (``provgw card agent``) takes the station's card jobs;
+    the agent proves itself with a bearer token, given by reference (``agent_token_env``).
+    See docs/card-agent.md.
+    """
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
-    reader: str | None = Field(None, description="reader name or a part of it")
+    kind: Literal["local", "agent"] = "local"
+    reader: str | None = Field(None, description="local stations: reader name or a part of it")
     blank_adm1_env: str | None = Field(
         None, description="variable holding the ADM1 of this station's blank cards"
     )
     blank_adm1: SecretStr | None = Field(None, description="for emulated cards only")
+    agent_token_env: str | None = Field(
+        None, description="agent stations: variable holding the card agent's bearer token"
+    )
+    agent_token: SecretStr | None = Field(None, description="agent stations: demo and tests only")
+    agent_offer_timeout_s: float = Field(
+        10, gt=0, description="agent stations: how long a card job waits for the agent to take it"
+    )
+    agent_answer_timeout_s: float = Field(
+        90, gt=0, description="agent stations: how long the agent may take to answer a job"
+    )
+    card_wait_s: float = Field(
+        30, ge=0, description="agent stations: how long the agent waits for a card to be inserted"
+    )
+
+    @model_validator(mode="after")
+    def _token_for_agents(self) -> CardStationConfig:
+        given = (self.agent_token_env is not None) + (self.agent_token is not None)
+        if self.kind == "agent" and given != 1:
+            raise ValueError(
+                f"card station {self.name}: an agent station needs agent_token_env "
+                "(or agent_token, for demos and tests)"
+            )
+        if self.kind == "local" and given:
+            raise ValueError(f'card station {self.name}: agent_token* is for kind = "agent"')
+        if self.kind == "agent" and self.agent_answer_timeout_s <= self.card_wait_s:
+            raise ValueError(
+                f"card station {self.name}: agent_answer_timeout_s must exceed card_wait_s"
+            )
+        return self
 
     def adm1(self) -> str | None:
         if self.blank_adm1_env:
             return os.environ.get(self.blank_adm1_env)
         return self.blank_adm1.get_secret_value() if self.blank_adm1 else None
+
+    def token(self) -> str:
+        """The agent's bearer token, from the environment when ``agent_token_env`` is set."""
+        if self.agent_token is not None:
+            value = self.agent_token.get_secret_value()
+        else:
+            value = os.environ.get(self.agent_token_env or "", "")
+            if not value:
+                raise ValueError(f"card station {self.name}: ${self.agent_token_env} is not set")
+        if len(value) < MIN_TOKEN_LENGTH:
+            raise ValueError(
+                f"card station {self.name}: the agent token must have at least "
+                f"{MIN_TOKEN_LENGTH} characters"
+            )
+        return value
 
 
 class RetryPolicy(_Config):

@@ -9,11 +9,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from adapters.card_station import pcsc_station
+from adapters.card_agent import AgentTimeouts, agent_station
+from adapters.card_station import AucLookup, pcsc_station
 from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import AuthenticationCentre, CardStation, NetworkElement
 from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
-from gateway.config import GatewayConfig, NetworkElementConfig
+from gateway.config import CardStationConfig, GatewayConfig, NetworkElementConfig
 from gateway.targets import Targets
 
 
@@ -61,9 +62,19 @@ def build_stations(
         ne = network.get(name)
         return ne if isinstance(ne, AuthenticationCentre) else None
 
-    return {
-        st.name: pcsc_station(st.name, reader=st.reader, auc=auc) for st in config.card_stations
-    }
+    return {st.name: build_station(st, auc) for st in config.card_stations}
+
+
+def build_station(st: CardStationConfig, auc: AucLookup) -> CardStation:
+    """A local PC/SC station, or one whose reader a card agent serves (docs/card-agent.md)."""
+    if st.kind == "agent":
+        timeouts = AgentTimeouts(
+            offer_s=st.agent_offer_timeout_s,
+            answer_s=st.agent_answer_timeout_s,
+            card_wait_s=st.card_wait_s,
+        )
+        return agent_station(st.name, token=st.token(), auc=auc, timeouts=timeouts)
+    return pcsc_station(st.name, reader=st.reader, auc=auc)
 
 
 def build_targets(config: GatewayConfig) -> Targets:

@@ -1,13 +1,15 @@
 """Assembling a running gateway: vault, store, network elements, engine — and the demo's
-emulator, which runs as a separate process so that the gateway never imports the emulators."""
+other parts (the HLR emulator, the emulated card reader, the card agent), each a separate
+process so that the gateway never imports the emulators."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import json
+import os
 import sys
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +42,39 @@ async def running_gateway(
         await close_targets(targets)
 
 
+class Unavailable(RuntimeError):
+    """A demo part that cannot run on this machine; the message says why."""
+
+
+@contextlib.asynccontextmanager
+async def _stopped_on_exit(proc: asyncio.subprocess.Process) -> AsyncIterator[None]:
+    """Terminate ``proc`` (by its PID; killed if it lingers) when the block is left."""
+    try:
+        yield
+    finally:
+        if proc.returncode is None:
+            proc.terminate()
+            try:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
+                proc.kill()
+                await proc.wait()
+
+
+@contextlib.asynccontextmanager
+async def _announced_process(
+    what: str, args: Sequence[str], *, env: dict[str, str] | None = None
+) -> AsyncIterator[tuple[asyncio.subprocess.Process, dict[str, object]]]:
+    """A process that announces itself with one JSON line on stdout, and that line."""
+    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE, env=env)
+    assert proc.stdout is not None
+    async with _stopped_on_exit(proc):
+        line = await asyncio.wait_for(proc.stdout.readline(), 30)
+        if not line:
+            raise RuntimeError(f"{what} exited with {await proc.wait()} before it was ready")
+        yield proc, json.loads(line)
+
+
 @dataclass
 class EmulatorProcess:
     process: asyncio.subprocess.Process
@@ -70,22 +105,10 @@ async def hlr_emulator_process(
     ]
     if state_file is not None:
         args += ["--state", str(state_file)]
-    proc = await asyncio.create_subprocess_exec(*args, stdout=asyncio.subprocess.PIPE)
-    assert proc.stdout is not None
-    try:
-        line = await asyncio.wait_for(proc.stdout.readline(), 30)
-        if not line:
-            raise RuntimeError(f"the HLR emulator exited with {await proc.wait()} before listening")
-        event = json.loads(line)
-        yield EmulatorProcess(proc, event["host"], int(event["port"]), event.get("ne", "HLR"))
-    finally:
-        if proc.returncode is None:
-            proc.terminate()
-            try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+    async with _announced_process("the HLR emulator", args) as (proc, event):
+        yield EmulatorProcess(
+            proc, str(event["host"]), int(str(event["port"])), str(event.get("ne", "HLR"))
+        )
 
 
 def emulator_ne(
@@ -101,3 +124,42 @@ def emulator_ne(
         sessions=sessions,
         host_key_policy="accept-any",
     )
+
+
+@dataclass
+class ReaderProcess:
+    """`provgw emulate reader`: a private pcscd with a blank emulated card in its reader."""
+
+    process: asyncio.subprocess.Process
+    reader: str
+    socket: str  # what its clients set PCSCLITE_CSOCK_NAME to
+    control: str  # base URL of its control API (POST /insert, POST /remove)
+
+
+@contextlib.asynccontextmanager
+async def card_reader_process(workdir: Path) -> AsyncIterator[ReaderProcess]:
+    """Start the emulated reader; raises `Unavailable` (with why) where it cannot run."""
+    args = [sys.executable, "-m", "emulators.usim.reader_cli", "--json", "--dir", str(workdir)]
+    async with _announced_process("the card reader emulator", args) as (proc, event):
+        if event.get("event") != "ready":
+            raise Unavailable(str(event.get("reason", event)))
+        yield ReaderProcess(
+            proc, str(event["reader"]), str(event["PCSCLITE_CSOCK_NAME"]), str(event["control"])
+        )
+
+
+@contextlib.asynccontextmanager
+async def card_agent_process(
+    *, gateway: str, station: str, reader: ReaderProcess, token: str, log_file: Path
+) -> AsyncIterator[asyncio.subprocess.Process]:
+    """A card agent (`provgw card agent`) serving ``station`` from the emulated reader; its
+    log goes to ``log_file``. The token reaches it through its environment only."""
+    env = dict(os.environ, PCSCLITE_CSOCK_NAME=reader.socket, PROVGW_AGENT_TOKEN=token)
+    args = [sys.executable, "-m", "gateway", "card", "agent", "--gateway", gateway]
+    args += ["--station", station, "--reader", reader.reader]
+    with log_file.open("ab") as log:
+        proc = await asyncio.create_subprocess_exec(
+            *args, env=env, stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log
+        )
+    async with _stopped_on_exit(proc):
+        yield proc

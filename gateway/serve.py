@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import contextlib
+import secrets
+import socket
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import uvicorn
+from pydantic import SecretStr
 
 from gateway.api import create_app
-from gateway.config import GatewayConfig
-from gateway.runtime import emulator_ne, hlr_emulator_process, running_gateway
+from gateway.config import CardStationConfig, GatewayConfig
+from gateway.runtime import (
+    ReaderProcess,
+    Unavailable,
+    card_agent_process,
+    card_reader_process,
+    emulator_ne,
+    hlr_emulator_process,
+    running_gateway,
+)
+from gateway.stations_api import release_agents
+
+DEMO_STATION = "counter-1"
+DEMO_BLANK_ADM1 = "12345678"  # the emulated blank cards' ADM1
+SHUTDOWN_GRACE_S = 3  # long polls of card agents and SSE streams end no later than this
 
 
 async def serve_gateway(
@@ -23,6 +39,8 @@ async def serve_gateway(
     say: Callable[..., Any] = print,
 ) -> None:
     async with contextlib.AsyncExitStack() as stack:
+        reader: ReaderProcess | None = None
+        token = secrets.token_urlsafe(32)
         if demo:
             var = config.database.parent
             var.mkdir(parents=True, exist_ok=True)
@@ -37,12 +55,84 @@ async def serve_gateway(
                 f"provgw@{emulator.host} (password provgw, then LGI:HLRSN=1,"
                 'OPNAME="provgw",PWD="provgw";)'
             )
+            reader = await _demo_reader(stack, var / "reader", say)
+            if reader is not None:
+                config = config.model_copy(update={"card_stations": [_demo_station(token)]})
         engine = await stack.enter_async_context(running_gateway(config, create_key=demo))
         say(f"database: {config.database} (SQLite, WAL)")
         say(f"REST API: http://{host}:{port}  ·  OpenAPI: http://{host}:{port}/docs")
-        server = uvicorn.Server(
-            uvicorn.Config(
-                create_app(engine), host=host, port=port, log_level="warning", lifespan="off"
+        if reader is not None:
+            log_file = config.database.parent / "card-agent.log"
+            agent = await stack.enter_async_context(
+                card_agent_process(
+                    gateway=f"http://{_loopback(host)}:{port}",
+                    station=DEMO_STATION,
+                    reader=reader,
+                    token=token,
+                    log_file=log_file,
+                )
             )
+            say(
+                f'card agent: station {DEMO_STATION} served from reader "{reader.reader}" '
+                f"(PID {agent.pid}, log {log_file})  ·  state: GET http://{host}:{port}/stations"
+            )
+        server = _Server(
+            uvicorn.Config(
+                create_app(engine),
+                host=host,
+                port=port,
+                log_level="warning",
+                lifespan="off",
+                timeout_graceful_shutdown=SHUTDOWN_GRACE_S,
+            ),
+            on_shutdown=lambda: release_agents(engine),
         )
         await server.serve()
+
+
+class _Server(uvicorn.Server):
+    """A uvicorn server that lets the card agents' long polls go before it waits for open
+    requests to finish (they would hold a shutdown for up to a poll's length)."""
+
+    def __init__(self, config: uvicorn.Config, *, on_shutdown: Callable[[], None]) -> None:
+        super().__init__(config)
+        self._on_shutdown = on_shutdown
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self._on_shutdown()
+        await super().shutdown(sockets)
+
+
+async def _demo_reader(
+    stack: contextlib.AsyncExitStack, workdir: Path, say: Callable[..., Any]
+) -> ReaderProcess | None:
+    """The emulated card reader, or None (said why) where pcscd/vpcd cannot run."""
+    try:
+        reader = await stack.enter_async_context(card_reader_process(workdir))
+    except (Unavailable, RuntimeError, OSError) as exc:
+        say(f"card station {DEMO_STATION}: unavailable ({exc}); everything else runs without it")
+        return None
+    say(
+        f'card reader (emulated): "{reader.reader}" with a blank card  ·  a fresh blank card: '
+        f"curl -X POST {reader.control}/insert  ·  pull it: curl -X POST {reader.control}/remove"
+    )
+    return reader
+
+
+def _demo_station(token: str) -> CardStationConfig:
+    """The demo's counter: its reader sits with a card agent, as on a clerk's PC."""
+    return CardStationConfig(
+        name=DEMO_STATION,
+        kind="agent",
+        agent_token=SecretStr(token),
+        blank_adm1=SecretStr(DEMO_BLANK_ADM1),
+    )
+
+
+def _loopback(host: str) -> str:
+    """Where a process on this machine reaches a server bound to ``host``."""
+    if host in ("", "0.0.0.0"):
+        return "127.0.0.1"
+    if host == "::":
+        return "[::1]"
+    return f"[{host}]" if ":" in host else host

@@ -12,7 +12,9 @@ PROVGW_OP, PROVGW_PIN1); they are never printed.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -24,6 +26,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
+from simcard import agent as card_agent
 from simcard import batch as batch_io
 from simcard.errors import (
     AdmRejectedError,
@@ -501,3 +504,56 @@ def generate(
         with out.open("w", newline="") as stream:
             batch_io.write_csv(stream, profiles)
     click.echo(f"{count} profiles written to {out} (mode 600: it holds the keys)")
+
+
+@card.command()
+@click.option("--gateway", required=True, help="The gateway's base URL, e.g. https://gw:8443.")
+@click.option("--station", required=True, help="The card station this reader serves.")
+@_reader_option
+@click.option(
+    "--token-env",
+    default="PROVGW_AGENT_TOKEN",
+    show_default=True,
+    help="Variable holding the station's bearer token (not an option: command lines are "
+    "visible to every user of the machine).",
+)
+@click.option(
+    "--poll",
+    "poll_wait_s",
+    type=click.FloatRange(1, 60),
+    default=25.0,
+    show_default=True,
+    help="Seconds one long poll for jobs may wait.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Log as JSON lines (on stderr).")
+def agent(
+    gateway: str,
+    station: str,
+    reader: str | None,
+    token_env: str,
+    poll_wait_s: float,
+    as_json: bool,
+) -> None:
+    """Serve a gateway's card station from a reader on this machine, until SIGTERM/Ctrl-C.
+
+    Connects out to the gateway (a clerk's PC need not be reachable), takes its card jobs —
+    write a blank card, answer a challenge, read the IMSI back — and reports the reader and
+    whether a card is in it. Reconnects by itself. See docs/card-agent.md.
+
+    Exit codes: 0 stopped, 2 bad usage or the token variable not set, 4 the gateway refused
+    the token, 5 the gateway has no agent station of that name.
+    """
+    token = os.environ.get(token_env, "")
+    if not token:
+        raise click.UsageError(f"${token_env} is not set: it must hold the station's token")
+    if not gateway.startswith(("http://", "https://")):
+        raise click.BadParameter("expected an http:// or https:// URL", param_hint="--gateway")
+    card_agent.configure_logging(as_json)
+    settings = card_agent.AgentSettings(
+        gateway=gateway.rstrip("/"),
+        station=station,
+        token=token,
+        reader=reader,
+        poll_wait_s=poll_wait_s,
+    )
+    sys.exit(asyncio.run(card_agent.run_agent(settings)))
