@@ -26,6 +26,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.config import load_config
+from gateway.resources.bench import BENCH_COMMANDS as RESOURCE_BENCHES
 from gateway.resources.cli import COMMANDS as RESOURCE_COMMANDS
 from gateway.validation import clerk_errors
 
@@ -261,6 +262,10 @@ _load_plugins()
 @main.group()
 def bench() -> None:
     """Benchmarks (results go to docs/performance.md)."""
+
+
+for _resource_bench in RESOURCE_BENCHES:
+    bench.add_command(_resource_bench)
 
 
 @bench.command("orders")
