@@ -545,6 +545,8 @@ class SmppClient:
                 self._last_error = link.reason or "bind lost"
             if not self._closed:
                 log.warning("%s: bind lost: %s", s.name, self._last_error)
+                # An SMSC that takes binds and drops them at once must not get a flood.
+                await asyncio.sleep(s.reconnect_backoff)
 
     async def _bind(self) -> _Link:
         s = self.settings
