@@ -22,7 +22,16 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from gateway.identifiers import Msisdn
 from gateway.resources import audit
@@ -36,6 +45,7 @@ DAY = 86400.0
 _MSISDN: TypeAdapter[str] = TypeAdapter(Msisdn)
 _PATTERN = re.compile(r"[0-9*?]{1,20}")
 _CONTAINS = re.compile(r"[0-9]{1,20}")
+_MOBILE_PREFIX = re.compile(r"1([3-9][0-9]{0,8})?")
 
 
 class NumberKind(StrEnum):
@@ -67,18 +77,21 @@ _ZH = {
 }
 
 
-def _check_number(kind: NumberKind, number: str, field: str) -> str:
+def _check_number(kind: NumberKind, number: str) -> str:
+    """A whole number of ``kind``: mobile numbers as the network wants them (11 digits, 13–19)."""
     if kind is NumberKind.MOBILE:
-        try:
-            _MSISDN.validate_python(number)
-        except ValidationError as exc:
-            message = exc.errors()[0]["msg"].removeprefix("Value error, ")
-            raise ValueError(f"{field}: {message}") from None
+        _MSISDN.validate_python(number)
         if len(number) != 11:
-            raise ValueError(f"{field}: give the 11-digit number without a country code")
+            raise ValueError("give the 11-digit mobile number without a country code")
     elif not number.isdigit() or not 3 <= len(number) <= 20:
-        raise ValueError(f"{field}: must be 3 to 20 digits")
+        raise ValueError("must be 3 to 20 digits")
     return number
+
+
+def _check_prefix(kind: NumberKind, prefix: str) -> str:
+    if kind is NumberKind.MOBILE and not _MOBILE_PREFIX.fullmatch(prefix):
+        raise ValueError("mobile numbers are 11 digits starting 13–19: give up to 10 of them")
+    return prefix
 
 
 class BlockIn(BaseModel):
@@ -92,6 +105,16 @@ class BlockIn(BaseModel):
     first: str | None = Field(None, pattern=r"^[0-9]{3,20}$")
     last: str | None = Field(None, pattern=r"^[0-9]{3,20}$")
     length: int = Field(11, ge=3, le=20, description="digits per number, for a prefix")
+
+    @field_validator("prefix", "first", "last")
+    @classmethod
+    def _digits_of_kind(cls, value: str | None, info: ValidationInfo) -> str | None:
+        kind = info.data.get("kind")
+        if value is None or not isinstance(kind, NumberKind):
+            return value
+        if info.field_name == "prefix":
+            return _check_prefix(kind, value)
+        return _check_number(kind, value)
 
     @model_validator(mode="after")
     def _range(self) -> BlockIn:
@@ -110,8 +133,6 @@ class BlockIn(BaseModel):
         assert self.first is not None and self.last is not None
         if len(self.first) != len(self.last):
             raise ValueError("first and last must have the same number of digits")
-        _check_number(self.kind, self.first, "first")
-        _check_number(self.kind, self.last, "last")
         if int(self.last) < int(self.first):
             raise ValueError("last must not be below first")
         if self.count > MAX_BLOCK:

@@ -126,7 +126,7 @@ async def test_the_counter_is_closed_at_night(
 @pytest.mark.parametrize(
     ("path", "body", "field", "words"),
     [
-        ("/numbers/blocks", {"prefix": "2380000"}, "body", "11 digits starting 13–19"),
+        ("/numbers/blocks", {"prefix": "2380000"}, "prefix", "11 digits starting 13–19"),
         (
             "/customers",
             {"id_type": "resident_id", "id_number": "110105194912310021"},

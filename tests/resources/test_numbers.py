@@ -59,7 +59,8 @@ async def test_overlapping_block_is_refused_whole(pool: Resources, store: Sqlite
     [
         ({"prefix": "23800"}, "11 digits starting 13–19"),
         ({"first": "13900000010", "last": "13900000001"}, "last must not be below first"),
-        ({"first": "1390000001", "last": "13900000010"}, "same number of digits"),
+        ({"first": "1390000001", "last": "13900000010"}, "11 digits starting 13–19"),
+        ({"kind": "sms_port", "first": "106500", "last": "1065001"}, "same number of digits"),
         ({"prefix": "13", "length": 11}, "at most 1,000,000"),
         ({}, "give a prefix"),
         ({"prefix": "139", "first": "13900000000"}, "not both"),
