@@ -19,6 +19,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import NamedTuple, TypeVar
 
+from adapters.network_element import NotSupported
 from gateway.operations import (
     AuthVector,
     BarIncoming,
@@ -206,7 +207,7 @@ def command_for(op: Operation, hlrsn: int = 1) -> Command:
             return _by_isdn("MOD ISDN", hlrsn, op.msisdn, quoted("NEWISDN", op.new_msisdn))
         case SwapImsi():
             return _by_isdn("MOD IMSI", hlrsn, op.msisdn, quoted("NEWIMSI", op.new_imsi))
-    raise TypeError(f"no MML command for {type(op).__name__}")
+    raise NotSupported(f"an HLR has no MML command for {type(op).__name__}")
 
 
 def render(op: Operation, *, hlrsn: int = 1, reveal: bool = False) -> str:

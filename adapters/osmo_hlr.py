@@ -322,7 +322,7 @@ def script_for(op: Operation, data_lock: DataLock = "refuse") -> tuple[Stage, ..
                 "osmo-hlr cannot move a number to another IMSI in one step, and moving it "
                 "command by command could leave the number on neither card if interrupted"
             )
-    raise TypeError(f"no CTRL script for {type(op).__name__}")
+    raise NotSupported(f"osmo-hlr has no equivalent of {type(op).__name__}")
 
 
 def render(op: Operation, data_lock: DataLock = "refuse") -> str:

@@ -1,7 +1,6 @@
 """The SMS centre as a `NetworkElement`: SMS barring over its admin API, notifications over SMPP.
 
-Two operations reach an SMSC (their models belong in `gateway.operations`; this adapter reads
-them structurally, by the fields below, so it works with the gateway's classes as they are):
+Two operations of `gateway.operations` reach an SMSC:
 
 * ``SetSmsBarring(msisdn, barred)`` — bar or unbar SMS to a number: ``PUT`` or ``DELETE
   /barring/{msisdn}`` on the SMSC's provisioning interface (HTTP JSON, Basic authentication;
@@ -10,15 +9,14 @@ them structurally, by the fields below, so it works with the gateway's classes a
 * ``SendSms(msisdn, text, sender, reference)`` — a notification: `SmppClient.submit`. Its
   reply carries the SMSC's message ids (``fields["message_ids"]``) for matching receipts.
 
-``read`` answers with an `SmscView`: every number "exists" for an SMSC, and ``sms_barred`` is
-the only thing it holds about one.
+``read`` answers with a `SubscriberView` in which every number "exists" (for an SMSC), and
+``sms_barred`` is the only thing it holds about one.
 """
 
 from __future__ import annotations
 
 import json
 import time
-from typing import Protocol, runtime_checkable
 
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
@@ -26,44 +24,15 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 from adapters import sms_text
 from adapters.network_element import NotSupported
 from adapters.smpp import SmppClient, concatenation_reference
-from gateway.operations import Lookup, Operation, Outcome, Reply, SubscriberView
-
-
-@runtime_checkable
-class SmsBarringOperation(Protocol):
-    """What this adapter needs of the gateway's ``SetSmsBarring``."""
-
-    @property
-    def msisdn(self) -> str: ...
-
-    @property
-    def barred(self) -> bool: ...
-
-
-@runtime_checkable
-class SendSmsOperation(Protocol):
-    """What this adapter needs of the gateway's ``SendSms``."""
-
-    @property
-    def msisdn(self) -> str: ...
-
-    @property
-    def text(self) -> str: ...
-
-    @property
-    def sender(self) -> str: ...
-
-    @property
-    def reference(self) -> str: ...
-
-
-SmscOperation = SmsBarringOperation | SendSmsOperation
-
-
-class SmscView(SubscriberView):
-    """A number as the SMSC sees it (until `SubscriberView` has ``sms_barred`` itself)."""
-
-    sms_barred: bool = False
+from gateway.operations import (
+    Lookup,
+    Operation,
+    Outcome,
+    Reply,
+    SendSms,
+    SetSmsBarring,
+    SubscriberView,
+)
 
 
 class SmscAdminSettings(BaseModel):
@@ -96,10 +65,10 @@ class Smsc:
             timeout=settings.request_timeout,
         )
 
-    def render(self, op: Operation | SmscOperation) -> str:
-        if isinstance(op, SmsBarringOperation):
+    def render(self, op: Operation) -> str:
+        if isinstance(op, SetSmsBarring):
             return f"{'PUT' if op.barred else 'DELETE'} /barring/{op.msisdn}"
-        if isinstance(op, SendSmsOperation):
+        if isinstance(op, SendSms):
             encoded = sms_text.encode(op.text, concatenation_reference(op.reference))
             coding = encoded.data_coding.name.replace("GSM7", "GSM 7-bit").replace("UCS2", "UCS-2")
             return (
@@ -108,12 +77,12 @@ class Smsc:
             )
         raise NotSupported(f"{self.name}: an SMSC does not carry out {type(op).__name__}")
 
-    async def execute(self, op: Operation | SmscOperation) -> Reply:
+    async def execute(self, op: Operation) -> Reply:
         command = self.render(op)
-        if isinstance(op, SmsBarringOperation):
+        if isinstance(op, SetSmsBarring):
             method = "PUT" if op.barred else "DELETE"
             return await self._request(method, f"/barring/{op.msisdn}", command)
-        assert isinstance(op, SendSmsOperation)
+        assert isinstance(op, SendSms)
         if self._sms is None:
             raise NotSupported(f"{self.name}: no SMPP bind configured for notifications")
         result = await self._sms.submit(
@@ -133,13 +102,13 @@ class Smsc:
             elapsed_ms=result.elapsed_ms,
         )
 
-    async def read(self, lookup: Lookup) -> SmscView:
+    async def read(self, lookup: Lookup) -> SubscriberView:
         if lookup.msisdn is None:
             raise NotSupported(f"{self.name}: an SMSC knows numbers, not IMSIs")
         reply = await self._request("GET", f"/barring/{lookup.msisdn}", "")
         if not reply.ok:
             raise ConnectionError(f"{self.name}: barring not readable: {reply.code} {reply.text}")
-        return SmscView(
+        return SubscriberView(
             exists=True, msisdn=lookup.msisdn, sms_barred=reply.fields.get("barred") == "true"
         )
 

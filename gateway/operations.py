@@ -101,6 +101,7 @@ class SubscriberView(_Model):
     forwarding: dict[ForwardingKind, E164] = Field(default_factory=dict)
     data_enabled: bool = False
     network_access: NetworkAccess = NetworkAccess.BOTH
+    sms_barred: bool = False  # at the SMS centre
 
 
 ABSENT = SubscriberView(exists=False)
@@ -294,6 +295,38 @@ class SwapImsi(_Model):
         return view.exists and view.imsi == self.new_imsi
 
 
+class SetSmsBarring(_Model):
+    """Bar (or unbar) SMS to and from a number at the SMS centre; undone by the opposite."""
+
+    op: Literal["set_sms_barring"] = "set_sms_barring"
+    msisdn: E164
+    barred: bool
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.sms_barred == self.barred
+
+
+class SendSms(_Model):
+    """A notification to the customer. Never compensated; ``reference`` is stable per
+    notification (order id and step), so sending it again after an unknown outcome is safe
+    with an SMSC that honours it."""
+
+    op: Literal["send_sms"] = "send_sms"
+    msisdn: E164
+    text: str = Field(min_length=1, max_length=1000)
+    sender: str = Field(min_length=1, max_length=16)
+    reference: str = Field(min_length=1, max_length=64)
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return False
+
+
 NetworkOperation = (
     LoadAuth
     | RemoveAuth
@@ -309,6 +342,8 @@ NetworkOperation = (
     | SetNetworkAccess
     | ChangeMsisdn
     | SwapImsi
+    | SetSmsBarring
+    | SendSms
 )
 Operation = Annotated[NetworkOperation, Field(discriminator="op")]
 """What a network element executes."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from adapters import mml
+from adapters.network_element import NotSupported
 from gateway.operations import (
     BarIncoming,
     BarOutgoing,
@@ -22,12 +23,14 @@ from gateway.operations import (
     RegisterForwarding,
     RemoveAuth,
     RemoveSubscriber,
+    SendSms,
     SetData,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
     SetRoamingBarring,
+    SetSmsBarring,
     SubscriberView,
     SwapImsi,
 )
@@ -121,11 +124,23 @@ def test_render_masked(op: Operation, expected: str) -> None:
     assert mml.render(op) == expected
 
 
-def test_every_operation_kind_has_a_rendering() -> None:
+def test_every_hlr_operation_kind_has_a_rendering() -> None:
     from typing import get_args
 
-    union = get_args(get_args(Operation)[0])
-    assert {type(op) for op, _ in RENDERED} == set(union)
+    union = set(get_args(get_args(Operation)[0])) - {SetSmsBarring, SendSms}
+    assert {type(op) for op, _ in RENDERED} == union
+
+
+@pytest.mark.parametrize(
+    "op",
+    [
+        SetSmsBarring(msisdn=ISDN, barred=True),
+        SendSms(msisdn=ISDN, text="hi", sender="provgw", reference="o1/3"),
+    ],
+)
+def test_sms_centre_operations_are_not_for_an_hlr(op: Operation) -> None:
+    with pytest.raises(NotSupported, match="no MML command"):
+        mml.render(op)
 
 
 def test_reveal_puts_the_keys_in_and_only_there() -> None:

@@ -1,55 +1,19 @@
 """The SMSC as a NetworkElement (adapters.smsc): SMS barring through the emulator's admin API
-and notifications through SMPP, driven by stand-ins of the two operations the gateway will
-add to gateway.operations (SetSmsBarring, SendSms)."""
+and notifications through SMPP."""
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Literal
 
 import pytest
-from pydantic import BaseModel, ConfigDict
 
 from adapters.network_element import NetworkElement, NotSupported
 from adapters.smpp import SmppClient, SmppSettings
-from adapters.smsc import Smsc, SmscAdminSettings, SmscView
+from adapters.smsc import Smsc, SmscAdminSettings
 from emulators.smsc import SmscEmulator
-from gateway.identifiers import E164
-from gateway.operations import Lock, Lookup, Outcome, SetLock, SubscriberView
+from gateway.operations import Lock, Lookup, Outcome, SendSms, SetLock, SetSmsBarring
 
 NUMBER = "8613800138000"
-
-
-class SetSmsBarring(BaseModel):
-    """Stand-in of the proposed gateway operation (see docs/smsc.md)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    op: Literal["set_sms_barring"] = "set_sms_barring"
-    msisdn: E164
-    barred: bool
-
-    def lookup(self) -> Lookup:
-        return Lookup(msisdn=self.msisdn)
-
-    def applied_in(self, view: SubscriberView) -> bool:
-        return isinstance(view, SmscView) and view.sms_barred == self.barred
-
-
-class SendSms(BaseModel):
-    """Stand-in of the proposed gateway operation (see docs/smsc.md)."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid")
-    op: Literal["send_sms"] = "send_sms"
-    msisdn: E164
-    text: str
-    sender: str
-    reference: str
-
-    def lookup(self) -> Lookup:
-        return Lookup(msisdn=self.msisdn)
-
-    def applied_in(self, view: SubscriberView) -> bool:
-        return False  # nothing to read back: sending again is safe (the idempotency key)
 
 
 @pytest.fixture
