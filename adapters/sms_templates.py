@@ -35,7 +35,8 @@ KIND_FIELDS: dict[NotificationKind, frozenset[str]] = {
     NotificationKind.SUSPENSION: frozenset({"msisdn"}),
     NotificationKind.RESUMPTION: frozenset({"msisdn"}),
     NotificationKind.NUMBER_CHANGE: frozenset({"old_msisdn", "new_msisdn"}),
-    NotificationKind.RECHARGE: frozenset({"msisdn", "amount", "balance"}),
+    # The balance lives in billing (M18), outside the gateway: the notice confirms the amount.
+    NotificationKind.RECHARGE: frozenset({"msisdn", "amount"}),
 }
 
 

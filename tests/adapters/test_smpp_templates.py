@@ -14,7 +14,7 @@ VALUES = {
     NotificationKind.SUSPENSION: {"msisdn": "13800138000"},
     NotificationKind.RESUMPTION: {"msisdn": "13800138000"},
     NotificationKind.NUMBER_CHANGE: {"old_msisdn": "13800138000", "new_msisdn": "13900139000"},
-    NotificationKind.RECHARGE: {"msisdn": "13800138000", "amount": "50", "balance": "73.20"},
+    NotificationKind.RECHARGE: {"msisdn": "13800138000", "amount": "50"},
 }
 
 
@@ -33,10 +33,8 @@ def test_every_kind_renders_in_both_languages(kind: NotificationKind) -> None:
 
 
 def test_recharge_text() -> None:
-    note = load_templates().render(
-        "recharge", "zh", msisdn="13800138000", amount="50", balance="73.20"
-    )
-    assert note.text == "充值成功：您的号码13800138000已充值50元，当前余额73.20元。"
+    note = load_templates().render("recharge", "zh", msisdn="13800138000", amount="50")
+    assert note.text == "充值成功：您的号码13800138000已充值50元。"
 
 
 @pytest.mark.parametrize(
