@@ -352,9 +352,14 @@ async def recycle_number(res: Res, by: Keeper, msisdn: str) -> dict[str, Any]:
 async def import_sims(res: Res, by: Keeper, request: Request, location: str = "") -> dict[str, Any]:
     """Import a card vendor output file (the request body, as text). All cards or none;
     bad lines come back as 422 with their line numbers."""
-    raw = await request.body()
-    if len(raw) > MAX_UPLOAD:
-        raise Invalid("the file is larger than 256 MiB: split it", field="file")
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_UPLOAD:
+            raise Invalid("the file is larger than 256 MiB: split it", field="file")
+        chunks.append(chunk)
+    raw = b"".join(chunks)
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
