@@ -45,7 +45,7 @@ EXIT_USAGE = 2  # bad options, or the token variable is not set
 EXIT_REFUSED = 4  # the gateway refused the token (401/403): not retried
 EXIT_NO_STATION = 5  # the gateway has no agent station of that name (404)
 
-_PRESENCE_POLL_S = 1.0  # how long one presence watch blocks (bounds the stop latency)
+_PRESENCE_POLL_S = 0.5  # how long one presence watch blocks (bounds the stop latency)
 
 
 class AgentExit(Exception):

@@ -65,6 +65,9 @@ async def test_the_agent_carries_out_card_jobs_and_reports_its_reader(
     running = asyncio.create_task(agent.run())
     reply = await station.execute(write_op())
     assert reply.outcome is Outcome.OK, reply.text
+    async with asyncio.timeout(10):
+        while station.desk.status()["reader"] is None:  # the report may come after the job
+            await station.desk.changed()
     assert station.desk.status()["reader"] == "Scripted 00"
     assert station.desk.status()["card_present"] is True
     assert isinstance(agent.reader, ScriptedReader)
