@@ -73,6 +73,10 @@ async def order_detail(engine: Engine, rec: OrderRecord) -> dict[str, Any]:
             )
         detail["notes"] = rec.plan.notes
     detail["plan"] = plan
+    detail["sms"] = [
+        {"step": idx, "message_id": message_id, "status": status}
+        for idx, message_id, status in await engine.store.sms_messages(rec.id)
+    ]
     detail["transcript"] = [
         {
             "step": t.idx,

@@ -19,6 +19,18 @@ from gateway.orders import ProductId
 MIN_TOKEN_LENGTH = 24  # a card agent's bearer token guards the card keys: no short ones
 
 
+def _secret(owner: str, given: SecretStr | None, variable: str | None) -> str:
+    """A password from the environment variable named in the file, else given in it."""
+    if variable:
+        value = os.environ.get(variable)
+        if value is None:
+            raise ValueError(f"{owner}: ${variable} is not set")
+        return value
+    if given is None:
+        raise ValueError(f"{owner}: no password or password_env")
+    return given.get_secret_value()
+
+
 class _Config(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -58,23 +70,15 @@ class NetworkElementConfig(_Config):
     imsi_prefixes: list[str] = Field(default_factory=list)
     msisdn_prefixes: list[str] = Field(default_factory=list)
 
-    def _env(self, variable: str) -> str:
-        value = os.environ.get(variable)
-        if value is None:
-            raise ValueError(f"network element {self.name}: ${variable} is not set")
-        return value
-
     def secret(self) -> str:
         """The SSH password, from the environment when ``password_env`` is set."""
-        if self.password_env:
-            return self._env(self.password_env)
-        if self.password is None:
-            raise ValueError(f"network element {self.name}: no password or password_env")
-        return self.password.get_secret_value()
+        return _secret(f"network element {self.name}", self.password, self.password_env)
 
     def mml_secret(self) -> str:
         """The MML operator's password (LGI PWD): its own variable, else the SSH password."""
-        return self._env(self.mml_password_env) if self.mml_password_env else self.secret()
+        if self.mml_password_env:
+            return _secret(f"network element {self.name}", None, self.mml_password_env)
+        return self.secret()
 
 
 class CardStationConfig(_Config):
@@ -144,6 +148,24 @@ class CardStationConfig(_Config):
         return value
 
 
+class SmscConfig(_Config):
+    """The SMS centre: SMPP for notifications, its admin interface for SMS barring."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "smsc"
+    host: str = "127.0.0.1"
+    smpp_port: int = Field(2775, ge=1, le=65535)
+    admin_port: int = Field(8775, ge=1, le=65535)
+    system_id: str = "provgw"
+    password: SecretStr | None = None
+    password_env: str | None = None
+    window: int = Field(10, ge=1, le=1000)
+    templates: Path | None = Field(None, description="notification texts; packaged by default")
+
+    def secret(self) -> str:
+        """The ESME password (also the admin interface's), from the environment if named."""
+        return _secret(f"smsc {self.name}", self.password, self.password_env)
+
+
 class RetryPolicy(_Config):
     """How transient NE errors are retried before a step counts as failed."""
 
@@ -162,6 +184,7 @@ class GatewayConfig(_Config):
     cancel_hold_days: int = Field(90, ge=0, description="预销号 → 销号 hold period")
     network_elements: list[NetworkElementConfig] = Field(default_factory=list)
     card_stations: list[CardStationConfig] = Field(default_factory=list)
+    smsc: SmscConfig | None = None
     card_spn: str = Field("provgw", max_length=16, description="service provider name on cards")
     products: list[Product] = Field(default_factory=list)
 

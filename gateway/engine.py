@@ -20,7 +20,7 @@ import secrets
 import socket
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from adapters.network_element import CardStation, NetworkElement, NotSupported
@@ -30,7 +30,7 @@ from gateway.health import Health
 from gateway.lines import Line, lines_after
 from gateway.operations import Outcome, Reply, StepOperation
 from gateway.orders import OpenAccount, Order, SimSwap, order_msisdns
-from gateway.planner import CardKeys, Plan, PlanRefused, plan_order
+from gateway.planner import CardKeys, Notices, Plan, PlanRefused, plan_order
 from gateway.routing import Router
 from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState
 from gateway.targets import Targets, UnknownTarget
@@ -67,6 +67,7 @@ class Engine:
         sweep_interval_s: float = 5.0,
         guard: IntakeGuard | None = None,
         card_keys: CardKeysSource | None = None,
+        notices: Notices | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -78,6 +79,7 @@ class Engine:
         self._route = Router(config)
         self.guard = guard
         self.card_keys = card_keys
+        self.notices = notices
         self._slots = asyncio.Semaphore(config.max_concurrent_orders)
         self._tails: dict[str, asyncio.Future[None]] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
@@ -194,7 +196,9 @@ class Engine:
         if plan is None:
             try:
                 keys = await self._card_keys(order)
-                plan = plan_order(order, before, self.config, self._route, _now(), keys)
+                plan = plan_order(
+                    order, before, self.config, self._route, _now(), keys, self.notices
+                )
                 self._check_supported(plan)
             except PlanRefused as refused:
                 await self._finish(rec, OrderState.FAILED, refused.reason)
@@ -212,7 +216,8 @@ class Engine:
             failure = await self._forward(run)
             if failure is None:
                 lines = lines_after(order, before, plan, _now())
-                await self._finish(rec, OrderState.COMPLETED, None, lines=lines)
+                note = "; ".join(f"not done (best effort): {m}" for m in run.missed) or None
+                await self._finish(rec, OrderState.COMPLETED, note, lines=lines)
                 return
         else:
             failure = rec.reason or "a step failed"
@@ -260,6 +265,9 @@ class Engine:
             if state is StepState.DONE:
                 continue
             if state is StepState.FAILED:
+                if step.best_effort:
+                    run.missed.append(f"step {step.index + 1} ({step.description}) failed")
+                    continue
                 return f"step {step.index + 1} ({step.description}) failed"
             if state is None and step.index > 0:
                 await self.store.intent(run.order_id, step.index, "forward")
@@ -274,6 +282,23 @@ class Engine:
                 next_intent=(nxt, "forward") if nxt is not None else None,
             )
             if not reply.ok:
+                failure = f"step {step.index + 1} ({step.description}): {reply.text or reply.code}"
+                run.states[key] = StepState.FAILED
+                if step.best_effort:
+                    # A notice that could not be sent is reported, and the order goes on.
+                    await self.store.outcome(
+                        run.order_id,
+                        step.index,
+                        "forward",
+                        step.ne,
+                        StepState.FAILED,
+                        None,
+                        next_intent=(nxt, "forward") if nxt is not None else None,
+                    )
+                    run.missed.append(failure)
+                    if nxt is not None:
+                        run.states[("forward", nxt)] = StepState.SENT
+                    continue
                 await self.store.outcome(
                     run.order_id,
                     step.index,
@@ -283,8 +308,7 @@ class Engine:
                     None,
                     order_phase="compensate",
                 )
-                run.states[key] = StepState.FAILED
-                return f"step {step.index + 1} ({step.description}): {reply.text or reply.code}"
+                return failure
             run.states[key] = StepState.DONE
             if nxt is not None:
                 run.states[("forward", nxt)] = StepState.SENT
@@ -355,8 +379,16 @@ class Engine:
             reply = await self.targets.execute(ne_name, op)
             self.health.record(ne_name, reply)
             if reply.outcome is Outcome.OK:
+                sent = reply.fields.get("message_ids", "")
                 await self.store.outcome(
-                    order_id, idx, phase, ne_name, StepState.DONE, reply, next_intent=next_intent
+                    order_id,
+                    idx,
+                    phase,
+                    ne_name,
+                    StepState.DONE,
+                    reply,
+                    next_intent=next_intent,
+                    messages=[m for m in sent.split(",") if m],
                 )
                 return reply
             await self.store.outcome(order_id, idx, phase, ne_name, None, reply)
@@ -402,6 +434,7 @@ class _Run:
     plan: Plan
     states: dict[tuple[Phase, int], StepState]
     uncertain: set[tuple[Phase, int]]
+    missed: list[str] = field(default_factory=list)  # best-effort steps that failed
 
 
 def _dead_local_owner(owner: str) -> bool:

@@ -27,12 +27,14 @@ from gateway.operations import (
     RegisterForwarding,
     RemoveAuth,
     RemoveSubscriber,
+    SendSms,
     SetData,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
     SetRoamingBarring,
+    SetSmsBarring,
     StepOperation,
     SubscriberView,
     SwapImsi,
@@ -123,8 +125,10 @@ def apply_operation(view: SubscriberView, op: StepOperation) -> SubscriberView:
             return view.model_copy(update={"msisdn": op.new_msisdn})
         case SwapImsi():
             return view.model_copy(update={"imsi": op.new_imsi})
-        case WriteCard() | ProveAuthentication():
-            return view  # card steps change the card, not the NE
+        case SetSmsBarring():
+            return view.model_copy(update={"sms_barred": op.barred})
+        case WriteCard() | ProveAuthentication() | SendSms():
+            return view  # the card, or the customer's phone, changed: not the NE's record
     raise AssertionError(f"unhandled operation {op!r}")
 
 

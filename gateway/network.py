@@ -14,7 +14,10 @@ from adapters.card_station import AucLookup, pcsc_station
 from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import AuthenticationCentre, CardStation, NetworkElement
 from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
-from gateway.config import CardStationConfig, GatewayConfig, NetworkElementConfig
+from adapters.smpp import ReceiptHandler, SmppClient, SmppSettings
+from adapters.sms_templates import NotificationTemplates, load_templates
+from adapters.smsc import Smsc, SmscAdminSettings
+from gateway.config import CardStationConfig, GatewayConfig, NetworkElementConfig, SmscConfig
 from gateway.targets import Targets
 
 
@@ -77,12 +80,50 @@ def build_station(st: CardStationConfig, auc: AucLookup) -> CardStation:
     return pcsc_station(st.name, reader=st.reader, auc=auc)
 
 
-def build_targets(config: GatewayConfig) -> Targets:
+def build_targets(config: GatewayConfig, receipts: ReceiptHandler | None = None) -> Targets:
+    """Every NE, the SMS centre and every card station the configuration names."""
     network = build_network(config)
-    return Targets(network, build_stations(config, network))
+    closers = []
+    if config.smsc is not None:
+        smsc, sms = build_smsc(config.smsc, receipts)
+        network[smsc.name] = smsc
+        closers.append(sms.close)
+    return Targets(network, build_stations(config, network), closers)
+
+
+def build_smsc(
+    config: SmscConfig, receipts: ReceiptHandler | None
+) -> tuple[NetworkElement, SmppClient]:
+    """The SMS centre: SMPP for notices (bound on first use), its admin API for barring."""
+    password = config.secret()
+    sms = SmppClient(
+        SmppSettings(
+            name=config.name,
+            host=config.host,
+            port=config.smpp_port,
+            system_id=config.system_id,
+            password=password,
+            window=config.window,
+        ),
+        on_receipt=receipts,
+    )
+    admin = SmscAdminSettings(
+        name=config.name,
+        host=config.host,
+        port=config.admin_port,
+        username=config.system_id,
+        password=password,
+    )
+    return Smsc(admin, sms=sms), sms
+
+
+def build_notices(config: GatewayConfig) -> NotificationTemplates | None:
+    """The SMS texts, when there is an SMS centre to send them."""
+    return load_templates(config.smsc.templates) if config.smsc is not None else None
 
 
 async def close_targets(targets: Targets) -> None:
     closing = [ne.close() for ne in targets.network.values()]
     closing += [station.close() for station in targets.stations.values()]
     await asyncio.gather(*closing, return_exceptions=True)
+    await asyncio.gather(*(close() for close in targets.closers), return_exceptions=True)

@@ -78,6 +78,7 @@ class _Order(_Strict):
     channel: ChannelId
     operator: OperatorId
     submitted_at: datetime | None = None
+    language: Literal["zh", "en"] = "zh"  # of the SMS notices the customer gets
 
 
 class _LineOrder(_Order):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
@@ -27,11 +28,13 @@ from gateway.operations import (
     RegisterForwarding,
     RemoveAuth,
     RemoveSubscriber,
+    SendSms,
     SetData,
     SetIncomingBarring,
     SetLock,
     SetOutgoingBarring,
     SetRoamingBarring,
+    SetSmsBarring,
     StepOperation,
     SwapImsi,
     WriteCard,
@@ -68,6 +71,7 @@ class Step(BaseModel):
     description: str
     op: StepOperation
     compensation: StepOperation | None = None
+    best_effort: bool = False  # a notification: its failure is reported, never undoes the order
 
 
 class CardKeys(BaseModel):
@@ -96,6 +100,20 @@ class PlanRefused(Exception):
         self.reason = reason
 
 
+class Notice(Protocol):
+    @property
+    def sender(self) -> str: ...
+
+    @property
+    def text(self) -> str: ...
+
+
+class Notices(Protocol):
+    """The SMS texts per notification kind and language (adapters/sms_templates.toml)."""
+
+    def render(self, kind: str, language: str, **values: str) -> Notice: ...
+
+
 Route = Callable[[str, str], str]
 """(imsi, e164 msisdn) → name of the NE that serves the subscriber."""
 
@@ -107,7 +125,13 @@ class _Builder:
         self.notes: list[str] = []
 
     def add(
-        self, description: str, op: StepOperation, undo: Operation | None, *, at: str | None = None
+        self,
+        description: str,
+        op: StepOperation,
+        undo: Operation | None,
+        *,
+        at: str | None = None,
+        best_effort: bool = False,
     ) -> None:
         self.steps.append(
             Step(
@@ -116,6 +140,7 @@ class _Builder:
                 description=description,
                 op=op,
                 compensation=undo,
+                best_effort=best_effort,
             )
         )
 
@@ -130,15 +155,17 @@ def plan_order(
     route: Route,
     now: datetime,
     card: CardKeys | None = None,
+    notices: Notices | None = None,
 ) -> Plan:
     """The plan for ``order``; ``lines`` holds every number the order touches (None = free);
-    ``card`` the keys of a card to be written at the counter, when the order writes one."""
+    ``card`` the keys of a card to be written at the counter, when the order writes one;
+    ``notices`` the SMS texts, when an SMS centre is configured."""
     planner = _PLANNERS.get(type(order))
     if planner is None:
         return Plan(notes=[f"{order.title}: customer or billing data only, no network change"])
     if isinstance(order, OpenAccount | SimSwap):
         card = _card_keys(order, card)
-    return planner(order, _Context(lines, config, route, now, card))
+    return planner(order, _Context(lines, config, route, now, card, notices))
 
 
 @dataclass(frozen=True)
@@ -150,6 +177,7 @@ class _Context:
     route: Route
     now: datetime
     card: CardKeys | None
+    notices: Notices | None
 
     def line(self, msisdn: str) -> Line:
         line = self.lines.get(msisdn)
@@ -242,6 +270,7 @@ def _open_account(order: OpenAccount, ctx: _Context) -> Plan:
         )
     if ctx.card is not None:
         _proof_step(b, order, order.imsi)
+    _notice_step(b, ctx, order, "welcome", order.msisdn, msisdn=order.msisdn)
     return b.plan()
 
 
@@ -258,6 +287,15 @@ def _change_number(order: ChangeNumber, ctx: _Context) -> Plan:
         f"change number {old} → {new}",
         ChangeMsisdn(msisdn=old, new_msisdn=new),
         ChangeMsisdn(msisdn=new, new_msisdn=old),
+    )
+    _notice_step(
+        b,
+        ctx,
+        order,
+        "number_change",
+        order.new_msisdn,
+        old_msisdn=order.msisdn,
+        new_msisdn=order.new_msisdn,
     )
     b.notes.append(f"number {order.msisdn} returns to the pool as recycled (回收)")
     return b.plan()
@@ -298,6 +336,45 @@ def _lock_step(b: _Builder, line: Line, e164: str, lock: bool, why: str) -> None
     b.add(why, SetLock(msisdn=e164, lock=target), SetLock(msisdn=e164, lock=line.network.lock))
 
 
+def _sms_barring_step(b: _Builder, ctx: _Context, e164: str, barred: bool) -> None:
+    """Bar or unbar SMS at the SMS centre, when one is configured."""
+    smsc = ctx.config.smsc
+    if smsc is None:
+        return
+    b.add(
+        f"{'bar' if barred else 'unbar'} SMS at the SMS centre",
+        SetSmsBarring(msisdn=e164, barred=barred),
+        SetSmsBarring(msisdn=e164, barred=not barred),
+        at=smsc.name,
+    )
+
+
+def _notice_step(
+    b: _Builder, ctx: _Context, order: Order, kind: str, to: str, **values: str
+) -> None:
+    """Tell the customer by SMS (best effort: a notice that fails never undoes the order).
+
+    ``to`` is the 11-digit number; the reference is stable per order and step, so a notice
+    sent again after an unknown outcome is recognised by the SMS centre.
+    """
+    smsc = ctx.config.smsc
+    if smsc is None or ctx.notices is None:
+        return
+    notice = ctx.notices.render(kind, order.language, **values)
+    b.add(
+        f"notify the customer by SMS ({kind.replace('_', ' ')})",
+        SendSms(
+            msisdn=ctx.e164(to),
+            text=notice.text,
+            sender=notice.sender,
+            reference=f"{order.order_id}/{len(b.steps)}",
+        ),
+        None,
+        at=smsc.name,
+        best_effort=True,
+    )
+
+
 def _suspend(order: Suspend, ctx: _Context) -> Plan:
     line = ctx.line(order.msisdn)
     if line.status is LineStatus.PRE_CANCELLED:
@@ -307,35 +384,27 @@ def _suspend(order: Suspend, ctx: _Context) -> Plan:
     b = _Builder(line.ne)
     if line.suspended_for:
         b.notes.append("already suspended for another reason: no network change")
-    else:
-        _lock_step(
-            b,
-            line,
-            ctx.e164(order.msisdn),
-            True,
-            "bar incoming, outgoing and data (停机)",
-        )
+        return b.plan()
+    e164 = ctx.e164(order.msisdn)
+    # The notice goes first: once SMS is barred, the SMS centre would refuse it.
+    _notice_step(b, ctx, order, "suspension", order.msisdn, msisdn=order.msisdn)
+    _lock_step(b, line, e164, True, "bar incoming, outgoing and data (停机)")
+    _sms_barring_step(b, ctx, e164, True)
     return b.plan()
 
 
-def _resume_plan(line: Line, reason: SuspendReason, msisdn: str, ctx: _Context) -> Plan:
-    b = _Builder(line.ne)
+def _resume_steps(
+    b: _Builder, line: Line, reason: SuspendReason, order: Order, msisdn: str, ctx: _Context
+) -> None:
     remaining = line.suspended_for - {reason}
     if remaining:
-        b.notes.append(
-            "still suspended for "
-            + ", ".join(sorted(r.value for r in remaining))
-            + ": no network change"
-        )
-    else:
-        _lock_step(
-            b,
-            line,
-            ctx.e164(msisdn),
-            False,
-            "lift the barring of incoming, outgoing and data (复机)",
-        )
-    return b.plan()
+        held = ", ".join(sorted(r.value for r in remaining))
+        b.notes.append(f"still suspended for {held}: no network change")
+        return
+    e164 = ctx.e164(msisdn)
+    _sms_barring_step(b, ctx, e164, False)
+    _lock_step(b, line, e164, False, "lift the barring of incoming, outgoing and data (复机)")
+    _notice_step(b, ctx, order, "resumption", msisdn, msisdn=msisdn)
 
 
 def _resume(order: Resume, ctx: _Context) -> Plan:
@@ -345,14 +414,22 @@ def _resume(order: Resume, ctx: _Context) -> Plan:
             held = ", ".join(sorted(r.value for r in line.suspended_for))
             raise PlanRefused(f"the line is suspended for {held}, not {order.reason.value}")
         raise PlanRefused("the line is not suspended")
-    return _resume_plan(line, order.reason, order.msisdn, ctx)
+    b = _Builder(line.ne)
+    _resume_steps(b, line, order.reason, order, order.msisdn, ctx)
+    return b.plan()
 
 
 def _after_payment(order: Recharge | Payment, ctx: _Context) -> Plan:
     line = ctx.line(order.msisdn)
-    if SuspendReason.ARREARS not in line.suspended_for:
-        return Plan(notes=["balance only: no network change"])
-    return _resume_plan(line, SuspendReason.ARREARS, order.msisdn, ctx)
+    b = _Builder(line.ne)
+    if SuspendReason.ARREARS in line.suspended_for:
+        _resume_steps(b, line, SuspendReason.ARREARS, order, order.msisdn, ctx)
+    else:
+        b.notes.append("balance only: no network change")
+    if isinstance(order, Recharge):
+        amount = f"{order.amount_cents / 100:.2f}".removesuffix(".00")
+        _notice_step(b, ctx, order, "recharge", order.msisdn, msisdn=order.msisdn, amount=amount)
+    return b.plan()
 
 
 def _change_long_distance(order: ChangeLongDistance, ctx: _Context) -> Plan:
@@ -465,22 +542,29 @@ def _pre_cancel(order: PreCancel, ctx: _Context) -> Plan:
     if line.status is LineStatus.PRE_CANCELLED:
         raise PlanRefused("the line is already pre-cancelled")
     b = _Builder(line.ne)
+    e164 = ctx.e164(order.msisdn)
     if line.network.lock == ALL_LOCKED:
         b.notes.append("service already barred: no network change")
     else:
         _lock_step(
             b,
             line,
-            ctx.e164(order.msisdn),
+            e164,
             True,
             "stop service; the number is held until the formal cancellation (预销号)",
         )
+    if not line.network.sms_barred:
+        _sms_barring_step(b, ctx, e164, True)
     b.notes.append("formal cancellation (销号) may follow after the hold period")
     return b.plan()
 
 
-def _removal(line: Line, e164: str, why: str) -> Plan:
+def _removal(line: Line, e164: str, why: str, ctx: _Context) -> Plan:
     b = _Builder(line.ne)
+    if line.network.sms_barred:
+        # The number goes back to the pool clean; first, so that it is undone if the
+        # removal fails.
+        _sms_barring_step(b, ctx, e164, False)
     b.add(
         f"remove the subscriber ({why})",
         RemoveSubscriber(imsi=line.imsi),
@@ -502,7 +586,7 @@ def _cancel(order: Cancel, ctx: _Context) -> Plan:
     if ctx.now - line.status_since < hold:
         until = (line.status_since + hold).date().isoformat()
         raise PlanRefused(f"the number is held after pre-cancellation until {until}")
-    return _removal(line, ctx.e164(order.msisdn), "销号 cancellation")
+    return _removal(line, ctx.e164(order.msisdn), "销号 cancellation", ctx)
 
 
 def _port_out(order: PortOut, ctx: _Context) -> Plan:
@@ -519,6 +603,7 @@ def _port_out(order: PortOut, ctx: _Context) -> Plan:
         line,
         ctx.e164(order.msisdn),
         f"ported out to {order.recipient_operator}",
+        ctx,
     )
 
 

@@ -15,7 +15,8 @@ from pathlib import Path
 
 from gateway.config import GatewayConfig, NetworkElementConfig
 from gateway.engine import Engine
-from gateway.network import build_targets, close_targets
+from gateway.network import build_notices, build_targets, close_targets
+from gateway.receipts import ReceiptBook
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 
@@ -29,10 +30,19 @@ async def running_gateway(
 ) -> AsyncIterator[Engine]:
     """A started engine over the configured store and NEs; stopped cleanly on exit."""
     vault = Vault.from_environment(config.secret_key_file, create=create_key)
-    targets = build_targets(config)
+    receipts = ReceiptBook()
+    targets = build_targets(config, receipts)
     try:
         async with SqliteStore(config.database, vault) as store:
-            engine = Engine(store, config, targets.network, stations=targets.stations, owner=owner)
+            receipts.store = store
+            engine = Engine(
+                store,
+                config,
+                targets.network,
+                stations=targets.stations,
+                owner=owner,
+                notices=build_notices(config),
+            )
             await engine.start()
             try:
                 yield engine

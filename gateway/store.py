@@ -78,6 +78,14 @@ CREATE TABLE IF NOT EXISTS transcript (
     at           REAL NOT NULL
 );
 CREATE INDEX IF NOT EXISTS transcript_order ON transcript(order_id);
+CREATE TABLE IF NOT EXISTS sms_messages (
+    message_id   TEXT PRIMARY KEY,
+    order_id     TEXT NOT NULL,
+    idx          INTEGER NOT NULL,
+    status       TEXT NOT NULL,
+    updated_at   REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sms_messages_order ON sms_messages(order_id);
 CREATE TABLE IF NOT EXISTS lines (
     msisdn       TEXT PRIMARY KEY,
     data         TEXT NOT NULL
@@ -535,6 +543,7 @@ class SqliteStore:
         *,
         next_intent: tuple[int, Phase] | None = None,
         order_phase: Phase | None = None,
+        messages: Sequence[str] = (),
     ) -> None:
         """Record a reply (transcript) and/or a step's new state, and optionally the intent of
         the next step, in one transaction (so a step costs one commit, not two)."""
@@ -572,6 +581,12 @@ class SqliteStore:
                 )
             if next_intent is not None:
                 _intent(conn, order_id, next_intent[0], next_intent[1], now)
+            # SMS the step handed to the SMS centre, awaiting their delivery receipts.
+            conn.executemany(
+                "INSERT INTO sms_messages (message_id, order_id, idx, status, updated_at)"
+                " VALUES (?,?,?,'submitted',?) ON CONFLICT(message_id) DO NOTHING",
+                [(m, order_id, idx, now) for m in messages],
+            )
 
         await self.run(job)
 
@@ -609,6 +624,34 @@ class SqliteStore:
                     )
 
         await self.run(job)
+
+    # -- SMS delivery receipts ---------------------------------------------------------------
+
+    async def record_receipt(self, message_id: str, status: str) -> bool:
+        """A delivery receipt for one SMS part; False if the message is not one of ours."""
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> bool:
+            cur = conn.execute(
+                "UPDATE sms_messages SET status=?, updated_at=? WHERE message_id=?",
+                (status, now, message_id),
+            )
+            return cur.rowcount > 0
+
+        return await self.run(job)
+
+    async def sms_messages(self, order_id: str) -> list[tuple[int, str, str]]:
+        """(step, message id, status) of every SMS part an order sent."""
+
+        def job(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+            rows = conn.execute(
+                "SELECT idx, message_id, status FROM sms_messages WHERE order_id=?"
+                " ORDER BY idx, message_id",
+                (order_id,),
+            ).fetchall()
+            return [(r[0], r[1], r[2]) for r in rows]
+
+        return await self.run(job)
 
     # -- lines ---------------------------------------------------------------------------
 

@@ -7,7 +7,7 @@ apart, so the engine, the API and `provgw plan` can treat every step alike.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 
 from adapters.network_element import CardStation, NetworkElement, NotSupported
 from gateway.operations import (
@@ -28,9 +28,11 @@ class Targets:
         self,
         network: Mapping[str, NetworkElement],
         stations: Mapping[str, CardStation] | None = None,
+        closers: Sequence[Callable[[], Awaitable[None]]] = (),
     ) -> None:
         self.network = network
         self.stations = stations or {}
+        self.closers = closers  # resources the targets share (an SMPP bind), closed last
 
     def _ne(self, name: str) -> NetworkElement:
         try:
