@@ -24,9 +24,10 @@ import logging
 import random
 import signal
 import socket
+import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
-from dataclasses import dataclass
+from collections.abc import Coroutine, Iterator, Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import httpx
@@ -45,6 +46,7 @@ EXIT_USAGE = 2  # bad options, or the token variable is not set
 EXIT_REFUSED = 4  # the gateway refused the token (401/403): not retried
 EXIT_NO_STATION = 5  # the gateway has no agent station of that name (404)
 
+_REPORT_EVERY_S = 30.0  # the reader's state is reported again at least this often
 _PRESENCE_POLL_S = 0.5  # how long one presence watch blocks (bounds the stop latency)
 
 
@@ -60,7 +62,7 @@ class AgentExit(Exception):
 class AgentSettings:
     gateway: str  # base URL, e.g. https://gateway.example:8443
     station: str
-    token: str
+    token: str = field(repr=False)
     reader: str | None = None  # name or part of it; None: the only reader
     poll_wait_s: float = 25.0
     backoff_first_s: float = 0.25
@@ -71,13 +73,12 @@ class AgentReader:
     """The agent's reader: one PC/SC connection per job, released after it (blocking calls;
     the agent runs them in threads)."""
 
-    def __init__(self, reader: str | None, transport: Callable[[], Transport] | None = None):
+    def __init__(self, reader: str | None) -> None:
         self.reader = reader
-        self._transport = transport or (lambda: PcscTransport(reader))
 
     @contextlib.contextmanager
     def _card(self) -> Iterator[Transport]:
-        transport = self._transport()
+        transport = PcscTransport(self.reader)
         try:
             transport.connect()
             yield transport
@@ -117,7 +118,7 @@ class AgentReader:
             watcher.disconnect()
 
     def presence(self, known: bool | None) -> dict[str, Any]:
-        """The reader's state once it differs from ``known`` or after a second: its name,
+        """The reader's state once it differs from ``known`` or after a short watch: its name,
         whether a card is in, or why the reader cannot be used."""
         try:
             watcher = PcscTransport(self.reader, shared=True)
@@ -156,6 +157,7 @@ class CardAgent:
             transport=transport,
         )
         self._stop = asyncio.Event()
+        self._report_again = asyncio.Event()
         self._online: bool | None = None
 
     def stop(self) -> None:
@@ -232,7 +234,9 @@ class CardAgent:
                 return
             await self._sleep(next(backoff), stopping=False)
 
-    async def _until_stopped(self, request: Any, *, stopping: bool = True) -> httpx.Response | None:
+    async def _until_stopped(
+        self, request: Coroutine[Any, Any, httpx.Response], *, stopping: bool = True
+    ) -> httpx.Response | None:
         """The gateway's answer to ``request``; None if unreachable or busy (5xx), or if the
         agent is stopped meanwhile (when ``stopping``). Refusals for good raise `AgentExit`."""
         call = asyncio.ensure_future(request)
@@ -259,6 +263,7 @@ class CardAgent:
             return None
         if not self._online:
             self._online = True
+            self._report_again.set()  # a gateway that restarted knows nothing of the reader
             log.info("connected to %s as station %s", self.settings.gateway, self.settings.station)
         return response
 
@@ -270,17 +275,21 @@ class CardAgent:
     # -- presence ------------------------------------------------------------------------------
 
     async def _presence(self) -> None:
-        """Tell the gateway the reader's state at start and whenever it changes."""
+        """Tell the gateway the reader's state at start, whenever it changes, after each
+        reconnection and at least every `_REPORT_EVERY_S`."""
         reported: dict[str, Any] | None = None
+        sent_at = 0.0
         host = socket.gethostname()
         backoff = self._backoff()
         while not self._stop.is_set():
             known = reported["card_present"] if reported else None
             state = await asyncio.to_thread(self.reader.presence, known)
-            if state == reported:
+            due = self._report_again.is_set() or time.monotonic() - sent_at > _REPORT_EVERY_S
+            if state == reported and not due:
                 if state["card_present"] is None:  # the reader is unusable: look again later
                     await self._sleep(_PRESENCE_POLL_S)
                 continue
+            self._report_again.clear()
             report = {"agent": self.id, "host": host, **state}
             response = await self._until_stopped(
                 self._client.put(f"{self._base}/agent", json=report)
@@ -288,12 +297,13 @@ class CardAgent:
             if response is None:
                 await self._pause(backoff)
                 continue
-            log.info(
-                "reader %s: %s",
-                state["reader"],
-                state["reader_error"] or ("card in" if state["card_present"] else "no card"),
-            )
-            reported, backoff = state, self._backoff()
+            if state != reported:
+                log.info(
+                    "reader %s: %s",
+                    state["reader"],
+                    state["reader_error"] or ("card in" if state["card_present"] else "no card"),
+                )
+            reported, sent_at, backoff = state, time.monotonic(), self._backoff()
 
     # -- pauses --------------------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ reader that answers jobs from a script, and an authentication centre with fixed 
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Mapping
 from types import SimpleNamespace
 from typing import Any
@@ -82,4 +83,6 @@ class ScriptedReader:
         return self.answer(job)
 
     def presence(self, known: bool | None) -> dict[str, Any]:
+        if known:  # nothing changes here: watch a little, as a real reader's watch blocks
+            time.sleep(0.02)
         return {"reader": "Scripted 00", "card_present": True, "reader_error": None}

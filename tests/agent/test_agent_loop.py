@@ -12,6 +12,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
+from adapters.card_agent import AgentStation
 from gateway.operations import Outcome
 from simcard.agent import EXIT_NO_STATION, EXIT_REFUSED, EXIT_STOPPED, AgentSettings, CardAgent
 from simcard.cli import card
@@ -47,10 +48,10 @@ class FlakyTransport(httpx.AsyncBaseTransport):
 
 
 def agent_for(
-    app: Any, *, token: str = TOKEN, station: str = STATION, failures: int = 0
+    app: Any, *, token: str = TOKEN, station: str = STATION, failures: int = 0, poll: float = 5
 ) -> CardAgent:
     settings = AgentSettings(
-        gateway="http://gw", station=station, token=token, poll_wait_s=5, backoff_first_s=0.01
+        gateway="http://gw", station=station, token=token, poll_wait_s=poll, backoff_first_s=0.01
     )
     transport = FlakyTransport(httpx.ASGITransport(app=app), failures)
     return CardAgent(settings, reader=ScriptedReader(answer), transport=transport)
@@ -65,9 +66,7 @@ async def test_the_agent_carries_out_card_jobs_and_reports_its_reader(
     running = asyncio.create_task(agent.run())
     reply = await station.execute(write_op())
     assert reply.outcome is Outcome.OK, reply.text
-    async with asyncio.timeout(10):
-        while station.desk.status()["reader"] is None:  # the report may come after the job
-            await station.desk.changed()
+    await reported(station)  # the report may come after the job
     assert station.desk.status()["reader"] == "Scripted 00"
     assert station.desk.status()["card_present"] is True
     assert isinstance(agent.reader, ScriptedReader)
@@ -100,3 +99,25 @@ def test_the_command_needs_the_token_in_the_environment() -> None:
     bad_url = runner.invoke(card, [*args, "--gateway", "gw:8080"], env={"AGENT_TOKEN_X": TOKEN})
     assert bad_url.exit_code == 2
     assert "--gateway" in bad_url.output
+
+
+async def reported(station: AgentStation) -> None:
+    async with asyncio.timeout(10):
+        while station.desk.status()["reader"] is None:
+            await station.desk.changed()
+
+
+async def test_a_restarted_gateway_learns_the_reader_again() -> None:
+    first = agent_station()
+    agent = agent_for(desk_app({STATION: first}), poll=0.2)
+    transport = agent._client._transport
+    assert isinstance(transport, FlakyTransport)
+    running = asyncio.create_task(agent.run())
+    await reported(first)
+    restarted = agent_station()
+    transport.inner = httpx.ASGITransport(app=desk_app({STATION: restarted}))
+    transport.failures = 2  # the agent sees the gateway go away, then come back
+    await reported(restarted)
+    assert restarted.desk.status()["card_present"] is True
+    agent.stop()
+    assert await running == EXIT_STOPPED
