@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -40,6 +41,7 @@ ClerkDep = Annotated[Clerk, Depends(current_clerk)]
 HEARTBEAT_S = 15.0
 _MSISDN: TypeAdapter[str] = TypeAdapter(Msisdn)
 _MAX_BODY = 64 * 1024
+_ORDER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._:-]{0,63}")  # as orders.OrderId
 
 
 async def _json_body(request: Request, clerk: Clerk) -> dict[str, Any]:
@@ -123,8 +125,7 @@ async def hold_number(request: Request, clerk: ClerkDep) -> dict[str, Any]:
 @router.post("/holds/{msisdn}/release")
 async def release_number(request: Request, clerk: ClerkDep, msisdn: str) -> dict[str, Any]:
     here = outlet(request)
-    hold = here.desk(clerk.session).holds.pop(msisdn, None)
-    released = hold is not None and await here.resources.numbers.release(hold)
+    released = await here.release(here.desk(clerk.session), msisdn)
     return {"msisdn": msisdn, "released": released}
 
 
@@ -143,23 +144,32 @@ async def _check_hold(here: Outlet, clerk: Clerk, msisdn: str, field: str) -> No
 
 @router.post("/cards/reserve")
 async def reserve_card(request: Request, clerk: ClerkDep) -> dict[str, Any]:
-    """A blank card from stock for the card step: the one this session took, if it is still
-    reserved for the clerk, else the next usable blank (programmable) card."""
+    """A blank card from stock for the card step, reserved for the order about to be placed
+    (so the engine finds it reserved for that very order): the one this session took for it,
+    else the next usable blank (programmable) card. A card taken for an order that was never
+    placed goes back to stock."""
     here = outlet(request)
+    data = await _json_body(request, clerk)
+    order_id = str(data.get("order_id") or "")
+    if not _ORDER_ID.fullmatch(order_id):
+        raise Refused(422, [{"field": "order_id", "message": clerk.t("check.pattern.order_id")}])
     await _at_counter(here, clerk, "reserve a blank card")
     stock = here.resources.stock
     desk = here.desk(clerk.session)
     for iccid in list(desk.cards):
         card = await stock.get(iccid)
-        if card.state is CardState.RESERVED and card.reserved_by == clerk.operator.id:
+        mine = card.state is CardState.RESERVED and card.reserved_by == clerk.operator.id
+        if mine and card.order_id == order_id:
             return {"iccid": card.iccid, "imsi": card.imsi}
+        if mine:
+            await stock.release_card(iccid)
         desk.cards.discard(iccid)
     candidates = await stock.cards(state=CardState.IN_STOCK, condition=Condition.USABLE, limit=50)
     for card in candidates:
         if card.kind is not CardKind.PROGRAMMABLE:
             continue
         try:
-            taken = await stock.reserve_card(card.iccid, clerk.operator.id)
+            taken = await stock.reserve_card(card.iccid, clerk.operator.id, order_id=order_id)
         except Unavailable:
             continue  # another clerk took it a moment ago
         desk.cards.add(taken.iccid)
@@ -236,9 +246,9 @@ async def submit_order(request: Request, clerk: ClerkDep) -> JSONResponse:
     except Conflict:
         raise Refused(409, [{"field": "order_id", "message": clerk.t("order.conflict")}]) from None
     desk = here.desk(clerk.session)
-    for number in held:  # the order has them now: its outcome decides what becomes of them
-        desk.holds.pop(number, None)
-    desk.cards.discard(str(data.get("iccid") or ""))
+    for number in held:  # kept while the order runs; a failed order leaves the hold to retry
+        desk.placed[number] = rec.id
+    desk.cards.discard(str(data.get("iccid") or ""))  # the order's card now
     return JSONResponse(
         status_code=202 if created else 200,
         content={

@@ -31,6 +31,7 @@ LANG_COOKIE = "provgw_lang"
 class Desk:
     holds: dict[str, Hold] = field(default_factory=dict)
     cards: set[str] = field(default_factory=set)
+    placed: dict[str, str] = field(default_factory=dict)  # held number → the order taking it
 
 
 @dataclass
@@ -43,13 +44,26 @@ class Outlet:
     def desk(self, session: Session) -> Desk:
         return self.desks.setdefault(session.sid, Desk())
 
+    async def release(self, desk: Desk, msisdn: str) -> bool:
+        """Give a held number back — unless an order placed on it is still running (that
+        order takes it into use); a number whose order failed goes back."""
+        order_id = desk.placed.get(msisdn)
+        if order_id is not None:
+            rec = await self.engine.store.get(order_id)
+            if rec is not None and not rec.state.terminal:
+                return False
+        hold = desk.holds.pop(msisdn, None)
+        desk.placed.pop(msisdn, None)
+        return hold is not None and await self.resources.numbers.release(hold)
+
     async def clear_desk(self, session: Session) -> None:
-        """Give back what the session still holds: its numbers and its unused cards."""
+        """Give back what the session still holds: its numbers and its unused cards (a card
+        an order took is the order's: its outcome decides)."""
         desk = self.desks.pop(session.sid, None)
         if desk is None:
             return
-        for hold in desk.holds.values():
-            await self.resources.numbers.release(hold)
+        for msisdn in list(desk.holds):
+            await self.release(desk, msisdn)
         for iccid in desk.cards:
             await self.resources.stock.release_card(iccid)
 

@@ -120,7 +120,7 @@
     }
 
     forget() {
-      // The order took the number: its outcome decides what becomes of the hold.
+      // The order took the number into use: there is no hold to count down any more.
       window.clearInterval(this.timer);
       const status = this.scope.querySelector("[data-hold-status]");
       if (status) status.hidden = true;
@@ -215,7 +215,7 @@
       const error = step.querySelector("[data-card-error]");
       error.hidden = true;
       if (this.card) return;
-      const answer = await P.postJSON("/ui/api/cards/reserve", {});
+      const answer = await P.postJSON("/ui/api/cards/reserve", { order_id: this.orderId });
       if (!answer.ok) {
         error.textContent = answer.data.errors.map((e) => e.message).join(" ");
         error.hidden = false;
@@ -254,7 +254,6 @@
       if (!answer.ok) { this.problems(answer.data.errors); return; }
       P.clearErrors(step);
       P.announce(t(answer.status === 200 ? "already" : "accepted", { id: answer.data.order_id }));
-      if (this.picker) this.picker.forget();
       this.card = null;
       this.root.querySelector("[data-cancel]").hidden = true;
       for (const b of this.root.querySelectorAll("[data-before-write], [data-insert]")) b.hidden = true;
@@ -262,6 +261,7 @@
       progress.hidden = false;
       P.followOrder(answer.data.order_id, progress, (root) => {
         if (root.dataset.state === "completed") {
+          if (this.picker) this.picker.forget(); // the number is in use now
           const done = step.querySelector("[data-done]");
           done.querySelector("[data-receipt]").href = answer.data.receipt;
           done.querySelector("[data-order-link]").href = answer.data.detail;
@@ -288,15 +288,16 @@
     }
 
     again() {
-      // A new order (the failed one keeps its id and its record); a fresh card from stock.
+      // A new order (the failed one keeps its id and its record) on a fresh card from stock;
+      // the customer, the held number and the product stay as they were.
       this.orderId = P.randomId("ui-");
+      this.card = null;
       const step = this.root.querySelector("[data-card-step]");
       step.querySelector("[data-retry]").hidden = true;
       step.querySelector("[data-progress]").hidden = true;
       for (const b of this.root.querySelectorAll("[data-before-write], [data-insert]")) b.hidden = false;
       this.root.querySelector("[data-cancel]").hidden = false;
-      if (this.form === "open_account") this.show("number");
-      else this.takeCard();
+      this.takeCard();
     }
 
     async cancel() {
