@@ -28,6 +28,7 @@ from emulators.usim.pcscd import PrivatePcscd, missing_components
 from gateway.config import CardStationConfig, load_config
 from gateway.identifiers import luhn_check_digit
 from gateway.orders import parse_order
+from gateway.resources.demo import seed_demo
 from gateway.runtime import emulator_ne, hlr_emulator_process, running_gateway
 from gateway.store import OrderState
 
@@ -73,6 +74,7 @@ async def bench(count: int, workdir: Path) -> list[float]:
                 }
             )
             async with running_gateway(config, create_key=True) as engine:
+                await seed_demo(engine.store)  # the outlet OUT001 and its clerk
                 for i in range(1, count + 1):
                     await asyncio.to_thread(pcsc.insert)  # returns once pcscd sees the card
                     started = time.perf_counter()

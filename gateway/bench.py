@@ -22,6 +22,7 @@ from gateway.config import GatewayConfig, RetryPolicy, load_config
 from gateway.events import EventHub
 from gateway.identifiers import luhn_check_digit
 from gateway.orders import Order, parse_order
+from gateway.resources.demo import seed_demo
 from gateway.runtime import emulator_ne, hlr_emulator_process, running_gateway
 
 KI = "465b5ce8b199b49faa5f0a2ee238a6bc"
@@ -57,8 +58,8 @@ def bench_order(i: int, product: str) -> Order:
         {
             "kind": "open_account",
             "order_id": f"bench-{i}",
-            "channel": "BENCH",
-            "operator": "bench",
+            "channel": "OUT001",
+            "operator": "clerk1",
             "msisdn": f"13{i:09d}"[:11] if i < 10**9 else f"1{i:010d}",
             "imsi": f"46000{i:010d}",
             "iccid": iccid_body + str(luhn_check_digit(iccid_body)),
@@ -104,6 +105,8 @@ async def run_bench(
             )
             orders = [bench_order(i + 1, product) for i in range(n)]
             async with running_gateway(config, create_key=True) as engine:
+                # Intake as in production: channel, operator and opening hours are checked.
+                await seed_demo(engine.store)
                 # Warm up: SSH sessions open and log in before the clock starts.
                 warm = bench_order(n + 1, product)
                 await engine.submit(warm)

@@ -6,7 +6,7 @@ gateway never imports the emulators.
 
 Exit codes: 0 done; 1 the order ended failed or compensated (with ``--wait``); 2 bad usage or
 invalid input; 3 not found; 4 conflict (same order id, different body); 5 the gateway or an NE
-could not be reached.
+could not be reached; 6 refused (channel closed, operator not allowed, number not held …).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ EXIT_INVALID = 2
 EXIT_NOT_FOUND = 3
 EXIT_CONFLICT = 4
 EXIT_UNREACHABLE = 5
+EXIT_REFUSED = 6
 
 DEFAULT_URL = "http://127.0.0.1:8080"
 console = Console()
@@ -47,7 +48,7 @@ def main() -> None:
     """provgw: provisioning gateway for mobile operators.
 
     Exit codes: 0 done, 1 order failed, 2 invalid input, 3 not found, 4 conflict,
-    5 unreachable.
+    5 unreachable, 6 refused.
     """
 
 
@@ -150,6 +151,8 @@ def order_submit(order_file: str, wait: bool, url: str, as_json: bool) -> None:
         sys.exit(EXIT_INVALID)
     if resp.status_code == 409:
         _fail(body["detail"], EXIT_CONFLICT)
+    if resp.status_code == 403:
+        _fail(f"refused: {body['detail']}", EXIT_REFUSED)
     resp.raise_for_status()
     if wait:
         body = _wait(url, body["order_id"])

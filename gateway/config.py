@@ -181,6 +181,11 @@ class GatewayConfig(_Config):
     max_concurrent_orders: int = Field(256, ge=1)
     retry: RetryPolicy = RetryPolicy()
     lease_seconds: float = Field(60, gt=0)
+    access_control: bool = Field(
+        True,
+        description="refuse orders from unknown or closed channels and unknown operators "
+        "(M2, M7); switch off only for load tests in a lab",
+    )
     cancel_hold_days: int = Field(90, ge=0, description="预销号 → 销号 hold period")
     network_elements: list[NetworkElementConfig] = Field(default_factory=list)
     card_stations: list[CardStationConfig] = Field(default_factory=list)

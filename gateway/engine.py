@@ -18,10 +18,12 @@ import logging
 import os
 import secrets
 import socket
+import sqlite3
 import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Protocol
 
 from adapters.network_element import CardStation, NetworkElement, NotSupported
 from gateway.config import GatewayConfig
@@ -36,6 +38,47 @@ from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState
 from gateway.targets import Targets, UnknownTarget
 
 log = logging.getLogger(__name__)
+
+
+def default_card_keys(config: GatewayConfig, order: OpenAccount | SimSwap) -> CardKeys:
+    """A card's keys when no SIM stock knows it: the order's own, or fresh ones for a blank
+    programmable card; its ADM1 from the order, else the station's blank-card default."""
+    assert order.card is not None
+    station = next((s for s in config.card_stations if s.name == order.card.station), None)
+    adm1 = order.card.adm1.get_secret_value() if order.card.adm1 else None
+    adm1 = adm1 or (station.adm1() if station else None)
+    if adm1 is None:
+        raise PlanRefused(f"the ADM1 of the blank cards at {order.card.station} is not known")
+    if order.ki is not None and order.opc is not None:
+        ki, opc = order.ki.get_secret_value(), order.opc.get_secret_value()
+    else:
+        ki, opc = secrets.token_hex(16), secrets.token_hex(16)
+    return CardKeys.model_validate({"ki": ki, "opc": opc, "adm1": adm1})
+
+
+class OrderHooks(Protocol):
+    """What else an order's end changes (the counter's numbers and cards: `gateway.counter`)."""
+
+    def in_transaction(
+        self,
+        conn: sqlite3.Connection,
+        order: Order,
+        state: OrderState,
+        before: Mapping[str, Line | None],
+        now: float,
+    ) -> None:
+        """Runs in the transaction that records the terminal state; must not raise."""
+        ...
+
+    async def after(
+        self,
+        order: Order,
+        state: OrderState,
+        plan: Plan | None,
+        steps: Mapping[tuple[Phase, int], StepState],
+    ) -> None:
+        """Runs once the terminal state is recorded; must not raise."""
+        ...
 
 
 class IntakeRefused(Exception):
@@ -68,6 +111,7 @@ class Engine:
         guard: IntakeGuard | None = None,
         card_keys: CardKeysSource | None = None,
         notices: Notices | None = None,
+        hooks: OrderHooks | None = None,
     ) -> None:
         self.store = store
         self.config = config
@@ -80,6 +124,7 @@ class Engine:
         self.guard = guard
         self.card_keys = card_keys
         self.notices = notices
+        self.hooks = hooks
         self._slots = asyncio.Semaphore(config.max_concurrent_orders)
         self._tails: dict[str, asyncio.Future[None]] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
@@ -194,14 +239,15 @@ class Engine:
         plan = rec.plan
         states: dict[tuple[Phase, int], StepState] = {}
         if plan is None:
+            refused = _Run(rec.id, order, before, None, {}, set())
             try:
                 keys = await self._card_keys(order)
                 plan = plan_order(
                     order, before, self.config, self._route, _now(), keys, self.notices
                 )
                 self._check_supported(plan)
-            except PlanRefused as refused:
-                await self._finish(rec, OrderState.FAILED, refused.reason)
+            except PlanRefused as why:
+                await self._finish(refused, OrderState.FAILED, why.reason)
                 return
             await self.store.start(rec.id, plan, 0 if plan.steps else None)
             self._publish(rec.id, OrderState.PROVISIONING, steps=len(plan.steps))
@@ -210,37 +256,27 @@ class Engine:
         # Steps whose intent was recorded by an earlier run but whose outcome never was: they
         # may or may not have reached the NE.
         uncertain = {key for key, state in states.items() if state is StepState.SENT}
-        run = _Run(rec.id, plan, states, uncertain)
+        run = _Run(rec.id, order, before, plan, states, uncertain)
 
         if rec.phase == "forward":
             failure = await self._forward(run)
             if failure is None:
                 lines = lines_after(order, before, plan, _now())
                 note = "; ".join(f"not done (best effort): {m}" for m in run.missed) or None
-                await self._finish(rec, OrderState.COMPLETED, note, lines=lines)
+                await self._finish(run, OrderState.COMPLETED, note, lines=lines)
                 return
         else:
             failure = rec.reason or "a step failed"
-        await self._compensate(rec, run, failure)
+        await self._compensate(run, failure)
 
     async def _card_keys(self, order: Order) -> CardKeys | None:
         """The keys of the card an order writes at the counter, fixed once before planning
-        (the plan, sealed in the store, then holds them): the order's own, the stock's for
-        that ICCID, or fresh ones for a blank programmable card."""
+        (the plan, sealed in the store, then holds them)."""
         if not isinstance(order, OpenAccount | SimSwap) or order.card is None:
             return None
         if self.card_keys is not None:
             return await self.card_keys(order)
-        station = next((s for s in self.config.card_stations if s.name == order.card.station), None)
-        adm1 = order.card.adm1.get_secret_value() if order.card.adm1 else None
-        adm1 = adm1 or (station.adm1() if station else None)
-        if adm1 is None:
-            raise PlanRefused(f"the ADM1 of the blank cards at {order.card.station} is not known")
-        if order.ki is not None and order.opc is not None:
-            ki, opc = order.ki.get_secret_value(), order.opc.get_secret_value()
-        else:
-            ki, opc = secrets.token_hex(16), secrets.token_hex(16)
-        return CardKeys.model_validate({"ki": ki, "opc": opc, "adm1": adm1})
+        return default_card_keys(self.config, order)
 
     def _check_supported(self, plan: Plan) -> None:
         for step in plan.steps:
@@ -258,6 +294,7 @@ class Engine:
 
     async def _forward(self, run: _Run) -> str | None:
         """Run the forward steps from where the order stands. Returns a failure text or None."""
+        assert run.plan is not None
         steps = run.plan.steps
         for step in steps:
             key: tuple[Phase, int] = ("forward", step.index)
@@ -314,10 +351,11 @@ class Engine:
                 run.states[("forward", nxt)] = StepState.SENT
         return None
 
-    async def _compensate(self, rec: OrderRecord, run: _Run, failure: str) -> None:
+    async def _compensate(self, run: _Run, failure: str) -> None:
+        assert run.plan is not None
         done = [s for s in run.plan.steps if run.states.get(("forward", s.index)) is StepState.DONE]
         if not done:
-            await self._finish(rec, OrderState.FAILED, failure)
+            await self._finish(run, OrderState.FAILED, failure)
             return
         for step in reversed(done):
             key: tuple[Phase, int] = ("compensate", step.index)
@@ -325,9 +363,9 @@ class Engine:
             if step.compensation is None or state is StepState.DONE:
                 continue
             if state is None:
-                await self.store.intent(rec.id, step.index, "compensate")
+                await self.store.intent(run.order_id, step.index, "compensate")
             reply = await self._execute(
-                rec.id,
+                run.order_id,
                 step.index,
                 "compensate",
                 step.ne,
@@ -336,17 +374,17 @@ class Engine:
             )
             if not reply.ok:
                 await self.store.outcome(
-                    rec.id, step.index, "compensate", step.ne, StepState.FAILED, None
+                    run.order_id, step.index, "compensate", step.ne, StepState.FAILED, None
                 )
                 await self._finish(
-                    rec,
+                    run,
                     OrderState.FAILED,
                     f"{failure}; undoing step {step.index + 1} also failed "
                     f"({reply.text or reply.code}): needs manual work",
                     attention=True,
                 )
                 return
-        await self._finish(rec, OrderState.COMPENSATED, failure)
+        await self._finish(run, OrderState.COMPENSATED, failure)
 
     async def _execute(
         self,
@@ -415,15 +453,26 @@ class Engine:
 
     async def _finish(
         self,
-        rec: OrderRecord,
+        run: _Run,
         state: OrderState,
         reason: str | None,
         *,
         attention: bool = False,
         lines: dict[str, Line | None] | None = None,
     ) -> None:
-        await self.store.finish(rec.id, state, reason, attention=attention, lines=lines)
-        self._publish(rec.id, state, reason=reason)
+        hooks = self.hooks
+        extra = None
+        if hooks is not None:
+
+            def extra(conn: sqlite3.Connection, now: float) -> None:
+                hooks.in_transaction(conn, run.order, state, run.before, now)
+
+        await self.store.finish(
+            run.order_id, state, reason, attention=attention, lines=lines, extra=extra
+        )
+        self._publish(run.order_id, state, reason=reason)
+        if hooks is not None:
+            await hooks.after(run.order, state, run.plan, run.states)
 
 
 @dataclass
@@ -431,7 +480,9 @@ class _Run:
     """What the engine knows of one order while it runs it."""
 
     order_id: str
-    plan: Plan
+    order: Order
+    before: Mapping[str, Line | None]
+    plan: Plan | None  # None when the order was refused before it had one
     states: dict[tuple[Phase, int], StepState]
     uncertain: set[tuple[Phase, int]]
     missed: list[str] = field(default_factory=list)  # best-effort steps that failed

@@ -14,9 +14,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from gateway.config import GatewayConfig, NetworkElementConfig
+from gateway.counter import Counter
 from gateway.engine import Engine
 from gateway.network import build_notices, build_targets, close_targets
 from gateway.receipts import ReceiptBook
+from gateway.resources.guard import make_guard
+from gateway.resources.service import Resources
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 
@@ -35,6 +38,7 @@ async def running_gateway(
     try:
         async with SqliteStore(config.database, vault) as store:
             receipts.store = store
+            counter = Counter(Resources.open(store), config)
             engine = Engine(
                 store,
                 config,
@@ -42,6 +46,9 @@ async def running_gateway(
                 stations=targets.stations,
                 owner=owner,
                 notices=build_notices(config),
+                guard=counter.guard(make_guard(store) if config.access_control else None),
+                card_keys=counter.card_keys,
+                hooks=counter,
             )
             await engine.start()
             try:

@@ -14,6 +14,7 @@ from pydantic import SecretStr
 
 from gateway.api import create_app
 from gateway.config import CardStationConfig, GatewayConfig
+from gateway.resources.demo import seed_demo
 from gateway.runtime import (
     ReaderProcess,
     Unavailable,
@@ -59,6 +60,12 @@ async def serve_gateway(
             if reader is not None:
                 config = config.model_copy(update={"card_stations": [_demo_station(token)]})
         engine = await stack.enter_async_context(running_gateway(config, create_key=demo))
+        if demo:
+            await seed_demo(engine.store)
+            say(
+                "demo outlet OUT001 (open round the clock): sign in as clerk1 / clerk1-demo "
+                "(also engineer1, admin1); number blocks and blank cards in stock"
+            )
         say(f"database: {config.database} (SQLite, WAL)")
         say(f"REST API: http://{host}:{port}  ·  OpenAPI: http://{host}:{port}/docs")
         if reader is not None:

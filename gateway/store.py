@@ -598,8 +598,10 @@ class SqliteStore:
         *,
         attention: bool = False,
         lines: dict[str, Line | None] | None = None,
+        extra: Callable[[sqlite3.Connection, float], None] | None = None,
     ) -> None:
-        """Move an order to a terminal state and, atomically with it, update its lines."""
+        """Move an order to a terminal state and, atomically with it, update its lines (and
+        whatever ``extra`` writes: the resources the order consumed)."""
         assert state.terminal
         now = time.time()
         updates = [
@@ -622,6 +624,8 @@ class SqliteStore:
                         " ON CONFLICT(msisdn) DO UPDATE SET data=excluded.data",
                         (msisdn, data),
                     )
+            if extra is not None:
+                extra(conn, now)
 
         await self.run(job)
 

@@ -20,7 +20,7 @@ EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "open-account.json"
 
 
 def provgw(*args: str, cwd: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PROVGW_URL=url) if url else None
+    env = dict(os.environ, PROVGW_URL=url, PROVGW_PASSWORD="clerk1-demo") if url else None
     return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
         cwd=cwd,
@@ -71,8 +71,19 @@ def test_demo_prints_where_each_part_listens(demo: tuple[str, Path]) -> None:
     assert (cwd / "var" / "secret.key").stat().st_mode & 0o777 == 0o600
 
 
+def hold(number: str, cwd: Path, url: str) -> None:
+    held = provgw(
+        "numbers", "hold", number, "--operator", "clerk1", "--channel", "OUT001", cwd=cwd, url=url
+    )
+    assert held.returncode == 0, held.stdout + held.stderr
+
+
 def test_submit_show_list_with_exit_codes(demo: tuple[str, Path], tmp_path: Path) -> None:
     url, cwd = demo
+    unheld = provgw("order", "submit", str(EXAMPLE), cwd=cwd, url=url)
+    assert unheld.returncode == 6, unheld.stdout + unheld.stderr
+    assert "hold it (预占)" in unheld.stdout
+    hold("13800000001", cwd, url)
     done = provgw("order", "submit", str(EXAMPLE), "--wait", "--json", cwd=cwd, url=url)
     assert done.returncode == 0, done.stdout + done.stderr
     body: dict[str, Any] = json.loads(done.stdout)
@@ -111,6 +122,18 @@ def test_submit_show_list_with_exit_codes(demo: tuple[str, Path], tmp_path: Path
 
 def test_plan_touches_nothing_and_reads_known_lines(demo: tuple[str, Path], tmp_path: Path) -> None:
     url, cwd = demo
+    held = provgw(
+        "numbers",
+        "hold",
+        "13800000001",
+        "--operator",
+        "clerk1",
+        "--channel",
+        "OUT001",
+        cwd=cwd,
+        url=url,
+    )
+    assert held.returncode == 0 or "in use" in held.stdout, "held now, or opened before"
     assert provgw("order", "submit", str(EXAMPLE), "--wait", cwd=cwd, url=url).returncode == 0
     taken = provgw("plan", str(EXAMPLE), "--json", cwd=cwd)
     assert taken.returncode == 1
