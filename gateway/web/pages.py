@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import secrets
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -210,10 +211,9 @@ async def home(request: Request, clerk: ClerkDep) -> Response:
 
 
 def _new_order_id(clerk: Clerk) -> str:
+    """The wizard's order id, fixed when the page is made: a second click places nothing new."""
     stamp = datetime.now(UTC).strftime("%Y%m%d%H%M%S")
-    return (
-        f"ui-{clerk.channel.id}-{stamp}-{clerk.session.sid[:4]}{time.monotonic_ns() % 10_000:04d}"
-    )
+    return f"ui-{clerk.channel.id}-{stamp}-{secrets.token_hex(3)}"
 
 
 @router.get("/ui/open-account")

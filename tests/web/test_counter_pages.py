@@ -116,7 +116,6 @@ def test_the_order_list_updates_live_and_shows_an_orders_detail(
         expect(row).to_have_attribute("data-state", "completed")
         expect(row).to_contain_text("Open account (开户)")
         expect(row).to_contain_text("18612349001")
-        shoot(page, "orders")
 
         page.get_by_label("State").select_option("failed")
         page.get_by_role("button", name="Filter").click()
@@ -124,6 +123,10 @@ def test_the_order_list_updates_live_and_shows_an_orders_detail(
         place(gateway, order("suspend", "live-2", msisdn="18612349002"))
         failed = page.locator('tr[data-order="live-2"]')
         expect(failed).to_contain_text("number 18612349002 has no active line")
+        page.get_by_role("link", name="Clear filters").click()
+        for placed in ("live-1", "live-2"):
+            expect(page.locator(f'tr[data-order="{placed}"]')).to_be_visible()
+        shoot(page, "orders")
 
         page.goto("/ui/orders/live-1")
         expect(page.get_by_role("heading", level=1)).to_have_text("Order live-1")
