@@ -57,6 +57,11 @@ def _fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
+def _say(text: str) -> None:
+    """A line for the operator; never folded, so addresses and commands stay whole."""
+    console.print(text, soft_wrap=True, highlight=False)
+
+
 def _read_json(path: str) -> Any:
     try:
         text = sys.stdin.read() if path == "-" else Path(path).read_text()
@@ -77,7 +82,7 @@ def serve(config_path: Path | None, demo: bool, host: str, port: int) -> None:
     config = load_config(config_path)
     if not demo and not config.network_elements:
         _fail("no network elements configured: give --config FILE or use --demo", EXIT_INVALID)
-    asyncio.run(serve_gateway(config, host=host, port=port, demo=demo, say=console.print))
+    asyncio.run(serve_gateway(config, host=host, port=port, demo=demo, say=_say))
 
 
 @main.command()

@@ -13,7 +13,9 @@ from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.config import GatewayConfig, NetworkElementConfig
+from pydantic import SecretStr
+
+from gateway.config import GatewayConfig, NetworkElementConfig, SmscConfig
 from gateway.counter import Counter
 from gateway.engine import Engine
 from gateway.network import build_notices, build_targets, close_targets
@@ -125,6 +127,36 @@ async def hlr_emulator_process(
     async with _announced_process("the HLR emulator", args) as (proc, event):
         yield EmulatorProcess(
             proc, str(event["host"]), int(str(event["port"])), str(event.get("ne", "HLR"))
+        )
+
+
+@contextlib.asynccontextmanager
+async def smsc_emulator_process(host: str = "127.0.0.1") -> AsyncIterator[SmscConfig]:
+    """Start ``python -m emulators.smsc`` on free ports; yields the SMSC configuration that
+    reaches it with its built-in ESME account."""
+    args = [
+        sys.executable,
+        "-m",
+        "emulators.smsc",
+        "--json",
+        "--host",
+        host,
+        "--port",
+        "0",
+        "--admin-port",
+        "0",
+        "--system-id",
+        "SMSC",
+        "--password",
+        DEMO_PASSWORD,
+    ]
+    async with _announced_process("the SMSC emulator", args) as (_, event):
+        yield SmscConfig(
+            host=str(event["host"]),
+            smpp_port=int(str(event["port"])),
+            admin_port=int(str(event["admin_port"])),
+            system_id=DEMO_USER,
+            password=SecretStr(DEMO_PASSWORD),
         )
 
 

@@ -23,6 +23,7 @@ from gateway.runtime import (
     emulator_ne,
     hlr_emulator_process,
     running_gateway,
+    smsc_emulator_process,
 )
 from gateway.stations_api import release_agents
 
@@ -55,6 +56,12 @@ async def serve_gateway(
                 f"HLR/HSS emulator {emulator.ne}: ssh -p {emulator.port} "
                 f"provgw@{emulator.host} (password provgw, then LGI:HLRSN=1,"
                 'OPNAME="provgw",PWD="provgw";)'
+            )
+            smsc = await stack.enter_async_context(smsc_emulator_process())
+            config = config.model_copy(update={"smsc": smsc})
+            say(
+                f"SMS centre emulator: smpp://{smsc.host}:{smsc.smpp_port}  ·  messages and "
+                f"barring: http://{smsc.host}:{smsc.admin_port}/messages (provgw / provgw)"
             )
             reader = await _demo_reader(stack, var / "reader", say)
             if reader is not None:
