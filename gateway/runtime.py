@@ -146,7 +146,7 @@ async def smsc_emulator_process(host: str = "127.0.0.1") -> AsyncIterator[SmscCo
         "--admin-port",
         "0",
         "--system-id",
-        "SMSC",
+        DEMO_USER,
         "--password",
         DEMO_PASSWORD,
     ]

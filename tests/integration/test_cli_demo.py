@@ -90,7 +90,8 @@ def test_submit_show_list_with_exit_codes(demo: tuple[str, Path], tmp_path: Path
     assert body["state"] == "completed"
 
     shown = json.loads(provgw("order", "show", "demo-0001", "--json", cwd=cwd, url=url).stdout)
-    assert [s["state"] for s in shown["plan"]] == ["done", "done", "done"]
+    assert [s["state"] for s in shown["plan"]] == ["done"] * 4, "3 HLR commands, a welcome SMS"
+    assert shown["sms"] and shown["plan"][3]["ne"] == "smsc"
     assert "465b5ce8" not in json.dumps(shown)
 
     listed = json.loads(provgw("order", "list", "--json", cwd=cwd, url=url).stdout)
