@@ -48,6 +48,7 @@ class BenchResult:
     gateway_cpu_ms_per_order: float
     emulator_cpu_ms_per_order: float
     sessions: int
+    access_control: bool
     ne_latency_ms: float
     bound_orders_per_s: float | None
 
@@ -89,6 +90,7 @@ async def run_bench(
     window: int,
     product: str = "4g-basic",
     show_progress: bool = True,
+    access_control: bool = True,
 ) -> BenchResult:
     with tempfile.TemporaryDirectory(prefix="provgw-bench-") as tmp:
         latency_args = ("--latency-ms", str(ne_latency_ms)) if ne_latency_ms else ()
@@ -101,6 +103,7 @@ async def run_bench(
                     "max_concurrent_orders": window,
                     "retry": RetryPolicy(attempts=5, backoff_initial_s=0.01),
                     "network_elements": [emulator_ne(hlr, sessions=sessions)],
+                    "access_control": access_control,
                 }
             )
             orders = [bench_order(i + 1, product) for i in range(n)]
@@ -165,6 +168,7 @@ async def run_bench(
         gateway_cpu_ms_per_order=round(cpu / n * 1000, 3),
         emulator_cpu_ms_per_order=round(emu_cpu / n * 1000, 3),
         sessions=sessions,
+        access_control=access_control,
         ne_latency_ms=ne_latency_ms,
         bound_orders_per_s=round(bound, 1) if bound else None,
     )

@@ -287,9 +287,21 @@ for _resource_bench in RESOURCE_BENCHES:
     show_default=True,
     help="4g-basic: 3 commands per order; voice-only: 2.",
 )
+@click.option(
+    "--access-control/--no-access-control",
+    default=True,
+    show_default=True,
+    help="Check channel, operator and opening hours at intake, as in production.",
+)
 @_json
 def bench_orders(
-    count: int, sessions: int, ne_latency_ms: float, window: int, product: str, as_json: bool
+    count: int,
+    sessions: int,
+    ne_latency_ms: float,
+    window: int,
+    product: str,
+    access_control: bool,
+    as_json: bool,
 ) -> None:
     """Open-account orders end to end: engine, SQLite store, real SSH to the HLR emulator
     (a separate process). Reports orders/s, NE commands/s, latency and CPU per order."""
@@ -303,6 +315,7 @@ def bench_orders(
             window=window,
             product=product,
             show_progress=not as_json,
+            access_control=access_control,
         )
     )
     out = result_dict(result) | {"machine": machine_description()}

@@ -15,8 +15,7 @@ from __future__ import annotations
 
 import logging
 import sqlite3
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Callable, Mapping
 
 from gateway.config import GatewayConfig
 from gateway.engine import IntakeGuard, IntakeRefused, default_card_keys
@@ -25,10 +24,10 @@ from gateway.operations import WriteCard
 from gateway.orders import Cancel, ChangeNumber, OpenAccount, Order, PortOut, SimSwap
 from gateway.planner import CardKeys, Plan, PlanRefused
 from gateway.resources import audit
-from gateway.resources.numbers import NumberState, take_into_use
+from gateway.resources.numbers import NumberState, find, take_into_use
 from gateway.resources.refusals import NotFound, ResourceError, Unavailable
 from gateway.resources.service import Resources
-from gateway.resources.stock import CardState, mark_sold, retire
+from gateway.resources.stock import CardState, find_card, mark_sold, retire
 from gateway.store import OrderState, Phase, StepState
 
 log = logging.getLogger(__name__)
@@ -50,9 +49,8 @@ class Counter:
                 await base(order)
             if not isinstance(order, OpenAccount):
                 return
-            try:
-                number = await self.res.numbers.get(order.msisdn)
-            except NotFound:
+            number = await self.res.numbers.find(order.msisdn)
+            if number is None:
                 return  # a number the pool does not manage (upstream systems' own ranges)
             held_by_clerk = number.state is NumberState.HELD and number.held_by == order.operator
             if not held_by_clerk and number.order_id != order.order_id:
@@ -74,9 +72,8 @@ class Counter:
             if isinstance(order, OpenAccount)
             else (order.new_iccid, order.new_imsi)
         )
-        try:
-            card = await self.res.stock.get(iccid)
-        except NotFound:
+        card = await self.res.stock.find(iccid)
+        if card is None:
             return default_card_keys(self.config, order)
         if card.imsi and card.imsi != imsi:
             raise PlanRefused(f"card {iccid} carries IMSI {card.imsi}, not {imsi}")
@@ -108,34 +105,33 @@ class Counter:
         not fit is reported (audit, log) for a person to look at, not allowed to undo it."""
         if state is not OrderState.COMPLETED:
             return
-        steps: list[tuple[str, Any]] = []
+        steps: list[tuple[str, Callable[[], None]]] = []
+        number = card = None
         if isinstance(order, OpenAccount):
+            number, card = order.msisdn, order.iccid
+        elif isinstance(order, SimSwap):
+            card = order.new_iccid
+            old = before.get(order.msisdn)
+            if old is not None and find_card(conn, old.iccid) is not None:
+                steps.append(("retire old card", lambda: retire(conn, old.iccid, now=now)))
+        # Only what the pool and the stock manage: an upstream system's own numbers and
+        # cards are not theirs to record.
+        if number is not None and find(conn, number, now) is not None:
             steps.append(
                 (
                     "take number",
                     lambda: take_into_use(
-                        conn, order.msisdn, order.order_id, operator=order.operator, now=now
+                        conn, number, order.order_id, operator=order.operator, now=now
                     ),
                 )
             )
-            steps.append(
-                ("sell card", lambda: mark_sold(conn, order.iccid, order.order_id, now=now))
-            )
-        elif isinstance(order, SimSwap):
-            old = before.get(order.msisdn)
-            steps.append(
-                ("sell card", lambda: mark_sold(conn, order.new_iccid, order.order_id, now=now))
-            )
-            if old is not None:
-                steps.append(("retire old card", lambda: retire(conn, old.iccid, now=now)))
+        if card is not None and find_card(conn, card) is not None:
+            steps.append(("sell card", lambda: mark_sold(conn, card, order.order_id, now=now)))
         for what, action in steps:
             try:
                 conn.execute("SAVEPOINT counter")
                 action()
                 conn.execute("RELEASE counter")
-            except NotFound:
-                conn.execute("ROLLBACK TO counter")
-                conn.execute("RELEASE counter")  # not managed here: nothing to record
             except ResourceError as exc:
                 conn.execute("ROLLBACK TO counter")
                 conn.execute("RELEASE counter")

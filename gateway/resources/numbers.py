@@ -277,11 +277,17 @@ def _params(now: float, settings: PoolSettings, **extra: Any) -> dict[str, Any]:
 
 
 def _load(conn: sqlite3.Connection, msisdn: str, now: float) -> NumberRecord:
+    record = find(conn, msisdn, now)
+    if record is None:
+        raise NotFound(f"number {msisdn} is not in the pool", field="msisdn")
+    return record
+
+
+def find(conn: sqlite3.Connection, msisdn: str, now: float) -> NumberRecord | None:
+    """Inside a store job: the number, or None when the pool does not manage it."""
     settings = load_settings(conn)
     row = conn.execute(f"{_SELECT} WHERE msisdn=:m", _params(now, settings, m=msisdn)).fetchone()
-    if row is None:
-        raise NotFound(f"number {msisdn} is not in the pool", field="msisdn")
-    return _record(row, settings)
+    return None if row is None else _record(row, settings)
 
 
 def _why_not(record: NumberRecord, operator: str | None = None) -> str:
@@ -400,6 +406,12 @@ class NumberPool:
     async def get(self, msisdn: str) -> NumberRecord:
         now = self.clock()
         return await self.store.run(lambda conn: _load(conn, msisdn, now))
+
+    async def find(self, msisdn: str) -> NumberRecord | None:
+        """Like `get`, but None for a number the pool does not manage (no exception: a
+        raising job makes its whole group commit run again, one savepoint per job)."""
+        now = self.clock()
+        return await self.store.run(lambda conn: find(conn, msisdn, now))
 
     async def search(
         self,

@@ -198,11 +198,17 @@ def _card(row: Sequence[Any]) -> CardRecord:
     )
 
 
-def load_card(conn: sqlite3.Connection, iccid: str) -> CardRecord:
+def find_card(conn: sqlite3.Connection, iccid: str) -> CardRecord | None:
+    """Inside a store job: the card, or None when the stock does not know it."""
     row = conn.execute(f"SELECT {_COLUMNS} FROM sims WHERE iccid=?", (iccid,)).fetchone()  # noqa: S608
-    if row is None:
+    return None if row is None else _card(row)
+
+
+def load_card(conn: sqlite3.Connection, iccid: str) -> CardRecord:
+    card = find_card(conn, iccid)
+    if card is None:
         raise NotFound(f"card {iccid} is not in stock records", field="iccid")
-    return _card(row)
+    return card
 
 
 def mark_sold(conn: sqlite3.Connection, iccid: str, order_id: str, *, now: float) -> None:
@@ -354,6 +360,10 @@ class SimStock:
 
     async def get(self, iccid: str) -> CardRecord:
         return await self.store.run(lambda conn: load_card(conn, iccid))
+
+    async def find(self, iccid: str) -> CardRecord | None:
+        """Like `get`, but None for a card the stock does not know (see `NumberPool.find`)."""
+        return await self.store.run(lambda conn: find_card(conn, iccid))
 
     async def cards(
         self,
