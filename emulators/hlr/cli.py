@@ -7,11 +7,9 @@ parent process (the gateway, a benchmark) learns the port when it asked for `--p
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import signal
-import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -20,6 +18,7 @@ from emulators.hlr.configfile import read_codes, read_templates
 from emulators.hlr.faults import Faults
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
+from emulators.serving import serve
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -113,29 +112,12 @@ def hlr(
             host_key=host_key,
             auc=AuthCentre(amf=amf, ind=ind),
         )
-        asyncio.run(_serve(emulator, as_json))
+        asyncio.run(serve(emulator, lambda: _listening(emulator), as_json=as_json))
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
-async def _serve(emulator: HlrEmulator, as_json: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    async with emulator:
-        if as_json:
-            line = json.dumps(
-                {
-                    "event": "listening",
-                    "host": emulator.host,
-                    "port": emulator.port,
-                    "ne": emulator.ne_name,
-                }
-            )
-        else:
-            address = f"ssh://{emulator.host}:{emulator.port}"
-            line = f"HLR emulator {emulator.ne_name} listening on {address}"
-        click.echo(line)
-        sys.stdout.flush()
-        await stop.wait()
+def _listening(emulator: HlrEmulator) -> tuple[dict[str, Any], str]:
+    fields = {"host": emulator.host, "port": emulator.port, "ne": emulator.ne_name}
+    address = f"ssh://{emulator.host}:{emulator.port}"
+    return fields, f"HLR emulator {emulator.ne_name} listening on {address}"

@@ -7,13 +7,12 @@ parent process (a test, a benchmark, the demo) learns the ports when it asked fo
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-import signal
-import sys
+from typing import Any
 
 import click
 
+from emulators.serving import serve
 from emulators.smsc.faults import DROP_STAGES, Faults
 from emulators.smsc.server import BARRED_STATUS, IDEMPOTENCY_TAG, SmscEmulator
 
@@ -115,31 +114,19 @@ def smsc(
             barred_status=_status(barred_status),
             idempotency_tag=None if no_idempotency else IDEMPOTENCY_TAG,
         )
-        asyncio.run(_serve(emulator, as_json))
+        asyncio.run(serve(emulator, lambda: _listening(emulator), as_json=as_json))
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 
 
-async def _serve(emulator: SmscEmulator, as_json: bool) -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(signum, stop.set)
-    async with emulator:
-        if as_json:
-            line = json.dumps(
-                {
-                    "event": "listening",
-                    "host": emulator.host,
-                    "port": emulator.port,
-                    "admin_port": emulator.admin_port,
-                    "system_id": emulator.system_id,
-                }
-            )
-        else:
-            line = f"SMSC emulator {emulator.system_id} listening on smpp://{emulator.host}:{emulator.port}"
-            if emulator.admin_port is not None:
-                line += f", admin http://{emulator.host}:{emulator.admin_port}"
-        click.echo(line)
-        sys.stdout.flush()
-        await stop.wait()
+def _listening(emulator: SmscEmulator) -> tuple[dict[str, Any], str]:
+    fields = {
+        "host": emulator.host,
+        "port": emulator.port,
+        "admin_port": emulator.admin_port,
+        "system_id": emulator.system_id,
+    }
+    line = f"SMSC emulator {emulator.system_id} listening on smpp://{emulator.host}:{emulator.port}"
+    if emulator.admin_port is not None:
+        line += f", admin http://{emulator.host}:{emulator.admin_port}"
+    return fields, line

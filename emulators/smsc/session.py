@@ -302,7 +302,7 @@ class SmppSession(asyncio.Protocol):
         body = (
             protocol.encode(protocol.MESSAGE_ID, {"message_id": message_id}) if not status else b""
         )
-        delay = self.core.faults.response_delay()
+        delay = self.core.faults.delay()
         if delay <= 0:
             self._submit_answered(sequence, status, body)
             return
