@@ -34,6 +34,7 @@ from gateway.config import (
     RetryPolicy,
     load_config,
 )
+from gateway.counter import Counter
 from gateway.engine import Engine
 from gateway.network import build_targets, close_targets
 from gateway.resources.access import Role
@@ -185,8 +186,15 @@ class LiveGateway:
             stack.push_async_callback(close_targets, targets)
             store = await stack.enter_async_context(SqliteStore(config.database, Vault(bytes(32))))
             self.resources = await self._seed(store)
+            counter = Counter(self.resources, config)  # joined to the engine as in running_gateway
             self.engine = Engine(
-                store, config, targets.network, stations=targets.stations, guard=make_guard(store)
+                store,
+                config,
+                targets.network,
+                stations=targets.stations,
+                guard=counter.guard(make_guard(store)),
+                card_keys=counter.card_keys,
+                hooks=counter,
             )
             await self.engine.start()
             stack.push_async_callback(self.engine.stop)

@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from emulators.usim.card import UsimCard
+from gateway.resources.stock import CardState
 from gateway.store import OrderState
 from tests.gateway.orders_factory import KI, iccid, open_account, order
 from tests.web.conftest import CLOSED_CHANNEL, NIGHT_CLERK, Browse, LiveGateway, shoot, sign_in
@@ -110,19 +111,20 @@ def test_the_order_list_updates_live_and_shows_an_orders_detail(
         page.goto("/ui/orders")
         expect(page.get_by_text("This list updates by itself.")).to_be_visible()
         expect(page.locator("body")).to_have_attribute("data-live", "connected")
-        new = open_account("live-1", n=9001, msisdn="18612349001")
+        new = open_account("live-1", n=9001, msisdn="13900009001")
         place(gateway, new)
         row = page.locator('tr[data-order="live-1"]')
         expect(row).to_have_attribute("data-state", "completed")
         expect(row).to_contain_text("Open account (开户)")
-        expect(row).to_contain_text("18612349001")
+        expect(row).to_contain_text("13900009001")
 
         page.get_by_label("State").select_option("failed")
         page.get_by_role("button", name="Filter").click()
         expect(page.locator('tr[data-order="live-1"]')).to_have_count(0)
-        place(gateway, order("suspend", "live-2", msisdn="18612349002"))
+        expect(page.locator("body")).to_have_attribute("data-live", "connected")
+        place(gateway, order("suspend", "live-2", msisdn="13900009002"))
         failed = page.locator('tr[data-order="live-2"]')
-        expect(failed).to_contain_text("number 18612349002 has no active line")
+        expect(failed).to_contain_text("number 13900009002 has no active line")
         page.get_by_role("link", name="Clear filters").click()
         for placed in ("live-1", "live-2"):
             expect(page.locator(f'tr[data-order="{placed}"]')).to_be_visible()
@@ -182,7 +184,7 @@ def test_the_subscriber_query_follows_the_service_password_rules(
     browse: Browse, gateway: LiveGateway
 ) -> None:
     def scenario(page: Page) -> None:
-        number = "18612349100"
+        number = "13900009100"
         place(
             gateway,
             open_account("q-open", n=9100, msisdn=number),
@@ -224,7 +226,7 @@ def test_a_sim_replacement_writes_the_new_card_and_proves_it(
     browse: Browse, gateway: LiveGateway, pcsc_blank_card: UsimCard
 ) -> None:
     def scenario(page: Page) -> None:
-        number = "18612349200"
+        number = "13900009200"
         place(gateway, open_account("s-open", n=9200, msisdn=number, iccid=iccid(9200)))
         sign_in(page)
         page.goto("/ui/sim-swap")
@@ -234,6 +236,7 @@ def test_a_sim_replacement_writes_the_new_card_and_proves_it(
         expect(page.get_by_role("heading", name="4. Card (写卡)")).to_be_focused()
         card = page.locator("[data-card-iccid]")
         expect(card).to_have_text(re.compile(r"^8986"))
+        new_iccid = card.inner_text()
         imsi = page.locator("[data-card-imsi]").inner_text().removeprefix("IMSI ")
         page.get_by_role("button", name="Write the new card and replace the SIM").click()
         expect(page.locator(".proven")).to_be_visible()
@@ -244,5 +247,6 @@ def test_a_sim_replacement_writes_the_new_card_and_proves_it(
         assert line is not None and line.imsi == imsi
         swaps = gateway.call(gateway.engine.store.list_orders(kind="sim_swap", msisdn=number))
         assert [s.state for s in swaps] == [OrderState.COMPLETED]
+        assert gateway.call(gateway.resources.stock.get(new_iccid)).state is CardState.SOLD
 
     browse(scenario)

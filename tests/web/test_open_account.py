@@ -14,6 +14,7 @@ import pytest
 
 from emulators.usim.card import UsimCard
 from gateway.resources.numbers import NumberState
+from gateway.resources.stock import CardState
 from gateway.store import OrderState
 from tests.web.conftest import Browse, LiveGateway, shoot, sign_in
 
@@ -113,6 +114,9 @@ def test_the_wizard_opens_an_account_proven_by_authentication(
         assert rec is not None and rec.state is OrderState.COMPLETED, rec and rec.reason
         assert rec.order.iccid == card and rec.order.imsi == imsi
         assert imsi in gateway.hlr.state.snapshot()["subscribers"]
+        number = gateway.call(gateway.resources.numbers.get("13800001288"))
+        assert number.state is NumberState.IN_USE and number.order_id == order_id
+        assert gateway.call(gateway.resources.stock.get(card)).state is CardState.SOLD
 
         # The same step at tablet width: one column, nothing cut off.
         page.set_viewport_size({"width": 820, "height": 1180})

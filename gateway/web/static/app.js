@@ -133,11 +133,13 @@ window.Provgw = (() => {
 
   // -- live order events ----------------------------------------------------------------
   const listeners = new Set();
+  const reopened = new Set(); // called when the stream (re)connects: events may have been missed
   let source = null;
   let warned = false;
 
-  function onOrderEvent(listener) {
+  function onOrderEvent(listener, onOpen) {
     listeners.add(listener);
+    if (onOpen) reopened.add(onOpen);
     if (!source) {
       source = new EventSource("/ui/api/events");
       source.addEventListener("order", (e) => {
@@ -145,13 +147,17 @@ window.Provgw = (() => {
         try { event = JSON.parse(e.data); } catch (err) { return; }
         for (const l of Array.from(listeners)) l(event);
       });
-      source.addEventListener("open", () => { warned = false; document.body.dataset.live = "connected"; });
+      source.addEventListener("open", () => {
+        warned = false;
+        document.body.dataset.live = "connected";
+        for (const again of Array.from(reopened)) again();
+      });
       source.addEventListener("error", () => {
         document.body.dataset.live = "reconnecting";
         if (!warned) { warned = true; announce(t("live_lost")); }
       });
     }
-    return () => listeners.delete(listener);
+    return () => { listeners.delete(listener); reopened.delete(onOpen); };
   }
 
   // -- fragments that refresh themselves --------------------------------------------------
@@ -186,7 +192,7 @@ window.Provgw = (() => {
     }
     for (const element of document.querySelectorAll("[data-source][data-live='orders']")) {
       const again = debounce(() => refresh(element), 150);
-      onOrderEvent(again);
+      onOrderEvent(again, again);
     }
   }
 
