@@ -99,6 +99,12 @@ def customer_fields(t: Translator) -> list[Field]:
             autocomplete="tel",
             hint=t("field.contact_hint"),
         ),
+        Field(
+            "language",
+            "language",
+            t("field.notice_language"),
+            options=_options(t, "notice_language", ["zh", "en"]),
+        ),
     ]
 
 
@@ -300,6 +306,7 @@ def order_body(form: str, data: Mapping[str, Any], t: Translator) -> dict[str, A
                 _put(customer, key, _text(data, key))
             body["customer"] = customer
             _put(body, "product", _text(data, "product"))
+            _put(body, "language", _text(data, "language"))
         case "sim_swap":
             body["kind"] = "sim_swap"
             _put(body, "reason", _text(data, "reason"))

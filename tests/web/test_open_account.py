@@ -53,6 +53,7 @@ def test_the_wizard_opens_an_account_proven_by_authentication(
         expect(page.get_by_label("Document number")).to_have_attribute("aria-invalid", "true")
         expect(page.get_by_label("Document number")).to_be_focused()
         shoot(page, "open-account-1-customer-checks")
+        page.get_by_label("SMS notices in").select_option("en")
         fill_customer(page)
         expect(page.get_by_role("heading", name="2. Number (选号)")).to_be_focused()
         expect(page.locator('[data-result="customer"]')).to_contain_text("person (个人客户)")
@@ -113,6 +114,7 @@ def test_the_wizard_opens_an_account_proven_by_authentication(
         rec = gateway.call(gateway.engine.store.get(order_id))
         assert rec is not None and rec.state is OrderState.COMPLETED, rec and rec.reason
         assert rec.order.iccid == card and rec.order.imsi == imsi
+        assert rec.order.language == "en"
         assert imsi in gateway.hlr.state.snapshot()["subscribers"]
         number = gateway.call(gateway.resources.numbers.get("13800001288"))
         assert number.state is NumberState.IN_USE and number.order_id == order_id
