@@ -158,3 +158,29 @@ def test_plan_touches_nothing_and_reads_known_lines(demo: tuple[str, Path], tmp_
 def test_unreachable_gateway_exit_code(tmp_path: Path) -> None:
     result = provgw("order", "list", cwd=tmp_path, url="http://127.0.0.1:9")
     assert result.returncode == 5 and "cannot reach" in result.stdout
+
+
+def test_sigterm_stops_the_demo_and_every_part_it_started(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # "HLR/HSS emulator HLR9820: ssh -p PORT provgw@127.0.0.1 …"
+    hlr_port = int(first.split("ssh -p ")[1].split()[0])
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    with socket.socket() as s, pytest.raises(ConnectionRefusedError):
+        s.connect(("127.0.0.1", hlr_port))  # the HLR emulator went with the gateway
