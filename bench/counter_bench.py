@@ -22,13 +22,13 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any
 
 from emulators.usim.pcscd import PrivatePcscd, missing_components
 from gateway.config import CardStationConfig, load_config
 from gateway.identifiers import luhn_check_digit
-from gateway.orders import parse_order
+from gateway.orders import OpenAccount, parse_order
 from gateway.resources.demo import seed_demo
+from gateway.resources.service import Resources
 from gateway.runtime import emulator_ne, hlr_emulator_process, running_gateway
 from gateway.store import OrderState
 
@@ -40,9 +40,9 @@ CUSTOMER = {
 }
 
 
-def counter_order(i: int) -> Any:
+def counter_order(i: int) -> OpenAccount:
     body = f"898600{i:012d}"
-    return parse_order(
+    order = parse_order(
         {
             "kind": "open_account",
             "order_id": f"counter-{i}",
@@ -56,6 +56,8 @@ def counter_order(i: int) -> Any:
             "card": {"station": "counter-1"},
         }
     )
+    assert isinstance(order, OpenAccount)
+    return order
 
 
 async def bench(count: int, workdir: Path) -> list[float]:
@@ -74,11 +76,13 @@ async def bench(count: int, workdir: Path) -> list[float]:
                 }
             )
             async with running_gateway(config, create_key=True) as engine:
-                await seed_demo(engine.store)  # the outlet OUT001 and its clerk
+                await seed_demo(engine.store)  # the outlet OUT001, its clerk, its numbers
+                numbers = Resources.open(engine.store).numbers
                 for i in range(1, count + 1):
+                    order = counter_order(i)
+                    await numbers.hold(order.msisdn, "clerk1", "OUT001")  # 预占, before the card
                     await asyncio.to_thread(pcsc.insert)  # returns once pcscd sees the card
                     started = time.perf_counter()
-                    order = counter_order(i)
                     await engine.submit(order)
                     await engine.drain()
                     rec = await engine.store.get(order.order_id, full=False)
