@@ -11,14 +11,16 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
-from fastapi import Body, FastAPI, HTTPException, Query, Request
+from fastapi import Body, Depends, FastAPI, HTTPException, Query, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
+from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
 from gateway.engine import Engine, IntakeRefused
 from gateway.lines import Line
 from gateway.operations import Lookup
 from gateway.orders import ORDER_KINDS, Order
+from gateway.resources.api import current_operator, resources
 from gateway.resources.api import router as resources_router
 from gateway.stations_api import router as stations_router
 from gateway.store import Conflict, OrderRecord, SqliteStore
@@ -26,6 +28,7 @@ from gateway.validation import clerk_errors, summary
 from gateway.web.routes import router as web_router
 
 HEARTBEAT_S = 15.0
+_login = HTTPBasic(auto_error=False, realm="provgw")
 
 
 def order_summary(rec: OrderRecord) -> dict[str, Any]:
@@ -95,6 +98,19 @@ async def order_detail(engine: Engine, rec: OrderRecord) -> dict[str, Any]:
     return detail
 
 
+async def placing_operator(
+    request: Request,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(_login)],
+) -> str | None:
+    """Who places an order: channel number, operator and password together (M2). With access
+    control off (a lab), nobody is asked."""
+    engine: Engine = request.app.state.engine
+    if not engine.config.access_control:
+        return None
+    operator = await current_operator(resources(request), credentials)
+    return operator.id
+
+
 def create_app(engine: Engine) -> FastAPI:
     store: SqliteStore = engine.store
     app = FastAPI(
@@ -114,10 +130,18 @@ def create_app(engine: Engine) -> FastAPI:
         return JSONResponse(status_code=422, content={"detail": summary(errors), "errors": errors})
 
     @app.post("/orders", status_code=202, tags=["orders"])
-    async def submit_order(order: Annotated[Order, Body()]) -> JSONResponse:
+    async def submit_order(
+        order: Annotated[Order, Body()],
+        placer: Annotated[str | None, Depends(placing_operator)],
+    ) -> JSONResponse:
         """Accept an order. 202 when new, 200 when the same order was already accepted, 409
-        when the same order id came with a different body, 403 when the channel or operator
-        may not place it (unknown, blocked, outside opening hours)."""
+        when the same order id came with a different body, 401 without the operator's login
+        (HTTP Basic), 403 when the channel or operator may not place it (another operator's
+        order, unknown, blocked, outside opening hours)."""
+        if placer is not None and placer != order.operator:
+            raise HTTPException(
+                status_code=403, detail=f"{placer} may not place orders as {order.operator}"
+            )
         try:
             rec, created = await engine.submit(order)
         except Conflict as exc:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sys
 import time
 from importlib.metadata import entry_points
@@ -148,15 +149,24 @@ _json = click.option("--json", "as_json", is_flag=True, help="Machine-readable o
 @_url
 @_json
 def order_submit(order_file: str, wait: bool, url: str, as_json: bool) -> None:
-    """Submit an order (a JSON file, or - for standard input)."""
-    resp = _request(url, "POST", "/orders", json=_read_json(order_file))
+    """Submit an order (a JSON file, or - for standard input).
+
+    The order's operator logs in with the password in $PROVGW_PASSWORD, or typed at the prompt.
+    """
+    order_data = _read_json(order_file)
+    operator = str(order_data.get("operator", "")) if isinstance(order_data, dict) else ""
+    password = os.environ.get("PROVGW_PASSWORD")
+    if password is None and operator and sys.stdin.isatty():
+        password = click.prompt(f"password of {operator}", hide_input=True)
+    auth = (operator, password) if password is not None else None
+    resp = _request(url, "POST", "/orders", json=order_data, auth=auth)
     body = resp.json()
     if resp.status_code == 422:
         _print_errors(body, as_json)
         sys.exit(EXIT_INVALID)
     if resp.status_code == 409:
         _fail(body["detail"], EXIT_CONFLICT)
-    if resp.status_code == 403:
+    if resp.status_code in (401, 403):
         _fail(f"refused: {body['detail']}", EXIT_REFUSED)
     resp.raise_for_status()
     if wait:

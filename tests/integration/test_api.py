@@ -189,3 +189,29 @@ async def test_network_status_reports_latency_and_errors(
     assert status["error_rate"] == 0.5
     assert status["reachable"] is False and "5001" in status["last_error"]
     assert status["latency_ms"] > 0
+
+
+async def test_an_order_needs_its_operator_login_when_access_control_is_on(
+    engine: Engine, hlr: HlrEmulator
+) -> None:
+    from gateway.resources.demo import seed_demo
+
+    await seed_demo(engine.store)
+    engine.config = engine.config.model_copy(update={"access_control": True})
+    transport = httpx.ASGITransport(app=create_app(engine))
+    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
+        body = {
+            "kind": "suspend",
+            "order_id": "a1",
+            "channel": "OUT001",
+            "operator": "clerk1",
+            "msisdn": M,
+        }
+        assert (await c.post("/orders", json=body)).status_code == 401
+        wrong = await c.post("/orders", json=body, auth=("clerk1", "not-it"))
+        assert wrong.status_code == 401 and "not-it" not in wrong.text
+        other = await c.post("/orders", json=body, auth=("engineer1", "engineer1-demo"))
+        assert other.status_code == 403 and "as clerk1" in other.json()["detail"]
+        placed = await c.post("/orders", json=body, auth=("clerk1", "clerk1-demo"))
+        assert placed.status_code == 202
+    await engine.drain()
