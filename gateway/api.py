@@ -98,12 +98,12 @@ async def order_detail(engine: Engine, rec: OrderRecord) -> dict[str, Any]:
     return detail
 
 
-async def placing_operator(
+async def logged_in_operator(
     request: Request,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_login)],
 ) -> str | None:
-    """Who places an order: channel number, operator and password together (M2). With access
-    control off (a lab), nobody is asked."""
+    """The operator logged in (HTTP Basic): who places an order, or reads orders and lines —
+    which show customers' details. With access control off (a lab), nobody is asked."""
     engine: Engine = request.app.state.engine
     if not engine.config.access_control:
         return None
@@ -132,7 +132,7 @@ def create_app(engine: Engine) -> FastAPI:
     @app.post("/orders", status_code=202, tags=["orders"])
     async def submit_order(
         order: Annotated[Order, Body()],
-        placer: Annotated[str | None, Depends(placing_operator)],
+        placer: Annotated[str | None, Depends(logged_in_operator)],
     ) -> JSONResponse:
         """Accept an order. 202 when new, 200 when the same order was already accepted, 409
         when the same order id came with a different body, 401 without the operator's login
@@ -150,7 +150,7 @@ def create_app(engine: Engine) -> FastAPI:
             raise HTTPException(status_code=403, detail=exc.reason) from None
         return JSONResponse(status_code=202 if created else 200, content=order_summary(rec))
 
-    @app.get("/orders", tags=["orders"])
+    @app.get("/orders", tags=["orders"], dependencies=[Depends(logged_in_operator)])
     async def list_orders(
         state: str | None = None,
         kind: str | None = None,
@@ -165,14 +165,14 @@ def create_app(engine: Engine) -> FastAPI:
         )
         return [order_summary(r) | {"seq": r.seq} for r in recs]
 
-    @app.get("/orders/{order_id}", tags=["orders"])
+    @app.get("/orders/{order_id}", tags=["orders"], dependencies=[Depends(logged_in_operator)])
     async def get_order(order_id: str) -> dict[str, Any]:
         rec = await store.get(order_id)
         if rec is None:
             raise HTTPException(status_code=404, detail=f"no order {order_id}")
         return await order_detail(engine, rec)
 
-    @app.get("/events", tags=["orders"])
+    @app.get("/events", tags=["orders"], dependencies=[Depends(logged_in_operator)])
     async def events(request: Request) -> StreamingResponse:
         """Server-sent events: one ``order`` event per status change."""
 
@@ -189,14 +189,14 @@ def create_app(engine: Engine) -> FastAPI:
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    @app.get("/lines/{msisdn}", tags=["lines"])
+    @app.get("/lines/{msisdn}", tags=["lines"], dependencies=[Depends(logged_in_operator)])
     async def get_line(msisdn: str) -> Line:
         line = (await store.lines([msisdn])).get(msisdn)
         if line is None:
             raise HTTPException(status_code=404, detail=f"no line with number {msisdn}")
         return line
 
-    @app.get("/lines/{msisdn}/network", tags=["lines"])
+    @app.get("/lines/{msisdn}/network", tags=["lines"], dependencies=[Depends(logged_in_operator)])
     async def read_from_network(msisdn: str) -> dict[str, Any]:
         """What the NE itself holds for the line (LST SUB/LST KI), next to the gateway's view."""
         line = (await store.lines([msisdn])).get(msisdn)

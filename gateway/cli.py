@@ -155,10 +155,7 @@ def order_submit(order_file: str, wait: bool, url: str, as_json: bool) -> None:
     """
     order_data = _read_json(order_file)
     operator = str(order_data.get("operator", "")) if isinstance(order_data, dict) else ""
-    password = os.environ.get("PROVGW_PASSWORD")
-    if password is None and operator and sys.stdin.isatty():
-        password = click.prompt(f"password of {operator}", hide_input=True)
-    auth = (operator, password) if password is not None else None
+    auth = _login(operator)
     resp = _request(url, "POST", "/orders", json=order_data, auth=auth)
     body = resp.json()
     if resp.status_code == 422:
@@ -170,14 +167,32 @@ def order_submit(order_file: str, wait: bool, url: str, as_json: bool) -> None:
         _fail(f"refused: {body['detail']}", EXIT_REFUSED)
     resp.raise_for_status()
     if wait:
-        body = _wait(url, body["order_id"])
+        body = _wait(url, body["order_id"], auth)
     _show_summary(body, as_json)
     sys.exit(EXIT_ORDER_FAILED if body["state"] in ("failed", "compensated") else 0)
 
 
-def _wait(url: str, order_id: str) -> dict[str, Any]:
+def _login(operator: str | None) -> tuple[str, str] | None:
+    """HTTP Basic credentials of ``operator``: the password from $PROVGW_PASSWORD, or asked
+    for at a terminal; None without either (a gateway without access control needs none)."""
+    if not operator:
+        return None
+    password = os.environ.get("PROVGW_PASSWORD")
+    if password is None and sys.stdin.isatty():
+        password = click.prompt(f"password of {operator}", hide_input=True)
+    return (operator, password) if password is not None else None
+
+
+_operator = click.option(
+    "--operator",
+    envvar="PROVGW_OPERATOR",
+    help="Your operator id (or $PROVGW_OPERATOR); password from $PROVGW_PASSWORD or a prompt.",
+)
+
+
+def _wait(url: str, order_id: str, auth: tuple[str, str] | None) -> dict[str, Any]:
     while True:
-        body: dict[str, Any] = _request(url, "GET", f"/orders/{order_id}").json()
+        body: dict[str, Any] = _request(url, "GET", f"/orders/{order_id}", auth=auth).json()
         if body["state"] in ("completed", "failed", "compensated"):
             return body
         time.sleep(0.2)
@@ -209,10 +224,13 @@ def _show_summary(body: dict[str, Any], as_json: bool) -> None:
 @order.command("show")
 @click.argument("order_id")
 @_url
+@_operator
 @_json
-def order_show(order_id: str, url: str, as_json: bool) -> None:
+def order_show(order_id: str, url: str, operator: str | None, as_json: bool) -> None:
     """Show one order: state, plan with commands, steps and the masked transcript."""
-    resp = _request(url, "GET", f"/orders/{order_id}")
+    resp = _request(url, "GET", f"/orders/{order_id}", auth=_login(operator))
+    if resp.status_code == 401:
+        _fail(f"refused: {resp.json()['detail']}", EXIT_REFUSED)
     if resp.status_code == 404:
         _fail(f"no order {order_id}", EXIT_NOT_FOUND)
     body = resp.json()
@@ -244,9 +262,16 @@ def order_show(order_id: str, url: str, as_json: bool) -> None:
 @click.option("--msisdn", help="11-digit number")
 @click.option("--limit", default=50, show_default=True)
 @_url
+@_operator
 @_json
 def order_list(
-    state: str | None, kind: str | None, msisdn: str | None, limit: int, url: str, as_json: bool
+    state: str | None,
+    kind: str | None,
+    msisdn: str | None,
+    limit: int,
+    url: str,
+    operator: str | None,
+    as_json: bool,
 ) -> None:
     """List orders, newest first."""
     params = {
@@ -254,7 +279,9 @@ def order_list(
         for k, v in {"state": state, "kind": kind, "msisdn": msisdn, "limit": limit}.items()
         if v is not None
     }
-    resp = _request(url, "GET", "/orders", params=params)
+    resp = _request(url, "GET", "/orders", params=params, auth=_login(operator))
+    if resp.status_code == 401:
+        _fail(f"refused: {resp.json()['detail']}", EXIT_REFUSED)
     if resp.status_code == 422:
         _fail(resp.json()["detail"], EXIT_INVALID)
     rows = resp.json()

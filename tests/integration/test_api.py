@@ -214,4 +214,8 @@ async def test_an_order_needs_its_operator_login_when_access_control_is_on(
         assert other.status_code == 403 and "as clerk1" in other.json()["detail"]
         placed = await c.post("/orders", json=body, auth=("clerk1", "clerk1-demo"))
         assert placed.status_code == 202
-    await engine.drain()
+        await engine.drain()
+        # Orders and lines show customers' details: reading them needs a login too.
+        for path in ("/orders", "/orders/a1", f"/lines/{M}"):
+            assert (await c.get(path)).status_code == 401, path
+        assert (await c.get("/orders/a1", auth=("engineer1", "engineer1-demo"))).status_code == 200

@@ -20,7 +20,11 @@ EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "open-account.json"
 
 
 def provgw(*args: str, cwd: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = dict(os.environ, PROVGW_URL=url, PROVGW_PASSWORD="clerk1-demo") if url else None
+    env = (
+        dict(os.environ, PROVGW_URL=url, PROVGW_OPERATOR="clerk1", PROVGW_PASSWORD="clerk1-demo")
+        if url
+        else None
+    )
     return subprocess.run(
         [sys.executable, "-m", "gateway", *args],
         cwd=cwd,
