@@ -82,7 +82,10 @@ class Counter:
                 await self.res.stock.reserve_card(iccid, order.operator, order_id=order.order_id)
             except ResourceError as exc:
                 raise PlanRefused(str(exc)) from None
-        keys = await self.res.stock.card_keys(iccid)
+        try:
+            keys = await self.res.stock.card_keys(iccid)
+        except ResourceError as exc:
+            raise PlanRefused(str(exc)) from None
         if keys.opc is None:
             raise PlanRefused(f"card {iccid} has no OPc on record: it cannot run Milenage")
         fallback = default_card_keys(self.config, order)

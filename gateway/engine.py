@@ -344,6 +344,7 @@ class Engine:
                     StepState.FAILED,
                     None,
                     order_phase="compensate",
+                    reason=failure,  # kept, so an undo resumed after a crash still says why
                 )
                 return failure
             run.states[key] = StepState.DONE

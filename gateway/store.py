@@ -543,6 +543,7 @@ class SqliteStore:
         *,
         next_intent: tuple[int, Phase] | None = None,
         order_phase: Phase | None = None,
+        reason: str | None = None,
         messages: Sequence[str] = (),
     ) -> None:
         """Record a reply (transcript) and/or a step's new state, and optionally the intent of
@@ -576,8 +577,9 @@ class SqliteStore:
                 )
             if order_phase is not None:
                 conn.execute(
-                    "UPDATE orders SET phase=?, updated_at=? WHERE id=?",
-                    (order_phase, now, order_id),
+                    "UPDATE orders SET phase=?, reason=coalesce(?, reason), updated_at=?"
+                    " WHERE id=?",
+                    (order_phase, reason, now, order_id),
                 )
             if next_intent is not None:
                 _intent(conn, order_id, next_intent[0], next_intent[1], now)

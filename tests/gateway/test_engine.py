@@ -203,3 +203,39 @@ async def test_orders_of_a_dead_local_gateway_resume_at_once(
     await engine.stop()
     assert await state(store, "o1") is OrderState.COMPLETED
     assert await state(store, "o2") is OrderState.ACCEPTED, "another host's lease is respected"
+
+
+async def test_an_undo_resumed_after_a_crash_keeps_the_reason(
+    store: SqliteStore, config: GatewayConfig
+) -> None:
+    # The first run loaded the Ki, then the HLR refused the subscriber; the gateway died
+    # before undoing anything.
+    ne = FakeNe()
+    o = open_account("o1")
+    await store.accept(o)
+    plan = plan_order(o, {M: None}, config, Router(config), datetime.now(UTC))
+    await store.start("o1", plan, 0)
+    await ne.execute(plan.steps[0].op)
+    await store.outcome(
+        "o1", 0, "forward", "hlr1", StepState.DONE, None, next_intent=(1, "forward")
+    )
+    await store.outcome(
+        "o1",
+        1,
+        "forward",
+        "hlr1",
+        StepState.FAILED,
+        None,
+        order_phase="compensate",
+        reason="step 2 (create subscriber): ERR3009",
+    )
+    ne.sent.clear()
+
+    engine = Engine(store, config, {"hlr1": ne})
+    await engine.start()
+    await engine.drain()
+    await engine.stop()
+    rec = await store.get("o1")
+    assert rec is not None and rec.state is OrderState.COMPENSATED
+    assert rec.reason == "step 2 (create subscriber): ERR3009"
+    assert ne.sent == ["remove_auth"] and ne.views == {}
