@@ -76,7 +76,10 @@ async def serve_gateway(
                 "(also engineer1, admin1); number blocks and blank cards in stock"
             )
         say(f"database: {config.database} (SQLite, WAL)")
-        say(f"REST API: http://{host}:{port}  ·  OpenAPI: http://{host}:{port}/docs")
+        say(
+            f"front end: http://{host}:{port}/  ·  REST API: http://{host}:{port}"
+            f"  ·  OpenAPI: http://{host}:{port}/docs"
+        )
         if reader is not None:
             log_file = config.database.parent / "card-agent.log"
             agent = await stack.enter_async_context(
