@@ -134,12 +134,7 @@ class CardStationConfig(_Config):
 
     def token(self) -> str:
         """The agent's bearer token, from the environment when ``agent_token_env`` is set."""
-        if self.agent_token is not None:
-            value = self.agent_token.get_secret_value()
-        else:
-            value = os.environ.get(self.agent_token_env or "", "")
-            if not value:
-                raise ValueError(f"card station {self.name}: ${self.agent_token_env} is not set")
+        value = _secret(f"card station {self.name}", self.agent_token, self.agent_token_env)
         if len(value) < MIN_TOKEN_LENGTH:
             raise ValueError(
                 f"card station {self.name}: the agent token must have at least "

@@ -25,7 +25,7 @@ from gateway.orders import Cancel, ChangeNumber, OpenAccount, Order, PortOut, Si
 from gateway.planner import CardKeys, Plan, PlanRefused
 from gateway.resources import audit
 from gateway.resources.numbers import NumberState, find, take_into_use
-from gateway.resources.refusals import NotFound, ResourceError, Unavailable
+from gateway.resources.refusals import NotFound, ResourceError
 from gateway.resources.service import Resources
 from gateway.resources.stock import CardState, find_card, mark_sold, retire
 from gateway.store import OrderState, Phase, StepState
@@ -172,7 +172,7 @@ class Counter:
                 await self.res.stock.release_card(iccid, damaged=written)
         except NotFound:
             return
-        except (ResourceError, Unavailable) as exc:
+        except ResourceError as exc:
             log.warning("order %s: resources not updated after it ended: %s", order.order_id, exc)
 
     async def _audit(self, order: Order, outcome: str, reason: str) -> None:

@@ -115,7 +115,6 @@ class Engine:
     ) -> None:
         self.store = store
         self.config = config
-        self.network = network
         self.targets = Targets(network, stations)
         self.health = Health()
         self.events = events or EventHub()
@@ -131,6 +130,10 @@ class Engine:
         # Renew leases well before they run out, whatever the configured lease length.
         self._sweep_interval = min(sweep_interval_s, config.lease_seconds / 3)
         self._background: list[asyncio.Task[None]] = []
+
+    @property
+    def network(self) -> Mapping[str, NetworkElement]:
+        return self.targets.network
 
     # -- life cycle ----------------------------------------------------------------------
 

@@ -11,13 +11,12 @@ from typing import Any
 
 from gateway.orders import ORDER_KINDS
 
-_DROP = {"body", "function-after", "function-before", "function-plain"}
 
-
-def field_name(loc: Sequence[int | str], *, tagged: bool) -> str:
-    """``('body', 'open_account', 'customer', 'id_number')`` → ``customer.id_number``."""
-    parts = [str(p) for p in loc if str(p) not in _DROP and not str(p).startswith("function-")]
-    if tagged and parts and parts[0] in ORDER_KINDS:
+def field_name(loc: Sequence[int | str]) -> str:
+    """``('body', 'open_account', 'customer', 'id_number')`` → ``customer.id_number``: no
+    request part, no order-kind tag, no pydantic validator wrappers."""
+    parts = [str(p) for p in loc if str(p) != "body" and not str(p).startswith("function-")]
+    if parts and parts[0] in ORDER_KINDS:
         parts = parts[1:]
     return ".".join(parts) or "body"
 
@@ -26,7 +25,7 @@ def clerk_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
     out: list[dict[str, str]] = []
     for err in errors:
         kind = err.get("type", "")
-        field = field_name(err.get("loc", ()), tagged=True)
+        field = field_name(err.get("loc", ()))
         if kind == "union_tag_invalid":
             known = ", ".join(sorted(ORDER_KINDS))
             tag = err.get("ctx", {}).get("tag", "?")
