@@ -1,9 +1,11 @@
 """Huawei-style MML over SSH: a pool of logged-in MML sessions to one HLR/HSS.
 
 One SSH connection carries up to ``sessions`` session channels; each channel is one MML
-session, logged in (``LGI``) when it opens and logged out (``LGO``) when the adapter closes. A
-command checks a channel out of the pool, writes one line and waits for ``---    END``; MML
-sessions answer one command at a time, so concurrency is the number of channels.
+session, logged in (``LGI``) when it opens and logged out (``LGO``) when the adapter closes.
+Commands queue in arrival order; an idle channel writes the next one and waits for
+``---    END``. MML sessions answer one command at a time, so concurrency is the number of
+channels. A reply hands its channel the next queued command in the same callback, so a session
+is busy for the NE's latency and hardly longer (``docs/performance.md``).
 
 What a failure means for the command decides its `Outcome`:
 
@@ -12,6 +14,9 @@ What a failure means for the command decides its `Outcome`:
   NE may have carried it out, and the engine reconciles by reading the subscriber back. The
   channel is thrown away, since a late reply would otherwise be taken for the next command's;
 * a reply → its RETCODE, classified by `adapters.mml.classify`.
+
+A caller that is cancelled after its command went out leaves the channel waiting for that
+reply, which is then dropped; the channel stays in step and in the pool.
 
 It is also an `AuthenticationCentre` when the NE has provgw's AuC extension (``GEN AUTHVEC`` /
 ``MOD AUTHSQN``, the HLR emulator's): `auth_vector` and `resync`. A vector's XRES/CK/IK reach
@@ -26,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Self
@@ -106,38 +112,35 @@ class _LostAfterSending(ConnectionError):
     """The channel closed while a reply was awaited."""
 
 
-class _Session(asyncssh.SSHClientSession[str]):
-    """One MML channel's receive side: gathers output and hands each complete reply over."""
+class _Garbled(ConnectionError):
+    """A reply arrived but did not follow the layout; ``raw`` is what came."""
 
-    def __init__(self) -> None:
-        self._buffer = ""
-        self._waiter: asyncio.Future[str] | None = None
-        self.closed = False
+    def __init__(self, raw: str, why: mml.ReplyFramingError) -> None:
+        super().__init__(str(why))
+        self.raw = raw
 
-    def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
-        buffer = self._buffer + data
-        end = _find_end(buffer, max(0, len(self._buffer) - len(mml.END_LINE)))
-        if end < 0:
-            self._buffer = buffer
-            return
-        self._buffer = buffer[end:]
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_result(buffer[:end].lstrip())
-        else:
-            log.warning("discarding an unsolicited MML reply: %r", mml.mask(buffer[:end])[:200])
 
-    def connection_lost(self, exc: Exception | None) -> None:
-        self.closed = True
-        waiter, self._waiter = self._waiter, None
-        if waiter is not None and not waiter.done():
-            waiter.set_exception(_LostAfterSending(f"channel closed: {exc or 'by the NE'}"))
+class _Closed(ConnectionError):
+    """The adapter closed before the command was sent."""
 
-    def expect(self) -> asyncio.Future[str]:
-        """A future for the next complete reply; one at a time, set before the command is sent."""
-        waiter: asyncio.Future[str] = asyncio.get_running_loop().create_future()
-        self._waiter = waiter
-        return waiter
+
+class _Pending:
+    """One command line on its way: the future its reply goes to, and when it was sent."""
+
+    __slots__ = ("elapsed_ms", "line", "reply", "sent_at", "timer")
+
+    def __init__(self, line: str, reply: asyncio.Future[tuple[str, mml.ParsedReply]]) -> None:
+        self.line = line
+        self.reply = reply
+        self.sent_at = 0.0
+        self.elapsed_ms = 0.0
+        self.timer: asyncio.TimerHandle | None = None
+
+    def fail(self, exc: Exception) -> None:
+        if self.timer is not None:
+            self.timer.cancel()
+        if not self.reply.done():
+            self.reply.set_exception(exc)
 
 
 def _find_end(buffer: str, start: int) -> int:
@@ -149,45 +152,87 @@ def _find_end(buffer: str, start: int) -> int:
     return -1
 
 
-def _expire(waiter: asyncio.Future[str]) -> None:
-    if not waiter.done():
-        waiter.set_exception(TimeoutError())
+class _Channel(asyncssh.SSHClientSession[str]):
+    """One MML session: an SSH session channel and the one command it is waiting on.
 
+    Everything happens in asyncssh's callbacks: a complete reply is parsed and handed to its
+    caller's future, and the channel goes straight back to the pool, which gives it the next
+    queued command in the same callback. Between a reply and the next command there is no
+    task switch, so with a slow NE the sessions are busy for its latency and little more.
+    """
 
-class _Channel:
-    """One logged-in MML session: an SSH session channel and its receive side."""
-
-    __slots__ = ("channel", "link", "session")
-
-    def __init__(
-        self, channel: asyncssh.SSHClientChannel[str], session: _Session, link: _Link
-    ) -> None:
-        self.channel = channel
-        self.session = session
+    def __init__(self, pool: MmlOverSsh, link: _Link) -> None:
+        self.pool = pool
         self.link = link
+        self.chan: asyncssh.SSHClientChannel[str] | None = None
+        self.current: _Pending | None = None
+        self.closed = False
+        self._buffer = ""
 
     @property
     def usable(self) -> bool:
-        return not self.session.closed and not self.link.lost
+        return not self.closed and not self.link.lost
 
-    async def ask(self, line: str, within: float) -> str:
-        """Send one command line and return its raw reply."""
-        if not self.usable:
-            raise _NotSent("channel already closed")
-        waiter = self.session.expect()
+    def send(self, pending: _Pending, within: float) -> None:
+        """Write ``pending``'s line; its reply (or a timeout after ``within`` s) settles it."""
+        assert self.chan is not None and self.current is None
+        self.current = pending
         try:
-            self.channel.write(line + "\n")
+            self.chan.write(pending.line + "\n")
         except (OSError, asyncssh.Error) as exc:
-            waiter.cancel()
-            raise _NotSent(str(exc)) from exc
-        timer = asyncio.get_running_loop().call_later(within, _expire, waiter)
+            self.current = None
+            pending.fail(_NotSent(str(exc)))
+            self.abandon()
+            return
+        pending.sent_at = time.perf_counter()
+        pending.timer = asyncio.get_running_loop().call_later(within, self._expire, pending)
+
+    def data_received(self, data: str, datatype: asyncssh.DataType) -> None:
+        buffer = self._buffer + data
+        end = _find_end(buffer, max(0, len(self._buffer) - len(mml.END_LINE)))
+        if end < 0:
+            self._buffer = buffer
+            return
+        self._buffer = buffer[end:]
+        raw = buffer[:end].lstrip()
+        pending, self.current = self.current, None
+        if pending is None:
+            log.warning("discarding an unsolicited MML reply: %r", mml.mask(raw)[:200])
+            return
+        pending.elapsed_ms = (time.perf_counter() - pending.sent_at) * 1000.0
         try:
-            return await waiter
-        finally:
-            timer.cancel()
+            parsed = mml.parse_reply(raw)
+        except mml.ReplyFramingError as exc:
+            pending.fail(_Garbled(raw, exc))
+            self.abandon()  # the stream is out of step: a fresh channel is safer
+            return
+        if pending.timer is not None:
+            pending.timer.cancel()
+        if not pending.reply.done():  # a caller that gave up (cancelled) gets nothing
+            pending.reply.set_result((raw, parsed))
+        self.pool.idle_again(self)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.closed = True
+        pending, self.current = self.current, None
+        if pending is not None:
+            why = f"channel closed: {exc or 'by the NE'}"
+            pending.fail(_LostAfterSending(why) if pending.sent_at else _NotSent(why))
+        self.pool.channel_gone(self)
+
+    def _expire(self, pending: _Pending) -> None:
+        if self.current is pending:
+            # A late reply would be taken for the next command's: the channel goes.
+            self.current = None
+            pending.fail(TimeoutError())
+            self.abandon()
 
     def abandon(self) -> None:
-        self.channel.close()
+        """Close the channel and take it out of the pool."""
+        self.closed = True
+        if self.chan is not None:
+            self.chan.close()
+        self.pool.channel_gone(self)
 
 
 class _Link(asyncssh.SSHClient):
@@ -211,8 +256,10 @@ class MmlOverSsh:
     def __init__(self, settings: MmlSshSettings) -> None:
         self.settings = settings
         self.name = settings.name
+        self._queue: deque[_Pending] = deque()
         self._idle: list[_Channel] = []
-        self._slots = asyncio.Semaphore(settings.sessions)
+        self._channels: set[_Channel] = set()
+        self._opening: set[asyncio.Task[None]] = set()
         self._bucket = (
             TokenBucket(settings.rate_limit, settings.rate_burst) if settings.rate_limit else None
         )
@@ -297,20 +344,29 @@ class MmlOverSsh:
         raise NeUnavailable(f"{reply.command}: {reply.outcome.value} {reply.code} {reply.text}")
 
     async def close(self) -> None:
-        """Let commands in flight finish, log every session out, and close the connection."""
+        """Let commands in flight finish, log every session out, and close the connection.
+        Commands still queued are not sent (TRANSIENT ``closed``)."""
         if self._closed:
             return
         self._closed = True
-        for _ in range(self.settings.sessions):
-            await self._slots.acquire()
-        idle, self._idle = self._idle, []
+        queued, self._queue = self._queue, deque()
+        for pending in queued:
+            pending.fail(_Closed("adapter is closed; not sent"))
+        for task in self._opening:
+            task.cancel()
+        await asyncio.gather(*self._opening, return_exceptions=True)
+        in_flight = [c.current.reply for c in self._channels if c.current is not None]
+        await asyncio.gather(*in_flight, return_exceptions=True)
+        self._idle.clear()
+        channels, self._channels = self._channels, set()
+        idle = [c for c in channels if c.current is None and c.usable]
         await asyncio.gather(*(self._log_out(channel) for channel in idle))
+        for channel in channels:
+            channel.abandon()
         link, self._link = self._link, None
         if link is not None and link.connection is not None:
             link.connection.close()
             await link.connection.wait_closed()
-        for _ in range(self.settings.sessions):
-            self._slots.release()  # commands still queued now see `_closed` and give up
 
     async def _send(self, command: mml.Command) -> Reply:
         reply, _ = await self._exchange(command)
@@ -323,42 +379,30 @@ class MmlOverSsh:
         they are empty when the NE gave no reply.
         """
         masked = command.text()
-        async with self._slots:
-            if self._closed:
-                reply = _failed(Outcome.TRANSIENT, "closed", masked, "adapter is closed; not sent")
-                return reply, {}
-            try:
-                channel = await self._checkout()
-            except (OSError, asyncssh.Error) as exc:
-                return _failed(Outcome.TRANSIENT, "not-sent", masked, f"not sent: {exc}"), {}
-            if self._bucket is not None:
-                await self._bucket.acquire()
-            started = time.perf_counter()
-            try:
-                raw = await channel.ask(command.text(reveal=True), self._timeout)
-                parsed = mml.parse_reply(raw)
-            except _NotSent as exc:
-                channel.abandon()
-                return _failed(Outcome.TRANSIENT, "not-sent", masked, f"not sent: {exc}"), {}
-            except TimeoutError:
-                channel.abandon()
-                log.warning("%s: no reply within %ss to %s", self.name, self._timeout, masked)
-                return _failed(Outcome.UNKNOWN, "timeout", masked, "no reply in time", started), {}
-            except _LostAfterSending as exc:
-                channel.abandon()
-                log.warning("%s: %s after sending %s", self.name, exc, masked)
-                return _failed(Outcome.UNKNOWN, "disconnected", masked, str(exc), started), {}
-            except mml.ReplyFramingError as exc:
-                channel.abandon()  # the stream is out of step: a fresh channel is safer
-                log.warning("%s: garbled reply to %s: %s", self.name, masked, exc)
-                garbled = _failed(
-                    Outcome.UNKNOWN, "garbled", masked, str(exc), started, mml.mask(raw)
-                )
-                return garbled, {}
-            except BaseException:
-                channel.abandon()  # cancelled mid-command: its reply would go to the next one
-                raise
-            self._idle.append(channel)
+        if self._closed:
+            return _failed(Outcome.TRANSIENT, "closed", masked, "adapter is closed; not sent"), {}
+        pending = _Pending(command.text(reveal=True), asyncio.get_running_loop().create_future())
+        self._queue.append(pending)
+        self._dispatch()
+        try:
+            raw, parsed = await pending.reply
+        except _Closed as exc:
+            return _failed(Outcome.TRANSIENT, "closed", masked, str(exc)), {}
+        except _NotSent as exc:
+            return _failed(Outcome.TRANSIENT, "not-sent", masked, f"not sent: {exc}"), {}
+        except TimeoutError:
+            log.warning("%s: no reply within %ss to %s", self.name, self._timeout, masked)
+            timeout = _failed(Outcome.UNKNOWN, "timeout", masked, "no reply in time", pending)
+            return timeout, {}
+        except _LostAfterSending as exc:
+            log.warning("%s: %s after sending %s", self.name, exc, masked)
+            return _failed(Outcome.UNKNOWN, "disconnected", masked, str(exc), pending), {}
+        except _Garbled as exc:
+            log.warning("%s: garbled reply to %s: %s", self.name, masked, exc)
+            garbled = _failed(
+                Outcome.UNKNOWN, "garbled", masked, str(exc), pending, mml.mask(exc.raw)
+            )
+            return garbled, {}
         outcome = mml.classify(parsed.code, self._transient)
         response = mml.mask(raw)
         if log.isEnabledFor(logging.DEBUG):
@@ -370,18 +414,89 @@ class MmlOverSsh:
             fields=_masked_fields(parsed.fields),
             command=masked,
             response=response,
-            elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            elapsed_ms=pending.elapsed_ms,
         )
         return reply, parsed.fields
 
-    async def _checkout(self) -> _Channel:
-        """An idle logged-in channel, or a new one (the caller holds a pool slot)."""
-        while self._idle:
-            channel = self._idle.pop()
-            if channel.usable:
-                return channel
-            channel.abandon()
-        return await self._open_channel()
+    # -- the pool ------------------------------------------------------------------------
+    #
+    # Commands queue in arrival order; an idle channel takes the next one at once, whether it
+    # became idle in a reply's callback or just logged in. Channels are opened on demand, up
+    # to ``sessions``, by tasks of their own, so a slow login delays no reply.
+
+    def _dispatch(self) -> None:
+        """Hand queued commands to idle channels; open channels while the pool has room."""
+        queue, idle = self._queue, self._idle
+        while queue and idle:
+            pending = queue.popleft()
+            if pending.reply.done():
+                continue  # its caller gave up before it was sent
+            channel = idle.pop()
+            if not channel.usable:
+                queue.appendleft(pending)
+                self._channels.discard(channel)
+                continue
+            delay = self._bucket.reserve() if self._bucket is not None else 0.0
+            if delay > 0.0:
+                channel.current = pending  # held for this command until its slot comes
+                asyncio.get_running_loop().call_later(delay, self._send_late, channel, pending)
+            else:
+                channel.send(pending, self._timeout)
+        opening = len(self._opening)
+        room = self.settings.sessions - len(self._channels) - opening
+        for _ in range(min(len(queue) - opening, room)):
+            self._opening.add(asyncio.create_task(self._open(), name=f"{self.name}-session"))
+
+    def _send_late(self, channel: _Channel, pending: _Pending) -> None:
+        """A rate-limited command's slot has come."""
+        if channel.current is not pending:
+            return  # the channel went in the meantime, and the command with it
+        channel.current = None
+        if self._closed:
+            pending.fail(_Closed("adapter is closed; not sent"))
+        elif pending.reply.done():
+            self.idle_again(channel)
+        else:
+            channel.send(pending, self._timeout)
+
+    def idle_again(self, channel: _Channel) -> None:
+        """``channel`` answered a command: it takes the next queued one, if any. (A channel
+        logging in or out is not in the pool yet, or any more.)"""
+        if self._closed or channel not in self._channels:
+            return
+        self._idle.append(channel)
+        if self._queue:
+            self._dispatch()
+
+    def channel_gone(self, channel: _Channel) -> None:
+        """``channel`` closed or was abandoned: it leaves the pool (queued commands may need
+        a replacement)."""
+        self._channels.discard(channel)
+        if channel in self._idle:
+            self._idle.remove(channel)
+        if self._queue and not self._closed:
+            self._dispatch()
+
+    async def _open(self) -> None:
+        """Open one channel for the pool (a task of its own, in ``_opening`` while it runs)."""
+        me = asyncio.current_task()
+        try:
+            channel = await self._open_channel()
+        except (OSError, asyncssh.Error) as exc:
+            self._opening.discard(me)
+            if not self._channels and not self._opening:
+                # Nobody is left to serve the queue: its commands were not sent.
+                queued, self._queue = self._queue, deque()
+                for pending in queued:
+                    pending.fail(_NotSent(str(exc)))
+            return
+        finally:
+            self._opening.discard(me)
+        if self._closed:
+            await self._log_out(channel)
+            return
+        self._channels.add(channel)
+        self.idle_again(channel)
 
     async def _open_channel(self) -> _Channel:
         """A new logged-in channel.
@@ -405,21 +520,27 @@ class MmlOverSsh:
         self._failures = 0
         return channel
 
+    async def _ask(self, channel: _Channel, line: str, within: float) -> mml.ParsedReply:
+        """One command on ``channel`` outside the queue (login, logout)."""
+        pending = _Pending(line, asyncio.get_running_loop().create_future())
+        channel.send(pending, within)
+        _, parsed = await pending.reply
+        return parsed
+
     async def _log_in(self, link: _Link) -> _Channel:
         assert link.connection is not None
         timeout = self.settings.connect_timeout
-        session = _Session()
-        opening = link.connection.create_session(lambda: session)
-        chan, _ = await asyncio.wait_for(opening, timeout)
-        channel = _Channel(chan, session, link)
+        channel = _Channel(self, link)
+        opening = link.connection.create_session(lambda: channel)
+        channel.chan, _ = await asyncio.wait_for(opening, timeout)
         login = mml.login(
             self.settings.operator,
             self.settings.operator_password.get_secret_value(),
             self.settings.hlrsn,
         )
         try:
-            reply = mml.parse_reply(await channel.ask(login.text(reveal=True), timeout))
-        except (TimeoutError, ConnectionError, mml.ReplyFramingError) as exc:
+            reply = await self._ask(channel, login.text(reveal=True), timeout)
+        except (TimeoutError, ConnectionError) as exc:
             channel.abandon()
             raise _LoginRefused(f"login failed: {exc or 'no reply in time'}") from None
         if reply.code != 0:
@@ -464,7 +585,7 @@ class MmlOverSsh:
 
     async def _log_out(self, channel: _Channel) -> None:
         try:
-            await channel.ask(mml.LOGOUT, self.settings.command_timeout)
+            await self._ask(channel, mml.LOGOUT, self.settings.command_timeout)
         except (TimeoutError, ConnectionError) as exc:
             log.info("%s: logout not acknowledged: %s", self.name, exc)
         channel.abandon()
@@ -475,11 +596,11 @@ def _failed(
     code: str,
     command: str,
     text: str,
-    started: float | None = None,
+    sent: _Pending | None = None,
     response: str = "",
 ) -> Reply:
     """A reply the adapter makes up when the NE gave none; ``code`` says why, in words."""
-    elapsed = (time.perf_counter() - started) * 1000.0 if started is not None else 0.0
+    elapsed = (time.perf_counter() - sent.sent_at) * 1000.0 if sent and sent.sent_at else 0.0
     return Reply(
         outcome=outcome,
         code=code,

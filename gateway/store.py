@@ -583,6 +583,8 @@ class SqliteStore:
                 )
             if next_intent is not None:
                 _intent(conn, order_id, next_intent[0], next_intent[1], now)
+            if not messages:
+                return
             # SMS the step handed to the SMS centre, awaiting their delivery receipts.
             conn.executemany(
                 "INSERT INTO sms_messages (message_id, order_id, idx, status, updated_at)"

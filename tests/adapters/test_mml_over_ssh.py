@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from itertools import pairwise
 from typing import Any
 
 import pytest
@@ -428,18 +430,22 @@ async def test_unreachable_ne_backs_off(emu: HlrEmulator) -> None:
 async def test_rate_limit_spaces_the_commands(
     connect: Connect, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    slept: list[float] = []
+    arrived: list[float] = []
+    handle = MmlSession.handle
 
-    async def sleep(seconds: float) -> None:
-        slept.append(seconds)  # computed delays; nobody waits
+    def timed(self: MmlSession, text: str) -> Answer:
+        if not text.startswith(("LGI", "LGO")):
+            arrived.append(time.monotonic())
+        return handle(self, text)
 
-    monkeypatch.setattr("adapters.rate_limit.asyncio.sleep", sleep)
-    async with connect(rate_limit=2.0) as ne:
-        for _ in range(3):
-            await ne.read(Lookup(imsi=IMSI))  # two commands each: LST SUB, LST KI
-    assert len(slept) == 5
-    assert all(0.0 < delay <= 0.5 * (i + 1) for i, delay in enumerate(slept))
-    assert slept[-1] > 2.0  # the sixth command is due 2.5 s after the first
+    monkeypatch.setattr(MmlSession, "handle", timed)
+    async with connect(rate_limit=20.0, sessions=2) as ne:
+        # Six commands at once (LST SUB, LST KI each) on two sessions: still 20/s at most.
+        await asyncio.gather(*(ne.read(Lookup(imsi=IMSI)) for _ in range(3)))
+    assert len(arrived) == 6
+    gaps = [b - a for a, b in pairwise(arrived)]
+    assert all(gap >= 0.045 for gap in gaps), gaps  # 50 ms apart, less the timer's slack
+    assert arrived[-1] - arrived[0] >= 0.24
 
 
 async def test_closed_adapter_sends_nothing(emu: HlrEmulator, ne: MmlOverSsh) -> None:
