@@ -8,6 +8,7 @@ zone (Asia/Shanghai unless said otherwise).
 
 from __future__ import annotations
 
+import functools
 import re
 import sqlite3
 import time
@@ -198,6 +199,14 @@ class Channel:
 _COLUMNS = "id, kind, name, city, area, hours, active"
 
 
+@functools.lru_cache(maxsize=256)
+def _hours(stored: str) -> OpeningHours:
+    """Opening hours from their stored JSON. Every order's intake checks its channel's hours,
+    so a parse is kept per text: a timetable that changes is a different text, and the model
+    is frozen."""
+    return OpeningHours.model_validate_json(stored)
+
+
 def _channel(row: tuple[Any, ...]) -> Channel:
     return Channel(
         row[0],
@@ -205,7 +214,7 @@ def _channel(row: tuple[Any, ...]) -> Channel:
         row[2],
         row[3],
         row[4],
-        OpeningHours.model_validate_json(row[5]),
+        _hours(row[5]),
         bool(row[6]),
     )
 
