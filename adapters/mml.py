@@ -160,6 +160,35 @@ def _load_auth(op: LoadAuth, hlrsn: int) -> Command:
     return _by_imsi("ADD KI", hlrsn, op.imsi, bare("OPERTYPE", "ADD"), *params)
 
 
+_COMMANDS = (
+    LoadAuth,
+    RemoveAuth,
+    CreateSubscriber,
+    RemoveSubscriber,
+    SetLock,
+    SetIncomingBarring,
+    SetOutgoingBarring,
+    SetRoamingBarring,
+    RegisterForwarding,
+    EraseForwarding,
+    SetData,
+    SetNetworkAccess,
+    ChangeMsisdn,
+    SwapImsi,
+)
+"""The operations `command_for` has a command for (tests hold the two together)."""
+
+
+def _unsupported(op: Operation) -> NotSupported:
+    return NotSupported(f"an HLR has no MML command for {type(op).__name__}")
+
+
+def check(op: Operation) -> None:
+    """Raise `NotSupported` unless there is an MML command for ``op``: a matter of its type."""
+    if not isinstance(op, _COMMANDS):
+        raise _unsupported(op)
+
+
 def command_for(op: Operation, hlrsn: int = 1) -> Command:
     """The one MML command that carries out ``op`` on the HLR numbered ``hlrsn``."""
     match op:
@@ -207,7 +236,7 @@ def command_for(op: Operation, hlrsn: int = 1) -> Command:
             return _by_isdn("MOD ISDN", hlrsn, op.msisdn, quoted("NEWISDN", op.new_msisdn))
         case SwapImsi():
             return _by_isdn("MOD IMSI", hlrsn, op.msisdn, quoted("NEWIMSI", op.new_imsi))
-    raise NotSupported(f"an HLR has no MML command for {type(op).__name__}")
+    raise _unsupported(op)
 
 
 def render(op: Operation, *, hlrsn: int = 1, reveal: bool = False) -> str:

@@ -285,6 +285,9 @@ class MmlOverSsh:
     def render(self, op: Operation) -> str:
         return mml.render(op, hlrsn=self.settings.hlrsn)
 
+    def check(self, op: Operation) -> None:
+        mml.check(op)
+
     async def execute(self, op: Operation) -> Reply:
         return await self._send(mml.command_for(op, self.settings.hlrsn))
 

@@ -36,6 +36,14 @@ class NetworkElement(Protocol):
         """
         ...
 
+    def check(self, op: Operation) -> None:
+        """Raise `NotSupported` when `execute` could not carry out ``op`` (as `render` would).
+
+        The engine asks this of every step and compensation before a plan runs, so an order
+        the NE cannot complete is refused before anything is sent. A dialect whose answer
+        depends on the operation's type alone answers without rendering."""
+        ...
+
     async def execute(self, op: Operation) -> Reply:
         """Send the command(s) for ``op`` and classify the answer. Never raises for NE errors:
         a timeout or disconnect is a Reply with outcome TRANSIENT (not sent) or UNKNOWN (may

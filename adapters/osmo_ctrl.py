@@ -116,6 +116,9 @@ class OsmoHlrCtrl:
     def render(self, op: Operation) -> str:
         return osmo_hlr.render(op, self._data_lock)
 
+    def check(self, op: Operation) -> None:
+        self.render(op)  # whether osmo-hlr can do it depends on the values (keys, locks)
+
     async def execute(self, op: Operation) -> Reply:
         return await self.run_script(osmo_hlr.script_for(op, self._data_lock))
 

@@ -77,6 +77,9 @@ class Smsc:
             )
         raise NotSupported(f"{self.name}: an SMSC does not carry out {type(op).__name__}")
 
+    def check(self, op: Operation) -> None:
+        self.render(op)
+
     async def execute(self, op: Operation) -> Reply:
         command = self.render(op)
         if isinstance(op, SetSmsBarring):

@@ -287,7 +287,7 @@ class Engine:
                 if op is None:
                     continue
                 try:
-                    self.targets.render(step.ne, op)
+                    self.targets.check(step.ne, op)
                 except UnknownTarget as exc:
                     raise PlanRefused(str(exc)) from None
                 except NotSupported as exc:

@@ -57,6 +57,13 @@ class Targets:
             return self._station(name).render(op)
         return self._ne(name).render(op)
 
+    def check(self, name: str, op: StepOperation) -> None:
+        """Raise `UnknownTarget` or `NotSupported` unless ``name`` can carry out ``op``."""
+        if isinstance(op, CARD_OPERATIONS):
+            self._station(name).render(op)
+        else:
+            self._ne(name).check(op)
+
     def try_render(self, name: str, op: StepOperation) -> str | None:
         try:
             return self.render(name, op)

@@ -141,6 +141,14 @@ def test_every_hlr_operation_kind_has_a_rendering() -> None:
 def test_sms_centre_operations_are_not_for_an_hlr(op: Operation) -> None:
     with pytest.raises(NotSupported, match="no MML command"):
         mml.render(op)
+    with pytest.raises(NotSupported, match="no MML command"):
+        mml.check(op)  # the engine's pre-flight question gets the same answer
+
+
+@pytest.mark.parametrize(("op", "expected"), RENDERED, ids=lambda v: getattr(v, "op", ""))
+def test_check_passes_whatever_renders(op: Operation, expected: str) -> None:
+    mml.check(op)  # raises NotSupported if the two lists of operations ever disagree
+    assert mml.render(op) == expected
 
 
 def test_reveal_puts_the_keys_in_and_only_there() -> None:
