@@ -5,7 +5,8 @@ are queued in one turn of the event loop run in one transaction (group commit), 
 orders a second each waiting for "intent recorded" share a handful of commits instead of
 paying one each. A job's future resolves only after its transaction
 committed, so "recorded" always means durable against a crash of the gateway process
-(``synchronous=NORMAL`` in WAL mode; set ``FULL`` to survive power loss too).
+(``synchronous=NORMAL`` in WAL mode; set ``FULL`` to survive power loss too). Checkpoints run
+on a thread of their own (`gateway.checkpointer`), never inside a commit on the event loop.
 
 Secrets in order bodies and plans are sealed field by field with the `Vault`.
 """
@@ -21,6 +22,7 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
+from gateway.checkpointer import WalCheckpointer
 from gateway.lines import Line
 from gateway.operations import Reply
 from gateway.orders import ORDER_ADAPTER, Order, order_msisdns
@@ -198,6 +200,7 @@ class SqliteStore:
         self.vault = vault
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
+        self._checkpointer: WalCheckpointer | None = None
         self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
 
@@ -214,14 +217,20 @@ class SqliteStore:
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
         conn.execute("PRAGMA busy_timeout=5000")
+        conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
         conn.executescript(SCHEMA)
         conn.executescript(RESOURCES_SCHEMA)
         self._conn = conn
+        self._checkpointer = WalCheckpointer(self.path, synchronous=self._synchronous)
+        self._checkpointer.start()
 
     async def close(self) -> None:
+        if self._checkpointer is not None:
+            self._checkpointer.close()
+            self._checkpointer = None
         if self._conn is not None:
             self._flush()
-            self._conn.close()
+            self._conn.close()  # the last connection: it checkpoints and removes the WAL
             self._conn = None
 
     # -- group commit --------------------------------------------------------------------

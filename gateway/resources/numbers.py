@@ -13,6 +13,7 @@ changes the row; the others find it taken.
 
 from __future__ import annotations
 
+import functools
 import re
 import secrets
 import sqlite3
@@ -159,7 +160,7 @@ class BlockIn(BaseModel):
 
 
 class PoolSettings(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", frozen=True)
 
     hold_minutes: float = Field(30, gt=0, le=1440, description="how long a hold lasts")
     recycle_cooldown_days: float = Field(90, ge=0, le=3650, description="回收 → reusable")
@@ -244,8 +245,15 @@ _SETTINGS_DEFAULTS = PoolSettings()
 
 
 def load_settings(conn: sqlite3.Connection) -> PoolSettings:
-    rows = dict(conn.execute("SELECT key, value FROM number_settings").fetchall())
-    return PoolSettings.model_validate(_SETTINGS_DEFAULTS.model_dump() | rows)
+    rows = conn.execute("SELECT key, value FROM number_settings ORDER BY key").fetchall()
+    return _settings(tuple(rows))
+
+
+@functools.lru_cache(maxsize=64)
+def _settings(stored: tuple[tuple[str, Any], ...]) -> PoolSettings:
+    """The settings the stored rows make. Every open account's intake and completion look a
+    number up, so the model is kept per set of rows (it is frozen; a change is new rows)."""
+    return PoolSettings.model_validate(_SETTINGS_DEFAULTS.model_dump() | dict(stored))
 
 
 def _record(row: tuple[Any, ...], settings: PoolSettings) -> NumberRecord:
