@@ -6,7 +6,6 @@ parent process (the gateway, a benchmark) learns the port when it asked for `--p
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from emulators.hlr.configfile import read_codes, read_templates
 from emulators.hlr.faults import Faults
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
-from emulators.serving import serve
+from emulators.serving import run
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -112,7 +111,7 @@ def hlr(
             host_key=host_key,
             auc=AuthCentre(amf=amf, ind=ind),
         )
-        asyncio.run(serve(emulator, lambda: _listening(emulator), as_json=as_json))
+        run(emulator, lambda: _listening(emulator), as_json=as_json)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 

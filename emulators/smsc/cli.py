@@ -6,13 +6,12 @@ parent process (a test, a benchmark, the demo) learns the ports when it asked fo
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from typing import Any
 
 import click
 
-from emulators.serving import serve
+from emulators.serving import run
 from emulators.smsc.faults import DROP_STAGES, Faults
 from emulators.smsc.server import BARRED_STATUS, IDEMPOTENCY_TAG, SmscEmulator
 
@@ -114,7 +113,7 @@ def smsc(
             barred_status=_status(barred_status),
             idempotency_tag=None if no_idempotency else IDEMPOTENCY_TAG,
         )
-        asyncio.run(serve(emulator, lambda: _listening(emulator), as_json=as_json))
+        run(emulator, lambda: _listening(emulator), as_json=as_json)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from None
 

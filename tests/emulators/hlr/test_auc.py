@@ -242,10 +242,10 @@ def test_auc_settings_are_checked(options: dict[str, object], field: str) -> Non
 def test_cli_options_set_the_auc(monkeypatch: pytest.MonkeyPatch) -> None:
     started: list[HlrEmulator] = []
 
-    async def serve(emulator: HlrEmulator, listening: object, *, as_json: bool) -> None:
+    def run(emulator: HlrEmulator, listening: object, *, as_json: bool) -> None:
         started.append(emulator)
 
-    monkeypatch.setattr("emulators.hlr.cli.serve", serve)
+    monkeypatch.setattr("emulators.hlr.cli.run", run)
     result = CliRunner().invoke(emulate, ["hlr", "--amf", "8000", "--ind", "3"])
     assert result.exit_code == 0, result.output
     assert (started[0].auc.amf, started[0].auc.ind) == (b"\x80\x00", 3)
