@@ -23,7 +23,12 @@ from gateway.events import EventHub
 from gateway.identifiers import luhn_check_digit
 from gateway.orders import Order, parse_order
 from gateway.resources.demo import seed_demo
-from gateway.runtime import emulator_ne, hlr_emulator_process, running_gateway
+from gateway.runtime import (
+    emulator_ne,
+    hlr_emulator_process,
+    running_gateway,
+    settle_garbage_collector,
+)
 
 KI = "465b5ce8b199b49faa5f0a2ee238a6bc"
 OPC = "cd63cb71954a9f4e48a5994e37a02baf"
@@ -114,6 +119,7 @@ async def run_bench(
                 warm = bench_order(n + 1, product)
                 await engine.submit(warm)
                 await engine.drain()
+                settle_garbage_collector()  # as `provgw serve` does once it is up
                 events: EventHub = engine.events
                 started: dict[str, float] = {}
                 latencies: list[float] = []

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import json
 import os
 import sys
@@ -59,6 +60,19 @@ async def running_gateway(
                 await engine.stop()
     finally:
         await close_targets(targets)
+
+
+def settle_garbage_collector() -> None:
+    """Tune Python's cyclic garbage collector for a gateway that has started and will run long.
+
+    What is alive by then (modules, pydantic schemas, the configuration) lives as long as the
+    process, and `gc.freeze` takes it out of every later collection. The youngest generation is
+    collected after 20,000 new container objects instead of 700: an order allocates several
+    hundred, so the collector no longer runs every order or two. Measured with
+    `bench/order_instructions.py`: 4 % fewer instructions per order. Call it once, from the
+    process's entry point (`provgw serve`, `provgw bench orders`), not from a library."""
+    gc.freeze()
+    gc.set_threshold(20_000, 20, 20)
 
 
 class Unavailable(RuntimeError):

@@ -25,6 +25,7 @@ from gateway.runtime import (
     emulator_ne,
     hlr_emulator_process,
     running_gateway,
+    settle_garbage_collector,
     smsc_emulator_process,
 )
 from gateway.stations_api import release_agents
@@ -95,6 +96,7 @@ async def serve_gateway(
                 f'card agent: station {DEMO_STATION} served from reader "{reader.reader}" '
                 f"(PID {agent.pid}, log {log_file})  ·  state: GET http://{host}:{port}/stations"
             )
+        settle_garbage_collector()
         server = _Server(
             uvicorn.Config(
                 create_app(engine),
