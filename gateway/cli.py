@@ -330,6 +330,13 @@ for _resource_bench in RESOURCE_BENCHES:
     show_default=True,
     help="Check channel, operator and opening hours at intake, as in production.",
 )
+@click.option(
+    "--pin/--no-pin",
+    default=True,
+    show_default=True,
+    help="Give the emulator a core of its own and the gateway the others (an NE is another "
+    "host); --no-pin leaves both to the scheduler.",
+)
 @_json
 def bench_orders(
     count: int,
@@ -338,6 +345,7 @@ def bench_orders(
     window: int,
     product: str,
     access_control: bool,
+    pin: bool,
     as_json: bool,
 ) -> None:
     """Open-account orders end to end: engine, SQLite store, real SSH to the HLR emulator
@@ -353,6 +361,7 @@ def bench_orders(
             product=product,
             show_progress=not as_json,
             access_control=access_control,
+            pin=pin,
         )
     )
     out = result_dict(result) | {"machine": machine_description()}
