@@ -69,8 +69,8 @@ def settle_garbage_collector() -> None:
     process, and `gc.freeze` takes it out of every later collection. The youngest generation is
     collected after 20,000 new container objects instead of 700: an order allocates several
     hundred, so the collector no longer runs every order or two. Measured with
-    `bench/order_instructions.py`: 4 % fewer instructions per order. Call it once, from the
-    process's entry point (`provgw serve`, `provgw bench orders`), not from a library."""
+    `bench/order_instructions.py`: 4 % fewer instructions per order. Called once per process,
+    where it starts its real work (`provgw serve`, the order benchmark); tests leave it be."""
     gc.freeze()
     gc.set_threshold(20_000, 20, 20)
 
