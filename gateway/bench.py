@@ -19,7 +19,7 @@ import os
 import resource
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -113,14 +113,16 @@ def _percentile(values: list[float], q: float) -> float:
 
 
 @dataclass
-class _Measured:
+class Measured:
     seconds: float
-    cpu_s: float
-    latencies: list[float]
+    cpu_s: float  # the gateway process's, all threads
+    latencies: list[float]  # per order, submitted → terminal
     completed: int
 
 
-async def _measure(engine: Engine, orders: list[Order], window: int, progress: bool) -> _Measured:
+async def measure_orders(
+    engine: Engine, orders: Sequence[Order], window: int, *, progress: bool = False
+) -> Measured:
     """Submit ``orders`` with at most ``window`` in flight, concurrently as from many API
     clients (accepts that arrive together share one commit); wait for every one to end."""
     started: dict[str, float] = {}
@@ -150,7 +152,7 @@ async def _measure(engine: Engine, orders: list[Order], window: int, progress: b
                 submissions.append(asyncio.create_task(engine.submit(order)))
             await asyncio.gather(*submissions)
             await collector
-    return _Measured(time.perf_counter() - t0, time.process_time() - cpu0, latencies, completed)
+    return Measured(time.perf_counter() - t0, time.process_time() - cpu0, latencies, completed)
 
 
 async def run_bench(
@@ -189,7 +191,7 @@ async def run_bench(
                 # keep every core.
                 with _own_cores(hlr.process.pid, pin) as pinned:
                     emu_cpu0 = _process_cpu_s(hlr.process.pid)
-                    run = await _measure(engine, orders, window, show_progress)
+                    run = await measure_orders(engine, orders, window, progress=show_progress)
                     emu_cpu = _process_cpu_s(hlr.process.pid) - emu_cpu0
                 rows = await engine.store.counts()
                 assert sum(rows.values()) == n + 1

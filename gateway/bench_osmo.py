@@ -20,7 +20,6 @@ latency, and CPU per order in the gateway process and in osmo-hlr.
 
 from __future__ import annotations
 
-import asyncio
 import os
 import socket
 import statistics
@@ -34,7 +33,7 @@ from adapters import ipa
 from adapters.ctrl import parse_reply
 from adapters.osmo_hlr import script_for
 from adapters.osmo_hlr_process import OsmoHlrProcess
-from gateway.bench import KI, OPC, TERMINAL, bench_order
+from gateway.bench import KI, OPC, bench_order, measure_orders
 from gateway.config import GatewayConfig, NetworkElementConfig, RetryPolicy, load_config
 from gateway.engine import Engine
 from gateway.events import EventHub
@@ -149,41 +148,6 @@ def run_direct(
         return time.perf_counter() - started, errors
 
 
-async def run_gateway(
-    engine: Engine, orders: list[OpenAccount], window: int
-) -> tuple[float, list[float], int]:
-    """Submit ``orders`` with at most ``window`` in flight; (seconds, latencies, completed)."""
-    started: dict[str, float] = {}
-    latencies: list[float] = []
-    completed = 0
-    slots = asyncio.Semaphore(window)
-    done = asyncio.Event()
-    async with engine.events.subscribe() as queue:
-
-        async def collect() -> None:
-            nonlocal completed
-            while len(latencies) < len(orders):
-                event = await queue.get()
-                if event["state"] in TERMINAL and event["order_id"] in started:
-                    latencies.append(time.perf_counter() - started[event["order_id"]])
-                    completed += event["state"] == "completed"
-                    slots.release()
-            done.set()
-
-        collector = asyncio.create_task(collect())
-        t0 = time.perf_counter()
-        submissions = []
-        for order in orders:
-            await slots.acquire()
-            started[order.order_id] = time.perf_counter()
-            submissions.append(asyncio.create_task(engine.submit(order)))
-        await asyncio.gather(*submissions)
-        await done.wait()
-        elapsed = time.perf_counter() - t0
-        await collector
-    return elapsed, latencies, completed
-
-
 async def run_osmo_bench(n: int, *, window: int, rounds: int) -> OsmoBenchResult:
     with (
         tempfile.TemporaryDirectory(prefix="provgw-bench-osmo-") as tmp,
@@ -226,7 +190,7 @@ async def _rounds(
     rounds: int,
 ) -> OsmoBenchResult:
     # Warm up: the CTRL connection opens and the code paths run once before any clock starts.
-    await run_gateway(engine, _orders(1, 10), window)
+    await measure_orders(engine, _orders(1, 10), window)
     sample = open_account_wire(_orders(1, 1)[0], config.country_code)
     result = OsmoBenchResult(orders=n, window=window, commands_per_order=len(sample))
     for r in range(rounds):
@@ -240,7 +204,8 @@ async def _rounds(
 
         orders = _orders(base + 2 * _ROUND_SPAN, n)
         cpu0, gw0 = _cpu_seconds(hlr.pid), time.process_time()
-        gateway_s, latencies, completed = await run_gateway(engine, orders, window)
+        run = await measure_orders(engine, orders, window)
+        gateway_s, latencies, completed = run.seconds, run.latencies, run.completed
         gateway_cpu = time.process_time() - gw0
         osmo_cpu = _cpu_seconds(hlr.pid) - cpu0
 

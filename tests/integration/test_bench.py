@@ -1,11 +1,14 @@
-"""`provgw bench orders` runs what it says: real SSH to the emulator, every order completed."""
+"""The benchmarks run what they say: every order through the gateway to a real NE, completed."""
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+
+import pytest
 
 
 def _bench(*args: str) -> dict[str, object]:
@@ -31,3 +34,21 @@ def test_every_order_completes_and_the_emulator_gets_a_core_of_its_own() -> None
 def test_no_pin_leaves_the_cores_to_the_scheduler() -> None:
     result = _bench("--no-pin", "--no-access-control")
     assert (result["completed"], result["pinned"], result["access_control"]) == (40, False, False)
+
+
+def test_the_osmo_hlr_bench_runs_every_order_through_the_gateway() -> None:
+    if shutil.which("osmo-hlr") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("osmo-hlr is required under CI (scripts/install-system-deps installs it)")
+        pytest.skip("osmo-hlr not installed")
+    run = subprocess.run(
+        [sys.executable, "-m", "gateway", "bench", "osmo", "-n", "30", "--rounds", "1", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    (only,) = json.loads(run.stdout)["rounds"]
+    assert (only["gateway_completed"], only["direct_errors"]) == (30, 0)
+    assert only["gateway_orders_per_s"] > 0
