@@ -486,8 +486,7 @@ class MmlOverSsh:
         try:
             channel = await self._open_channel()
         except (OSError, asyncssh.Error) as exc:
-            self._opening.discard(me)
-            if not self._channels and not self._opening:
+            if not self._channels and self._opening <= {me}:
                 # Nobody is left to serve the queue: its commands were not sent.
                 queued, self._queue = self._queue, deque()
                 for pending in queued:
