@@ -8,16 +8,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
-from itertools import pairwise
 from typing import Any
 
 import pytest
 
 from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import NetworkElement
+from adapters.rate_limit import TokenBucket
 from emulators.hlr import Account, HlrEmulator
 from emulators.hlr.session import Answer, MmlSession
 from gateway.operations import (
@@ -430,22 +429,25 @@ async def test_unreachable_ne_backs_off(emu: HlrEmulator) -> None:
 async def test_rate_limit_spaces_the_commands(
     connect: Connect, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    arrived: list[float] = []
-    handle = MmlSession.handle
+    delays: list[float] = []
 
-    def timed(self: MmlSession, text: str) -> Answer:
-        if not text.startswith(("LGI", "LGO")):
-            arrived.append(time.monotonic())
-        return handle(self, text)
+    class StillClock(TokenBucket):
+        """The adapter's bucket on a clock that stands still: its delays are exact."""
 
-    monkeypatch.setattr(MmlSession, "handle", timed)
+        def __init__(self, rate: float, burst: int = 1) -> None:
+            super().__init__(rate, burst, clock=lambda: 100.0)
+
+        def reserve(self) -> float:
+            delays.append(super().reserve())
+            return delays[-1]
+
+    monkeypatch.setattr("adapters.mml_ssh.TokenBucket", StillClock)
     async with connect(rate_limit=20.0, sessions=2) as ne:
         # Six commands at once (LST SUB, LST KI each) on two sessions: still 20/s at most.
-        await asyncio.gather(*(ne.read(Lookup(imsi=IMSI)) for _ in range(3)))
-    assert len(arrived) == 6
-    gaps = [b - a for a, b in pairwise(arrived)]
-    assert all(gap >= 0.045 for gap in gaps), gaps  # 50 ms apart, less the timer's slack
-    assert arrived[-1] - arrived[0] >= 0.24
+        views = await asyncio.gather(*(ne.read(Lookup(imsi=IMSI)) for _ in range(3)))
+    assert len(views) == 3
+    # One slot per command (none for LGI), each 50 ms after the one before.
+    assert delays == pytest.approx([0.0, 0.05, 0.10, 0.15, 0.20, 0.25])
 
 
 async def test_closed_adapter_sends_nothing(emu: HlrEmulator, ne: MmlOverSsh) -> None:
