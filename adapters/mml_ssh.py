@@ -45,6 +45,8 @@ from gateway.operations import AuthVector, Lookup, Operation, Outcome, Reply, Su
 
 log = logging.getLogger(__name__)
 
+PROBE_IMSI = "001010000000000"
+"""The test network's MCC/MNC (001/01), subscriber 0: no live HLR holds it."""
 SUBSCRIBER_NOT_DEFINED = 3001
 RECORD_NOT_DEFINED = 3007
 NO_UMTS_AUTH = 3015
@@ -304,6 +306,12 @@ class MmlOverSsh:
         except (KeyError, ValueError) as exc:
             # A view built on a guess would mislead reconciliation; better not to know yet.
             raise NeUnavailable(f"{self.name}: LST answer not understood: {exc}") from None
+
+    async def probe(self) -> None:
+        """``LST SUB`` of an IMSI no operator assigns: any answer proves the NE is there."""
+        reply = await self._send(mml.list_subscriber(Lookup(imsi=PROBE_IMSI), self.settings.hlrsn))
+        if reply.unreachable:
+            raise NeUnavailable(f"{self.name}: {reply.code}: {reply.text}")
 
     async def auth_vector(self, imsi: str) -> AuthVector:
         """One fresh vector for ``imsi`` from the NE's AuC (``GEN AUTHVEC``).
@@ -601,7 +609,10 @@ def _failed(
     sent: _Pending | None = None,
     response: str = "",
 ) -> Reply:
-    """A reply the adapter makes up when the NE gave none; ``code`` says why, in words."""
+    """A reply the adapter makes up when the NE gave none; ``code`` says why, in words.
+
+    Every such reply but a garbled one is a transport failure (`Reply.unreachable`): the NE
+    was not reached, or did not answer. A garbled reply is the NE answering badly."""
     elapsed = (time.perf_counter() - sent.sent_at) * 1000.0 if sent and sent.sent_at else 0.0
     return Reply(
         outcome=outcome,
@@ -610,6 +621,7 @@ def _failed(
         command=command,
         response=response,
         elapsed_ms=elapsed,
+        unreachable=code != "garbled",
     )
 
 

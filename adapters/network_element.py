@@ -57,6 +57,13 @@ class NetworkElement(Protocol):
         `ConnectionError` when the NE cannot be asked."""
         ...
 
+    async def probe(self) -> None:
+        """One cheap command that proves the NE answers (an HLR: a read of a subscriber that
+        does not exist). Returns when the NE answered anything at all; raises
+        `ConnectionError` or `TimeoutError` when it could not be asked. The circuit breaker's
+        half-open probe."""
+        ...
+
     async def close(self) -> None:
         """Log out and close every session."""
         ...

@@ -72,6 +72,14 @@ class OsmoCtrlSettings(BaseModel):
     )
 
 
+_TRANSPORT_FAILURES = frozenset({"not-sent", "timeout", "disconnected"})
+"""The made-up replies' codes that mean osmo-hlr was not reached or did not answer."""
+
+
+PROBE_IMSI = "001010000000000"
+"""The test network's MCC/MNC (001/01), subscriber 0: no live HLR holds it."""
+
+
 class NeUnavailable(ConnectionError):
     """osmo-hlr could not be asked, or gave an answer that says nothing about the subscriber."""
 
@@ -141,6 +149,11 @@ class OsmoHlrCtrl:
         except (KeyError, ValueError) as exc:
             # A view built on a guess would mislead reconciliation; better not to know yet.
             raise NeUnavailable(f"{self.name}: info-all answer not understood: {exc}") from None
+
+    async def probe(self) -> None:
+        """A CTRL GET of an IMSI no operator assigns: osmo-hlr answers it (with an error) as
+        long as it runs, and has no SNMP agent to ask instead."""
+        await self.read(Lookup(imsi=PROBE_IMSI))
 
     async def auth_vector(self, imsi: str) -> AuthVector:
         """One fresh UMTS vector from osmo-hlr's AuC over GSUP (this advances its SQN).
@@ -308,4 +321,5 @@ class _Run:
             command="\n".join(self.sent),
             response="\n".join(self.answers),
             elapsed_ms=(time.perf_counter() - self.started) * 1000.0,
+            unreachable=code in _TRANSPORT_FAILURES,
         )

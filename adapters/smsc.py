@@ -34,6 +34,9 @@ from gateway.operations import (
     SubscriberView,
 )
 
+PROBE_MSISDN = "8613000000000"
+"""A number outside any block an operator sells: what the breaker's probe asks about."""
+
 
 class SmscAdminSettings(BaseModel):
     """How to reach the SMSC's provisioning interface."""
@@ -115,6 +118,12 @@ class Smsc:
             exists=True, msisdn=lookup.msisdn, sms_barred=reply.fields.get("barred") == "true"
         )
 
+    async def probe(self) -> None:
+        """The admin API's barring of a number no operator assigns: any HTTP answer will do."""
+        reply = await self._request("GET", f"/barring/{PROBE_MSISDN}", "")
+        if reply.unreachable:
+            raise ConnectionError(f"{self.name}: {reply.code}: {reply.text}")
+
     async def close(self) -> None:
         """Close the HTTP client; the SMPP client belongs to whoever made it."""
         await self._http.aclose()
@@ -157,8 +166,16 @@ class Smsc:
 
 
 def _reply(outcome: Outcome, code: str, text: str, command: str, started: float) -> Reply:
+    """A reply made up when the admin API gave none: a transport failure."""
     elapsed = (time.perf_counter() - started) * 1000.0
-    return Reply(outcome=outcome, code=code, text=text, command=command, elapsed_ms=elapsed)
+    return Reply(
+        outcome=outcome,
+        code=code,
+        text=text,
+        command=command,
+        elapsed_ms=elapsed,
+        unreachable=True,
+    )
 
 
 def _text(value: object) -> str:

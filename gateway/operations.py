@@ -368,6 +368,11 @@ class Reply(_Model):
     command: str = ""  # the command as sent, secrets masked
     response: str = ""  # the raw reply, secrets masked
     elapsed_ms: float = 0.0
+    unreachable: bool = False
+    """A transport failure, not the NE's word: nothing could be sent (connection refused,
+    session lost, login failing) or no answer came in time. The engine treats it as an outage
+    of the NE — the order waits, its retry budget unspent — and the NE's circuit breaker counts
+    it. Set only with TRANSIENT (not sent) or UNKNOWN (sent, no answer)."""
 
     @property
     def ok(self) -> bool:
