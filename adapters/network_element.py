@@ -6,6 +6,8 @@ text; it hands an `Operation` to `execute` and gets a `Reply` back.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from gateway.operations import (
@@ -16,6 +18,30 @@ from gateway.operations import (
     Reply,
     SubscriberView,
 )
+
+
+class NeHealth(StrEnum):
+    """What an NE's own management interface (SNMP, or a CTRL GET) says of it."""
+
+    UP = "up"
+    DEGRADED = "degraded"  # answering, with an active alarm that is not critical
+    DOWN = "down"  # not answering, or a critical alarm says its service is out
+    UNKNOWN = "unknown"  # never heard from (an unreachable management address is not "down")
+
+
+@dataclass(frozen=True)
+class HealthReading:
+    """One reading of an NE's health: from a poll, a trap, or a probe.
+
+    The gateway turns readings into the NE's circuit-breaker state: ``DOWN`` opens it, ``UP``
+    after ``DOWN`` lets the half-open probe go at once."""
+
+    ne: str
+    health: NeHealth
+    reason: str  # for engineers: "alarm 3 critical: service port down", "no answer"
+    at: float  # time.time() of the reading
+    source: str  # "snmp-poll", "snmp-trap", "ctrl"
+    restarted: bool = False  # sysUpTime went back since the last poll
 
 
 class NotSupported(Exception):
