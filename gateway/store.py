@@ -49,11 +49,17 @@ CREATE TABLE IF NOT EXISTS orders (
     plan         TEXT,
     lease_owner  TEXT,
     lease_until  REAL,
+    waiting_for  TEXT,
+    waiting_since REAL,
+    deadline_at  REAL,
+    note         TEXT,
     created_at   REAL NOT NULL,
     updated_at   REAL NOT NULL,
     finished_at  REAL
 );
-CREATE INDEX IF NOT EXISTS orders_state ON orders(state) WHERE state IN ('accepted','provisioning');
+CREATE INDEX IF NOT EXISTS orders_unfinished ON orders(state)
+    WHERE state IN ('accepted','provisioning','waiting_for_ne');
+CREATE INDEX IF NOT EXISTS orders_attention ON orders(attention) WHERE attention = 1;
 CREATE INDEX IF NOT EXISTS orders_msisdn ON orders(msisdn);
 CREATE TABLE IF NOT EXISTS steps (
     order_id     TEXT NOT NULL,
@@ -98,6 +104,7 @@ CREATE TABLE IF NOT EXISTS lines (
 class OrderState(StrEnum):
     ACCEPTED = "accepted"
     PROVISIONING = "provisioning"
+    WAITING = "waiting_for_ne"  # an NE it needs is unreachable: the order waits, nothing fails
     COMPLETED = "completed"
     FAILED = "failed"
     COMPENSATED = "compensated"
@@ -149,6 +156,10 @@ class OrderRecord:
     created_at: float
     updated_at: float
     finished_at: float | None
+    waiting_for: str | None = None  # the NE the order waits for (state waiting_for_ne)
+    waiting_since: float | None = None
+    deadline_at: float | None = None  # past it, forward steps stop and the order is undone
+    note: str | None = None  # what the engine is doing now: the next attempt and when
     order: Order | None = None
     plan: Plan | None = None
     steps: list[StepRecord] = field(default_factory=list)
@@ -170,8 +181,10 @@ class TranscriptLine:
 
 _ORDER_COLUMNS = (
     "id, seq, kind, msisdn, channel, operator, state, phase, reason, attention, "
-    "created_at, updated_at, finished_at"
+    "created_at, updated_at, finished_at, waiting_for, waiting_since, deadline_at, note"
 )
+_UNFINISHED = "('accepted','provisioning','waiting_for_ne')"
+"""The states an engine still has work in (SQL, for the lease queries)."""
 
 
 def _record(row: Sequence[Any]) -> OrderRecord:
@@ -189,6 +202,10 @@ def _record(row: Sequence[Any]) -> OrderRecord:
         created_at=row[10],
         updated_at=row[11],
         finished_at=row[12],
+        waiting_for=row[13],
+        waiting_since=row[14],
+        deadline_at=row[15],
+        note=row[16],
     )
 
 
@@ -219,6 +236,7 @@ class SqliteStore:
         conn.execute("PRAGMA busy_timeout=5000")
         conn.execute("PRAGMA wal_autocheckpoint=0")  # the checkpointer's thread does it
         conn.executescript(SCHEMA)
+        _add_outage_columns(conn)
         conn.executescript(RESOURCES_SCHEMA)
         self._conn = conn
         self._checkpointer = WalCheckpointer(self.path, synchronous=self._synchronous)
@@ -327,7 +345,12 @@ class SqliteStore:
     # -- intake --------------------------------------------------------------------------
 
     async def accept(
-        self, order: Order, *, lease_owner: str | None = None, lease_seconds: float = 60
+        self,
+        order: Order,
+        *,
+        lease_owner: str | None = None,
+        lease_seconds: float = 60,
+        deadline_at: float | None = None,
     ) -> tuple[OrderRecord, bool]:
         """Record a new order (state accepted), leased to ``lease_owner``; (record, created).
 
@@ -343,8 +366,8 @@ class SqliteStore:
         def job(conn: sqlite3.Connection) -> tuple[OrderRecord, bool]:
             cur = conn.execute(
                 "INSERT INTO orders (id, kind, msisdn, channel, operator, body, digest, state,"
-                " lease_owner, lease_until, created_at, updated_at)"
-                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
+                " lease_owner, lease_until, deadline_at, created_at, updated_at)"
+                " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?) ON CONFLICT(id) DO NOTHING",
                 (
                     order.order_id,
                     order.kind,
@@ -356,6 +379,7 @@ class SqliteStore:
                     OrderState.ACCEPTED.value,
                     lease_owner,
                     now + lease_seconds if lease_owner else None,
+                    deadline_at,
                     now,
                     now,
                 ),
@@ -381,6 +405,7 @@ class SqliteStore:
                 created_at=now,
                 updated_at=now,
                 finished_at=None,
+                deadline_at=deadline_at,
             )
             return record, True
 
@@ -441,13 +466,19 @@ class SqliteStore:
         msisdn: str | None = None,
         limit: int = 100,
         before_seq: int | None = None,
+        attention: bool | None = None,
     ) -> list[OrderRecord]:
+        """Newest first. ``attention``: only the orders left for an engineer (an undo the NE
+        refused), or only the others."""
         clauses: list[str] = []
         args: list[str | int] = []
         for column, value in (("state", state), ("kind", kind), ("msisdn", msisdn)):
             if value is not None:
                 clauses.append(f"{column}=?")
                 args.append(value)
+        if attention is not None:
+            clauses.append("attention=?")
+            args.append(int(attention))
         if before_seq is not None:
             clauses.append("seq<?")
             args.append(before_seq)
@@ -474,7 +505,7 @@ class SqliteStore:
 
         def job(conn: sqlite3.Connection) -> list[str]:
             rows = conn.execute(
-                "SELECT id FROM orders WHERE state IN ('accepted','provisioning')"
+                f"SELECT id FROM orders WHERE state IN {_UNFINISHED}"  # noqa: S608 - constant
                 " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
                 " ORDER BY seq LIMIT ?",
                 (now, owner, limit),
@@ -493,8 +524,8 @@ class SqliteStore:
 
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(
-                "UPDATE orders SET lease_until=? WHERE lease_owner=?"
-                " AND state IN ('accepted','provisioning')",
+                "UPDATE orders SET lease_until=? WHERE lease_owner=?"  # noqa: S608 - constant
+                f" AND state IN {_UNFINISHED}",
                 (until, owner),
             )
 
@@ -505,8 +536,8 @@ class SqliteStore:
 
         def job(conn: sqlite3.Connection) -> list[str]:
             rows = conn.execute(
-                "SELECT DISTINCT lease_owner FROM orders WHERE lease_owner IS NOT NULL"
-                " AND state IN ('accepted','provisioning')"
+                "SELECT DISTINCT lease_owner FROM orders WHERE lease_owner IS NOT NULL"  # noqa: S608
+                f" AND state IN {_UNFINISHED}"
             ).fetchall()
             return [r[0] for r in rows]
 
@@ -533,6 +564,41 @@ class SqliteStore:
             )
             if first_intent is not None:
                 _intent(conn, order_id, first_intent, "forward", now)
+
+        await self.run(job)
+
+    async def waiting(self, order_id: str, ne: str, since: float, note: str) -> None:
+        """The order waits for ``ne`` (unreachable since ``since``): state waiting_for_ne."""
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE orders SET state=?, waiting_for=?, waiting_since=?, note=?, updated_at=?"
+                " WHERE id=?",
+                (OrderState.WAITING.value, ne, since, note, now, order_id),
+            )
+
+        await self.run(job)
+
+    async def resumed(self, order_id: str) -> None:
+        """The NE the order waited for answers again: back to provisioning."""
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute(
+                "UPDATE orders SET state=?, waiting_for=NULL, waiting_since=NULL, note=NULL,"
+                " updated_at=? WHERE id=?",
+                (OrderState.PROVISIONING.value, now, order_id),
+            )
+
+        await self.run(job)
+
+    async def set_note(self, order_id: str, note: str | None) -> None:
+        """What the engine is doing with the order now (the next attempt and when)."""
+        now = time.time()
+
+        def job(conn: sqlite3.Connection) -> None:
+            conn.execute("UPDATE orders SET note=?, updated_at=? WHERE id=?", (note, now, order_id))
 
         await self.run(job)
 
@@ -625,7 +691,8 @@ class SqliteStore:
         def job(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "UPDATE orders SET state=?, reason=?, attention=?, updated_at=?, finished_at=?,"
-                " lease_owner=NULL, lease_until=NULL WHERE id=?",
+                " lease_owner=NULL, lease_until=NULL, waiting_for=NULL, waiting_since=NULL,"
+                " note=NULL WHERE id=?",
                 (state.value, reason, int(attention), now, now, order_id),
             )
             for msisdn, data in updates:
@@ -691,6 +758,20 @@ class SqliteStore:
             return conn.execute("SELECT data FROM lines ORDER BY msisdn").fetchall()
 
         return [Line.model_validate_json(r[0]) for r in await self.run(job)]
+
+
+def _add_outage_columns(conn: sqlite3.Connection) -> None:
+    """Bring an orders table made before outage handling up to date (until the store has
+    versioned migrations, issue 12)."""
+    have = {row[1] for row in conn.execute("PRAGMA table_info(orders)")}
+    for column, kind in (
+        ("waiting_for", "TEXT"),
+        ("waiting_since", "REAL"),
+        ("deadline_at", "REAL"),
+        ("note", "TEXT"),
+    ):
+        if column not in have:
+            conn.execute(f"ALTER TABLE orders ADD COLUMN {column} {kind}")
 
 
 def _intent(conn: sqlite3.Connection, order_id: str, idx: int, phase: str, now: float) -> None:
