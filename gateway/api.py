@@ -41,6 +41,10 @@ def order_summary(rec: OrderRecord) -> dict[str, Any]:
         "state": rec.state.value,
         "reason": rec.reason,
         "needs_attention": rec.attention,
+        "waiting_for": rec.waiting_for,
+        "waiting_since": rec.waiting_since,
+        "note": rec.note,
+        "deadline_at": rec.deadline_at,
         "created_at": rec.created_at,
         "finished_at": rec.finished_at,
     }

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
-from gateway.orders import ProductId
+from gateway.orders import ORDER_KINDS, ProductId
 
 MIN_TOKEN_LENGTH = 24  # a card agent's bearer token guards the card keys: no short ones
 
@@ -162,11 +162,65 @@ class SmscConfig(_Config):
 
 
 class RetryPolicy(_Config):
-    """How transient NE errors are retried before a step counts as failed."""
+    """When a step is tried again: jittered exponential backoff with a cap.
 
-    attempts: int = Field(5, ge=1, le=100)
-    backoff_initial_s: float = Field(0.05, ge=0)
-    backoff_max_s: float = Field(5.0, ge=0)
+    The n-th wait (n = 0, 1, …) is drawn uniformly from ``[d·(1 − jitter), d]`` with
+    ``d = min(backoff_max_s, backoff_initial_s · 2ⁿ)``. An NE that answers "busy" (its own
+    transient code) spends one of ``attempts`` per forward step; an NE that cannot be reached
+    spends none — the order waits for it (see `BreakerPolicy`) until its deadline. Undo steps
+    are tried until they succeed."""
+
+    attempts: int = Field(5, ge=1, le=100, description="busy answers before a step fails")
+    backoff_initial_s: float = Field(0.2, ge=0)
+    backoff_max_s: float = Field(30.0, ge=0)
+    jitter: float = Field(0.5, ge=0, le=1, description="fraction of each wait drawn at random")
+
+
+class BreakerPolicy(_Config):
+    """The circuit breaker each NE has: when the engine stops sending to it, and how it
+    learns that the NE is back."""
+
+    failures_to_open: int = Field(
+        3, ge=1, le=1000, description="consecutive transport failures that open the breaker"
+    )
+    probe_interval_s: float = Field(
+        1.0, gt=0, le=600, description="while open, one probe command this often"
+    )
+    health_interval_s: float = Field(
+        10.0, gt=0, le=3600, description="how often an NE without SNMP is probed while closed"
+    )
+
+
+COUNTER_DEADLINE_S = 15 * 60.0
+"""An order that writes a card at the counter: the customer is waiting at the desk."""
+BACK_OFFICE_DEADLINE_S = 24 * 3600.0
+"""Any other order: a day, which outlasts any maintenance window."""
+
+
+class Deadlines(_Config):
+    """How long an order may take before its forward steps stop and it is undone (a step that
+    cannot be sent because its NE is down does not fail the order before this)."""
+
+    counter_s: float = Field(COUNTER_DEADLINE_S, gt=0, description="orders writing a card")
+    default_s: float = Field(BACK_OFFICE_DEADLINE_S, gt=0, description="every other order")
+    by_kind: dict[str, float] = Field(
+        default_factory=dict, description="per order kind, e.g. suspend = 3600"
+    )
+
+    @model_validator(mode="after")
+    def _positive(self) -> Deadlines:
+        for kind, seconds in self.by_kind.items():
+            if kind not in ORDER_KINDS:
+                raise ValueError(f"deadlines.by_kind: {kind} is not an order kind")
+            if seconds <= 0:
+                raise ValueError(f"deadlines.by_kind.{kind}: must be more than 0 seconds")
+        return self
+
+    def for_order(self, kind: str, *, at_counter: bool) -> float:
+        """Seconds from acceptance: the kind's own, else the counter's, else the default."""
+        if kind in self.by_kind:
+            return self.by_kind[kind]
+        return self.counter_s if at_counter else self.default_s
 
 
 class GatewayConfig(_Config):
@@ -175,6 +229,8 @@ class GatewayConfig(_Config):
     country_code: str = Field("86", pattern=r"^[0-9]{1,3}$")
     max_concurrent_orders: int = Field(256, ge=1)
     retry: RetryPolicy = RetryPolicy()
+    breaker: BreakerPolicy = BreakerPolicy()
+    deadlines: Deadlines = Deadlines()
     lease_seconds: float = Field(60, gt=0)
     access_control: bool = Field(
         True,

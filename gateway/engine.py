@@ -6,6 +6,12 @@ order. A step whose outcome is unknown (the connection dropped after sending, th
 killed) is reconciled by reading the subscriber back from the NE and asking the operation
 whether its effect is already there — never by blindly sending it again.
 
+An NE that cannot be reached is not an order failure. Each NE has a circuit breaker
+(`gateway.breaker`): while it is open, orders needing that NE wait (``waiting_for_ne``) without
+spending their retry budgets, and carry on when a probe finds the NE back. Only the NE's refusal,
+its "busy" answers past the retry budget, or the order's deadline end an order as failed, and
+an undo is retried until it succeeds: after an outage no NE keeps half of an order.
+
 Orders on the same number run one after another in acceptance order; different numbers run
 concurrently up to ``max_concurrent_orders``. Orders are leased in the store, so a sweeper (in
 this or another process) picks up any order whose lease ran out.
@@ -16,16 +22,19 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import random
 import secrets
 import socket
 import sqlite3
-import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Protocol
 
 from adapters.network_element import CardStation, NetworkElement, NotSupported
+from gateway.backoff import Backoff
+from gateway.breaker import Breaker, BreakerChange, Breakers, BreakerState
+from gateway.clock import SYSTEM_CLOCK, Clock, first_of
 from gateway.config import GatewayConfig
 from gateway.events import EventHub
 from gateway.health import Health
@@ -33,6 +42,7 @@ from gateway.lines import Line, lines_after
 from gateway.operations import Outcome, Reply, StepOperation
 from gateway.orders import OpenAccount, Order, SimSwap, order_msisdns
 from gateway.planner import CardKeys, Notices, Plan, PlanRefused, plan_order
+from gateway.resources import audit
 from gateway.routing import Router
 from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState
 from gateway.targets import Targets, UnknownTarget
@@ -112,10 +122,20 @@ class Engine:
         card_keys: CardKeysSource | None = None,
         notices: Notices | None = None,
         hooks: OrderHooks | None = None,
+        clock: Clock = SYSTEM_CLOCK,
+        rng: random.Random | None = None,
     ) -> None:
         self.store = store
         self.config = config
         self.targets = Targets(network, stations)
+        self.clock = clock
+        self._rng = rng or random.Random()
+        self.breakers = Breakers(
+            {
+                name: Breaker(name, config.breaker, ne.probe, clock, self._breaker_changed)
+                for name, ne in network.items()
+            }
+        )
         self.health = Health()
         self.events = events or EventHub()
         self.owner = owner or f"{socket.gethostname()}:{os.getpid()}"
@@ -154,6 +174,7 @@ class Engine:
             task.cancel()
         await asyncio.gather(*self._background, *self._active.values(), return_exceptions=True)
         self._background.clear()
+        await self.breakers.close()
         await self.store.release_leases(self.owner)
 
     async def drain(self) -> None:
@@ -192,8 +213,13 @@ class Engine:
         stored."""
         if self.guard is not None:
             await self.guard(order)
+        at_counter = isinstance(order, OpenAccount | SimSwap) and order.card is not None
+        deadline = self.config.deadlines.for_order(order.kind, at_counter=at_counter)
         rec, created = await self.store.accept(
-            order, lease_owner=self.owner, lease_seconds=self.config.lease_seconds
+            order,
+            lease_owner=self.owner,
+            lease_seconds=self.config.lease_seconds,
+            deadline_at=self.clock.time() + deadline,
         )
         if created:
             rec.order = order
@@ -233,20 +259,49 @@ class Engine:
     def _publish(self, order_id: str, state: OrderState, **extra: object) -> None:
         self.events.publish({"order_id": order_id, "state": state.value, **extra})
 
+    def _breaker_changed(self, change: BreakerChange) -> None:
+        """Opening and closing are audited (an outage and its end, for the NOC's record)."""
+        if change.new is BreakerState.HALF_OPEN:
+            return
+        action = "ne.unreachable" if change.new is BreakerState.OPEN else "ne.reachable"
+
+        def job(conn: sqlite3.Connection) -> None:
+            audit.record(
+                conn,
+                at=change.at,
+                operator="gateway",
+                action=action,
+                outcome=change.new.value,
+                reason=change.reason,
+                detail={"ne": change.ne, "was": change.old.value},
+            )
+
+        task = asyncio.create_task(self.store.run(job), name=f"audit-breaker-{change.ne}")
+        self._background.append(task)
+        task.add_done_callback(self._background_done)
+
+    def _background_done(self, task: asyncio.Task[None]) -> None:
+        if task in self._background:
+            self._background.remove(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("background work failed", exc_info=task.exception())
+
     # -- running one order ---------------------------------------------------------------
 
     async def _run(self, rec: OrderRecord) -> None:
         order = rec.order
         assert order is not None
+        if rec.state is OrderState.WAITING:
+            await self.store.resumed(rec.id)  # an earlier run waited; this one asks afresh
         before = await self.store.lines(order_msisdns(order))
         plan = rec.plan
         states: dict[tuple[Phase, int], StepState] = {}
         if plan is None:
-            refused = _Run(rec.id, order, before, None, {}, set())
+            refused = _Run(rec.id, order, before, None, {}, set(), rec.deadline_at)
             try:
                 keys = await self._card_keys(order)
                 plan = plan_order(
-                    order, before, self.config, self._route, _now(), keys, self.notices
+                    order, before, self.config, self._route, self._now(), keys, self.notices
                 )
                 self._check_supported(plan)
             except PlanRefused as why:
@@ -259,18 +314,21 @@ class Engine:
         # Steps whose intent was recorded by an earlier run but whose outcome never was: they
         # may or may not have reached the NE.
         uncertain = {key for key, state in states.items() if state is StepState.SENT}
-        run = _Run(rec.id, order, before, plan, states, uncertain)
+        run = _Run(rec.id, order, before, plan, states, uncertain, rec.deadline_at)
 
         if rec.phase == "forward":
             failure = await self._forward(run)
             if failure is None:
-                lines = lines_after(order, before, plan, _now())
+                lines = lines_after(order, before, plan, self._now())
                 note = "; ".join(f"not done (best effort): {m}" for m in run.missed) or None
                 await self._finish(run, OrderState.COMPLETED, note, lines=lines)
                 return
         else:
             failure = rec.reason or "a step failed"
         await self._compensate(run, failure)
+
+    def _now(self) -> datetime:
+        return datetime.fromtimestamp(self.clock.time(), UTC)
 
     async def _card_keys(self, order: Order) -> CardKeys | None:
         """The keys of the card an order writes at the counter, fixed once before planning
@@ -313,7 +371,7 @@ class Engine:
                 await self.store.intent(run.order_id, step.index, "forward")
             nxt = step.index + 1 if step.index + 1 < len(steps) else None
             reply = await self._execute(
-                run.order_id,
+                run,
                 step.index,
                 "forward",
                 step.ne,
@@ -369,7 +427,7 @@ class Engine:
             if state is None:
                 await self.store.intent(run.order_id, step.index, "compensate")
             reply = await self._execute(
-                run.order_id,
+                run,
                 step.index,
                 "compensate",
                 step.ne,
@@ -377,14 +435,16 @@ class Engine:
                 uncertain=key in run.uncertain,
             )
             if not reply.ok:
+                # Only the NE's refusal gets here: transient trouble is retried until it passes.
                 await self.store.outcome(
                     run.order_id, step.index, "compensate", step.ne, StepState.FAILED, None
                 )
                 await self._finish(
                     run,
                     OrderState.FAILED,
-                    f"{failure}; undoing step {step.index + 1} also failed "
-                    f"({reply.text or reply.code}): needs manual work",
+                    f"{failure}; undoing step {step.index + 1} was refused by "
+                    f"{self.targets.describe(step.ne)} ({reply.text or reply.code}): "
+                    "needs manual work",
                     attention=True,
                 )
                 return
@@ -392,7 +452,7 @@ class Engine:
 
     async def _execute(
         self,
-        order_id: str,
+        run: _Run,
         idx: int,
         phase: Phase,
         ne_name: str,
@@ -403,23 +463,33 @@ class Engine:
     ) -> Reply:
         """Carry out one step (its intent already recorded) until it is done or definitely
         failed, recording every reply. ``uncertain``: it may have been sent before, so read
-        back first."""
+        back first.
+
+        An unreachable NE never fails the step: the step waits for it (its breaker) and tries
+        again on the backoff schedule, spending nothing. "Busy" answers spend the forward
+        step's budget. A forward step is not sent once the order's deadline has passed; an
+        undo is tried until it succeeds or the NE refuses it (and the NE then does not already
+        show it done)."""
         policy = self.config.retry
-        attempt = 0
-        delay = policy.backoff_initial_s
+        schedule = Backoff(policy, self._rng)
+        order_id = run.order_id
+        busy = 0
         while True:
-            if uncertain and await self._reconcile(ne_name, op):
-                reply = Reply(
-                    outcome=Outcome.OK,
-                    text="already in place (reconciled by reading back)",
-                    command=self.targets.render(ne_name, op),
+            if await self._wait_for_ne(run, ne_name, phase):
+                schedule.reset()  # the NE was found back: start the schedule again
+            if uncertain and await self._reconcile(run, ne_name, op, phase):
+                return await self._reconciled(run, idx, phase, ne_name, op, next_intent)
+            if phase == "forward" and self._past_deadline(run):
+                return Reply(
+                    outcome=Outcome.PERMANENT,
+                    code="deadline",
+                    text=f"the order's deadline passed before {ne_name} could carry it out",
                 )
-                await self.store.outcome(
-                    order_id, idx, phase, ne_name, StepState.DONE, reply, next_intent=next_intent
-                )
-                return reply
             reply = await self.targets.execute(ne_name, op)
             self.health.record(ne_name, reply)
+            breaker = self.breakers.get(ne_name)
+            if breaker is not None:
+                breaker.record(reply)
             if reply.outcome is Outcome.OK:
                 sent = reply.fields.get("message_ids", "")
                 await self.store.outcome(
@@ -431,29 +501,111 @@ class Engine:
                     reply,
                     next_intent=next_intent,
                     messages=[m for m in sent.split(",") if m],
+                    clear_note=run.noted,
                 )
+                run.noted = False
                 return reply
             await self.store.outcome(order_id, idx, phase, ne_name, None, reply)
             if reply.outcome is Outcome.PERMANENT:
+                if phase == "compensate" and await self._reconcile(run, ne_name, op, phase):
+                    # Refused because it is already so (e.g. the record it removes is gone).
+                    return await self._reconciled(run, idx, phase, ne_name, op, next_intent)
                 return reply
-            attempt += 1
             uncertain = reply.outcome is Outcome.UNKNOWN
-            if reply.outcome is Outcome.TRANSIENT and attempt >= policy.attempts:
-                return reply
-            await asyncio.sleep(delay)
-            delay = min(policy.backoff_max_s, max(delay * 2, 0.01))
+            if reply.unreachable:
+                if breaker is not None and not breaker.closed:
+                    continue  # wait for the breaker, not on the schedule
+                why = f"{ne_name} did not answer ({reply.code})"
+            else:
+                busy += 1
+                if phase == "forward" and busy >= policy.attempts:
+                    return reply
+                why = f"{ne_name} is busy ({reply.code} {reply.text})".rstrip()
+            await self._pause(run, idx, why, schedule.next())
 
-    async def _reconcile(self, target: str, op: StepOperation) -> bool:
+    async def _pause(self, run: _Run, idx: int, why: str, delay: float) -> None:
+        """Wait ``delay`` before the next attempt, saying so on the order (what it says is
+        what happens: the attempt goes out ``delay`` seconds after the note is written)."""
+        where = f"step {idx + 1}: " if idx >= 0 else ""
+        await self.store.set_note(run.order_id, f"{where}{why}; next attempt in {delay:.1f} s")
+        run.noted = True
+        await self.clock.sleep(delay)
+
+    async def _wait_for_ne(self, run: _Run, ne_name: str, phase: Phase) -> bool:
+        """While the NE's breaker is open, the order waits (``waiting_for_ne``); a forward
+        step stops waiting at the order's deadline. True when it waited."""
+        breaker = self.breakers.get(ne_name)
+        if breaker is None or breaker.closed:
+            return False
+        since = breaker.opened_at or self.clock.time()
+        note = (
+            f"waiting for {ne_name}, unreachable ({breaker.reason}); it is probed every "
+            f"{self.config.breaker.probe_interval_s:g} s"
+        )
+        await self.store.waiting(run.order_id, ne_name, since, note)
+        self._publish(run.order_id, OrderState.WAITING, ne=ne_name, since=since)
+        if phase == "forward" and run.deadline_at is not None:
+            remaining = run.deadline_at - self.clock.time()
+            await first_of(breaker.wait_closed(), self.clock.sleep(max(remaining, 0.0)))
+        else:
+            await breaker.wait_closed()
+        await self.store.resumed(run.order_id)
+        self._publish(run.order_id, OrderState.PROVISIONING)
+        return True
+
+    def _past_deadline(self, run: _Run) -> bool:
+        return run.deadline_at is not None and self.clock.time() >= run.deadline_at
+
+    async def _reconciled(
+        self,
+        run: _Run,
+        idx: int,
+        phase: Phase,
+        ne_name: str,
+        op: StepOperation,
+        next_intent: tuple[int, Phase] | None,
+    ) -> Reply:
+        reply = Reply(
+            outcome=Outcome.OK,
+            text="already in place (reconciled by reading back)",
+            command=self.targets.render(ne_name, op),
+        )
+        await self.store.outcome(
+            run.order_id,
+            idx,
+            phase,
+            ne_name,
+            StepState.DONE,
+            reply,
+            next_intent=next_intent,
+            clear_note=run.noted,
+        )
+        run.noted = False
+        return reply
+
+    async def _reconcile(self, run: _Run, target: str, op: StepOperation, phase: Phase) -> bool:
         """Ask the NE whether ``op``'s effect is in place, waiting for it as long as it takes:
         an unknown outcome can be neither repeated nor undone before the NE answers."""
-        delay = self.config.retry.backoff_initial_s
+        schedule = Backoff(self.config.retry, self._rng)
         while True:
+            if await self._wait_for_ne(run, target, phase):
+                schedule.reset()
             try:
-                return op.applied_in(await self.targets.read(target, op, op.lookup()))
+                view = await self.targets.read(target, op, op.lookup())
             except (ConnectionError, TimeoutError, OSError) as exc:
                 log.warning("%s: cannot read back for reconciliation (%s); retrying", target, exc)
-            await asyncio.sleep(delay)
-            delay = min(self.config.retry.backoff_max_s, max(delay * 2, 0.01))
+                breaker = self.breakers.get(target)
+                if breaker is not None:
+                    breaker.failure(str(exc))
+                    if not breaker.closed:
+                        continue
+                why = f"{target} cannot be read back ({exc})"
+                await self._pause(run, -1, why, schedule.next())
+                continue
+            breaker = self.breakers.get(target)
+            if breaker is not None:
+                breaker.answered()
+            return op.applied_in(view)
 
     async def _finish(
         self,
@@ -466,10 +618,23 @@ class Engine:
     ) -> None:
         hooks = self.hooks
         extra = None
-        if hooks is not None:
+        if hooks is not None or attention:
 
             def extra(conn: sqlite3.Connection, now: float) -> None:
-                hooks.in_transaction(conn, run.order, state, run.before, now)
+                if attention:
+                    # The seed's manual work order (M10): on record, and listed for engineers.
+                    audit.record(
+                        conn,
+                        at=now,
+                        operator=run.order.operator,
+                        channel=run.order.channel,
+                        action="order.attention",
+                        outcome="attention",
+                        reason=reason or "",
+                        detail={"order_id": run.order_id, "kind": run.order.kind},
+                    )
+                if hooks is not None:
+                    hooks.in_transaction(conn, run.order, state, run.before, now)
 
         await self.store.finish(
             run.order_id, state, reason, attention=attention, lines=lines, extra=extra
@@ -489,7 +654,9 @@ class _Run:
     plan: Plan | None  # None when the order was refused before it had one
     states: dict[tuple[Phase, int], StepState]
     uncertain: set[tuple[Phase, int]]
+    deadline_at: float | None
     missed: list[str] = field(default_factory=list)  # best-effort steps that failed
+    noted: bool = False  # the order carries a note of a pending retry
 
 
 def _dead_local_owner(owner: str) -> bool:
@@ -503,7 +670,3 @@ def _dead_local_owner(owner: str) -> bool:
     except PermissionError:
         return False
     return False
-
-
-def _now() -> datetime:
-    return datetime.fromtimestamp(time.time(), UTC)

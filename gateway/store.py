@@ -620,9 +620,11 @@ class SqliteStore:
         order_phase: Phase | None = None,
         reason: str | None = None,
         messages: Sequence[str] = (),
+        clear_note: bool = False,
     ) -> None:
         """Record a reply (transcript) and/or a step's new state, and optionally the intent of
-        the next step, in one transaction (so a step costs one commit, not two)."""
+        the next step, in one transaction (so a step costs one commit, not two).
+        ``clear_note``: the order's note of a pending retry is over."""
         now = time.time()
 
         def job(conn: sqlite3.Connection) -> None:
@@ -658,6 +660,8 @@ class SqliteStore:
                 )
             if next_intent is not None:
                 _intent(conn, order_id, next_intent[0], next_intent[1], now)
+            if clear_note:
+                conn.execute("UPDATE orders SET note=NULL WHERE id=?", (order_id,))
             if not messages:
                 return
             # SMS the step handed to the SMS centre, awaiting their delivery receipts.

@@ -28,6 +28,8 @@ class FakeNe:
     # op name → list of outcomes to return (consumed in order) before behaving normally
     script: dict[str, list[Outcome]] = field(default_factory=dict)
     unreadable: int = 0  # reads that fail before reads work
+    down: bool = False  # an outage: nothing is sent, reads and probes get no answer
+    probes: int = 0
 
     def render(self, op: Operation) -> str:
         return f"{op.op}"
@@ -42,6 +44,10 @@ class FakeNe:
         return None, ABSENT
 
     async def execute(self, op: Operation) -> Reply:
+        if self.down:
+            return Reply(
+                outcome=Outcome.TRANSIENT, code="not-sent", text="refused", unreachable=True
+            )
         scripted = self.script.get(op.op)
         outcome = scripted.pop(0) if scripted else Outcome.OK
         self.sent.append(op.op)
@@ -56,7 +62,14 @@ class FakeNe:
         # UNKNOWN: the command took effect but the reply was lost.
         return Reply(outcome=outcome, code="0", text="ok")
 
+    async def probe(self) -> None:
+        self.probes += 1
+        if self.down:
+            raise ConnectionError("NE unreachable")
+
     async def read(self, lookup: Lookup) -> SubscriberView:
+        if self.down:
+            raise ConnectionError("NE unreachable")
         if self.unreadable:
             self.unreadable -= 1
             raise ConnectionError("NE unreachable")
