@@ -47,6 +47,11 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
 )
 @click.option("--ne-name", default="HLR9820", show_default=True, help="NE name in replies.")
 @click.option("--state", "state_file", type=_FILE, help="JSON file to load and keep the state in.")
+@click.option(
+    "--state-sync",
+    is_flag=True,
+    help="Write the state file before answering each change (survives SIGKILL; slower).",
+)
 @click.option("--host-key", type=_FILE, help="SSH host key file (created if missing).")
 @click.option("--templates", type=_FILE, help="TOML/JSON file of templates (replaces 1–9).")
 @click.option("--codes", type=_FILE, help="TOML/JSON file overriding return codes.")
@@ -72,6 +77,7 @@ def hlr(
     admin: bool,
     ne_name: str,
     state_file: Path | None,
+    state_sync: bool,
     host_key: Path | None,
     templates: Path | None,
     codes: Path | None,
@@ -108,6 +114,7 @@ def hlr(
             codes=None if codes is None else read_codes(codes),
             faults=faults,
             state_file=state_file,
+            state_sync=state_sync,
             host_key=host_key,
             auc=AuthCentre(amf=amf, ind=ind),
         )

@@ -198,6 +198,7 @@ class HlrEmulator:
         codes: ReturnCodes | None = None,
         faults: Faults | None = None,
         state_file: Path | None = None,
+        state_sync: bool = False,
         host_key: Path | None = None,
         auc: AuthCentre | None = None,
     ) -> None:
@@ -216,7 +217,11 @@ class HlrEmulator:
             self.codes,
             ReplyRenderer(ne_name),
         )
-        self._state_file = None if state_file is None else StateFile(state_file, self.state)
+        self._state_file = (
+            None
+            if state_file is None
+            else StateFile(state_file, self.state, interval=0.0 if state_sync else 0.1)
+        )
         self._host_key_path = host_key
         self._acceptor: Any = None
         self._connections: set[asyncssh.SSHServerConnection] = set()

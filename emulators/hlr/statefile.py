@@ -2,9 +2,12 @@
 
 Writing the whole state per command would cap throughput, so changes only mark the file
 dirty; a write follows at most `interval` seconds later (one write covers every change in
-between) and a final one on `close`. Each write goes to a temporary file that then replaces
-the old one, so a reader or a restart never sees half a file. It is not fsync'ed: it survives
-the emulator being killed, not the machine losing power.
+between) and a final one on `close`. With ``interval = 0`` every change is written before the
+command that made it is answered, as a real HLR commits before it replies: then what the
+emulator acknowledged survives it being killed (`--state-sync`, for fault tests). Each write
+goes to a temporary file that then replaces the old one, so a reader or a restart never sees
+half a file. It is not fsync'ed: it survives the emulator being killed, not the machine losing
+power.
 
 Format versions: 1 had no SQNs; 2 adds the AuC's `sqn` to every KI entry. Version 1 files
 still load (every SQN then starts at 0, and a card that is ahead resynchronises once); files
@@ -57,7 +60,9 @@ class StateFile:
         self._state.on_change = self._changed
 
     def _changed(self) -> None:
-        if self._pending is None:
+        if self._interval <= 0:
+            self.write()
+        elif self._pending is None:
             self._pending = asyncio.get_running_loop().call_later(self._interval, self.write)
 
     def write(self) -> None:
