@@ -372,6 +372,55 @@ def bench_orders(
         console.print(f"{key:28} {value}", highlight=False)
 
 
+@bench.command("storm")
+@click.option("-n", "count", default=500, show_default=True, help="Orders in each of 3 phases.")
+@click.option("--outage-s", default=30.0, show_default=True, help="The long outage.")
+@click.option("--short-outage-s", default=2.0, show_default=True, help="The short one.")
+@click.option("--error-rate", default=0.1, show_default=True, help="Commands answered busy.")
+@click.option("--drop-rate", default=0.01, show_default=True, help="Sessions cut after a change.")
+@click.option("--latency-ms", default=5.0, show_default=True, help="Every reply's latency.")
+@click.option("--spike-ms", default=50.0, show_default=True, help="Up to this much more.")
+@click.option("--window", default=128, show_default=True, help="Orders in flight at most.")
+@_json
+def bench_storm(
+    count: int,
+    outage_s: float,
+    short_outage_s: float,
+    error_rate: float,
+    drop_rate: float,
+    latency_ms: float,
+    spike_ms: float,
+    window: int,
+    as_json: bool,
+) -> None:
+    """Mixed orders against an HLR that answers busy, spikes, drops sessions and is killed
+    twice: every order terminal, the HLR exactly as the completed orders imply. Exit 1 if
+    not; reports goodput under errors ÷ clean, and recovery after each restart."""
+    from gateway.bench import machine_description
+    from gateway.bench_storm import StormSettings, result_dict, run_storm
+
+    settings = StormSettings(
+        orders_per_phase=count,
+        outage_s=outage_s,
+        short_outage_s=short_outage_s,
+        error_rate=error_rate,
+        drop_rate=drop_rate,
+        latency_ms=latency_ms,
+        spike_ms=spike_ms,
+        window=window,
+    )
+    result = asyncio.run(run_storm(settings, show_progress=not as_json))
+    out = result_dict(result) | {"machine": machine_description()}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        for key, value in out.items():
+            console.print(f"{key:16} {value}", highlight=False)
+    unfinished = any(set(p.states) - {"completed"} for p in result.phases)
+    if unfinished or not result.hlr_agrees:
+        raise SystemExit(1)
+
+
 @bench.command("osmo")
 @click.option("-n", "count", default=2000, show_default=True, help="Open-account orders a round.")
 @click.option("--window", default=64, show_default=True, help="Orders in flight at most.")

@@ -118,9 +118,10 @@ class EmulatorProcess:
 
 @contextlib.asynccontextmanager
 async def hlr_emulator_process(
-    *extra_args: str, state_file: Path | None = None, host: str = "127.0.0.1"
+    *extra_args: str, state_file: Path | None = None, host: str = "127.0.0.1", port: int = 0
 ) -> AsyncIterator[EmulatorProcess]:
-    """Start ``python -m emulators.hlr`` on a free port and wait for its listening line."""
+    """Start ``python -m emulators.hlr`` (on a free port unless given one) and wait for its
+    listening line."""
     args = [
         sys.executable,
         "-m",
@@ -129,7 +130,7 @@ async def hlr_emulator_process(
         "--host",
         host,
         "--port",
-        "0",
+        str(port),
         "--user",
         DEMO_USER,
         "--password",

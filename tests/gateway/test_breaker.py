@@ -45,9 +45,7 @@ def changes() -> list[BreakerChange]:
 
 
 @pytest.fixture
-async def ne_and_breaker(
-    clock: ManualClock, changes: list[BreakerChange]
-) -> tuple[Ne, Breaker]:
+async def ne_and_breaker(clock: ManualClock, changes: list[BreakerChange]) -> tuple[Ne, Breaker]:
     ne = Ne()
     return ne, Breaker("hlr1", POLICY, ne.probe, clock, changes.append)
 
