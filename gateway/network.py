@@ -9,14 +9,14 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Mapping
 
-from adapters.card_agent import AgentTimeouts, agent_station
-from adapters.card_station import AucLookup, pcsc_station
-from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
+from adapters.cards.card_agent import AgentTimeouts, agent_station
+from adapters.cards.card_station import AucLookup, pcsc_station
+from adapters.huawei_mml.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import AuthenticationCentre, CardStation, NetworkElement
-from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
-from adapters.smpp import ReceiptHandler, SmppClient, SmppSettings
-from adapters.sms_templates import NotificationTemplates, load_templates
-from adapters.smsc import Smsc, SmscAdminSettings
+from adapters.osmo_hlr.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
+from adapters.smpp.client import ReceiptHandler, SmppClient, SmppSettings
+from adapters.smpp.sms_templates import NotificationTemplates, load_templates
+from adapters.smpp.smsc import Smsc, SmscAdminSettings
 from gateway.config import CardStationConfig, GatewayConfig, NetworkElementConfig, SmscConfig
 from gateway.targets import Targets
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters import mml
+from adapters.huawei_mml import mml
 from adapters.network_element import NotSupported
 from gateway.operations import (
     BarIncoming,

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
+from adapters.huawei_mml.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import NetworkElement
 from adapters.rate_limit import TokenBucket
 from emulators.hlr import Account, HlrEmulator
@@ -441,7 +441,7 @@ async def test_rate_limit_spaces_the_commands(
             delays.append(super().reserve())
             return delays[-1]
 
-    monkeypatch.setattr("adapters.mml_ssh.TokenBucket", StillClock)
+    monkeypatch.setattr("adapters.huawei_mml.mml_ssh.TokenBucket", StillClock)
     async with connect(rate_limit=20.0, sessions=2) as ne:
         # Six commands at once (LST SUB, LST KI each) on two sessions: still 20/s at most.
         views = await asyncio.gather(*(ne.read(Lookup(imsi=IMSI)) for _ in range(3)))

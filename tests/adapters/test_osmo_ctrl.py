@@ -14,9 +14,9 @@ from typing import Any
 
 import pytest
 
-from adapters import ipa
-from adapters.ctrl import Command
-from adapters.osmo_ctrl import NeUnavailable, OsmoCtrlSettings, OsmoHlrCtrl
+from adapters.osmo_hlr import ipa
+from adapters.osmo_hlr.ctrl import Command
+from adapters.osmo_hlr.osmo_ctrl import NeUnavailable, OsmoCtrlSettings, OsmoHlrCtrl
 from gateway.operations import (
     CreateSubscriber,
     LoadAuth,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.smpp import DeliveryReceipt, SmppClient, SmppSettings
+from adapters.smpp.client import DeliveryReceipt, SmppClient, SmppSettings
 from emulators.smsc import Faults, SmscEmulator
 from gateway.operations import Outcome
 

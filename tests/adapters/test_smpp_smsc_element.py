@@ -1,4 +1,4 @@
-"""The SMSC as a NetworkElement (adapters.smsc): SMS barring through the emulator's admin API
+"""The SMSC as a NetworkElement (adapters.smpp.smsc): SMS barring through the emulator's admin API
 and notifications through SMPP."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.network_element import NetworkElement, NotSupported
-from adapters.smpp import SmppClient, SmppSettings
-from adapters.smsc import Smsc, SmscAdminSettings
+from adapters.smpp.client import SmppClient, SmppSettings
+from adapters.smpp.smsc import Smsc, SmscAdminSettings
 from emulators.smsc import SmscEmulator
 from gateway.operations import Lock, Lookup, Outcome, SendSms, SetLock, SetSmsBarring
 

@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.gsup import GsupClient, GsupError
-from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
-from adapters.osmo_hlr import script_for
+from adapters.osmo_hlr.gsup import GsupClient, GsupError
+from adapters.osmo_hlr.mapping import script_for
+from adapters.osmo_hlr.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
 from emulators.usim.card import UsimCard

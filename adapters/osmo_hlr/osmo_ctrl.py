@@ -1,7 +1,7 @@
 """The Osmocom HLR through its CTRL interface: the ``osmo-hlr-ctrl`` `NetworkElement`.
 
-`adapters.osmo_hlr` says what each operation becomes (a script of CTRL stages, see there);
-`adapters.ctrl` carries the commands, pipelined on one connection. This module runs the
+`adapters.osmo_hlr.mapping` says what each operation becomes (a script of CTRL stages, see there);
+`adapters.osmo_hlr.ctrl` carries the commands, pipelined on one connection. This module runs the
 scripts and turns what happened into one `Reply`:
 
 * nothing could be sent (no connection, backing off, closed) → TRANSIENT, unless an earlier
@@ -10,13 +10,13 @@ scripts and turns what happened into one `Reply`:
   variable) → UNKNOWN if the stage changes something or an earlier one did, else TRANSIENT:
   the engine reconciles an UNKNOWN by reading the record back (`read`);
 * an ERROR answer → PERMANENT with the refusal's clear text, after undoing what the operation
-  already changed (`adapters.osmo_hlr.Action.undo`).
+  already changed (`adapters.osmo_hlr.mapping.Action.undo`).
 
 Keys never leave unmasked: commands are shown from their masked form, and answers (``info-all``
-lists the keys) pass through `adapters.ctrl.mask`.
+lists the keys) pass through `adapters.osmo_hlr.ctrl.mask`.
 
 The adapter is also the NE's `AuthenticationCentre` (and `Resynchronising`): `auth_vector` asks
-osmo-hlr over GSUP (`adapters.gsup`, same host, port 4222) for a vector, for the gateway's
+osmo-hlr over GSUP (`adapters.osmo_hlr.gsup`, same host, port 4222) for a vector, for the gateway's
 authentication proof; `resync` hands it a card's AUTS.
 """
 
@@ -29,9 +29,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters import gsup, osmo_hlr
-from adapters.ctrl import Command, CtrlClient, Garbled, LostAfterSending, NotSent, mask
-from adapters.osmo_hlr import DataLock, Refusal, Stage
+from adapters.osmo_hlr import gsup, mapping
+from adapters.osmo_hlr.ctrl import Command, CtrlClient, Garbled, LostAfterSending, NotSent, mask
+from adapters.osmo_hlr.mapping import DataLock, Refusal, Stage
 from gateway.operations import (
     ABSENT,
     AuthVector,
@@ -122,30 +122,30 @@ class OsmoHlrCtrl:
         await self.close()
 
     def render(self, op: Operation) -> str:
-        return osmo_hlr.render(op, self._data_lock)
+        return mapping.render(op, self._data_lock)
 
     def check(self, op: Operation) -> None:
         self.render(op)  # whether osmo-hlr can do it depends on the values (keys, locks)
 
     async def execute(self, op: Operation) -> Reply:
-        return await self.run_script(osmo_hlr.script_for(op, self._data_lock))
+        return await self.run_script(mapping.script_for(op, self._data_lock))
 
     async def run_script(self, stages: tuple[Stage, ...]) -> Reply:
         """Carry out a script of stages (what `execute` does with an operation's script)."""
         return await _Run(self.client, self.name).script(stages)
 
     async def read(self, lookup: Lookup) -> SubscriberView:
-        command = Command("GET", osmo_hlr.info_var(imsi=lookup.imsi, msisdn=lookup.msisdn))
+        command = Command("GET", mapping.info_var(imsi=lookup.imsi, msisdn=lookup.msisdn))
         try:
             (reply,) = await self.client.exchange((command,))
         except (ConnectionError, TimeoutError) as exc:
             raise NeUnavailable(f"{self.name}: cannot read {command.var}: {exc}") from None
         if reply.kind == "ERROR":
-            if osmo_hlr.classify(command, reply.value).code == "unknown-subscriber":
+            if mapping.classify(command, reply.value).code == "unknown-subscriber":
                 return ABSENT
             raise NeUnavailable(f"{self.name}: GET {command.var}: {reply.value}")
         try:
-            return osmo_hlr.view_from_info(osmo_hlr.parse_info(reply.value), self._data_lock)
+            return mapping.view_from_info(mapping.parse_info(reply.value), self._data_lock)
         except (KeyError, ValueError) as exc:
             # A view built on a guess would mislead reconciliation; better not to know yet.
             raise NeUnavailable(f"{self.name}: info-all answer not understood: {exc}") from None
@@ -255,7 +255,7 @@ class _Run:
         for action, reply in zip(stage.actions, replies, strict=True):
             self.answers.append(reply.text())
             if reply.kind == "ERROR":
-                refusal = osmo_hlr.classify(action.command, reply.value)
+                refusal = mapping.classify(action.command, reply.value)
                 if not (
                     action.adopt_bare
                     and refusal.code == "imsi-exists"
@@ -272,7 +272,7 @@ class _Run:
                 self.changed = True
                 if action.undo is not None:
                     self.undos.append(action.undo)
-        return (osmo_hlr.most_specific(refusals) if refusals else None), None
+        return (mapping.most_specific(refusals) if refusals else None), None
 
     async def _adopt(self, imsi: str) -> bool:
         """``subscriber.create`` found the IMSI taken: take the record over if it is bare.
@@ -280,14 +280,14 @@ class _Run:
         Without this, the engine's retry after an interrupted LoadAuth (reconciled as "keys not
         loaded") would fail on the record its own first attempt created.
         """
-        probe = Command("GET", osmo_hlr.info_var(imsi=imsi))
+        probe = Command("GET", mapping.info_var(imsi=imsi))
         self.sent.append(probe.shown())
         try:
             (reply,) = await self.client.exchange((probe,))
         except (ConnectionError, TimeoutError):
             return False
         self.answers.append(reply.text())
-        if reply.kind == "GET_REPLY" and osmo_hlr.bare(osmo_hlr.parse_info(reply.value)):
+        if reply.kind == "GET_REPLY" and mapping.bare(mapping.parse_info(reply.value)):
             log.info("%s: IMSI %s has an empty record; taking it over", self.name, imsi)
             return True
         return False

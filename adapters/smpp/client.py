@@ -1,7 +1,7 @@
 """SMPP 3.4 client (ESME) for customer notifications: one transceiver bind to one SMSC.
 
 The gateway calls `SmppClient.submit` and gets a `SubmitResult`: the SMSC's message id for
-every part, or why not. The client holds the policy; `adapters.smpp_pdu` only the bytes.
+every part, or why not. The client holds the policy; `adapters.smpp.pdu` only the bytes.
 
 * **One bind, kept up.** A background task binds as a transceiver (submits go out and
   receipts come in on the same connection), sends ``enquire_link`` every
@@ -50,9 +50,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from adapters import sms_text
 from adapters.rate_limit import TokenBucket
-from adapters.smpp_pdu import (
+from adapters.smpp import sms_text
+from adapters.smpp.pdu import (
     MAX_SEQUENCE,
     Address,
     Command,

@@ -13,7 +13,7 @@ What a failure means for the command decides its `Outcome`:
 * sent, and then no complete reply (timeout, connection lost, garbled framing) → UNKNOWN: the
   NE may have carried it out, and the engine reconciles by reading the subscriber back. The
   channel is thrown away, since a late reply would otherwise be taken for the next command's;
-* a reply → its RETCODE, classified by `adapters.mml.classify`.
+* a reply → its RETCODE, classified by `adapters.huawei_mml.mml.classify`.
 
 A caller that is cancelled after its command went out leaves the channel waiting for that
 reply, which is then dropped; the channel stays in step and in the pool.
@@ -39,7 +39,7 @@ from typing import Any, Literal, Self
 import asyncssh
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from adapters import mml
+from adapters.huawei_mml import mml
 from adapters.rate_limit import TokenBucket
 from gateway.operations import AuthVector, Lookup, Operation, Outcome, Reply, SubscriberView
 

@@ -21,9 +21,9 @@ import time
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters import sms_text
 from adapters.network_element import NotSupported
-from adapters.smpp import SmppClient, concatenation_reference
+from adapters.smpp import sms_text
+from adapters.smpp.client import SmppClient, concatenation_reference
 from gateway.operations import (
     Lookup,
     Operation,

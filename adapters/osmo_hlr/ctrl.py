@@ -1,12 +1,12 @@
 """The Osmocom CTRL protocol: commands, answers, and a pipelining asyncio client.
 
-CTRL is ASCII over IPA (`adapters.ipa`, proto 0xEE, extension 0x00): ``SET <id> <var> <value>``
-and ``GET <id> <var>``, answered by ``SET_REPLY``/``GET_REPLY <id> <var> <value>`` or
+CTRL is ASCII over IPA (`adapters.osmo_hlr.ipa`, proto 0xEE, extension 0x00): ``SET <id> <var>
+<value>`` and ``GET <id> <var>``, answered by ``SET_REPLY``/``GET_REPLY <id> <var> <value>`` or
 ``ERROR <id> <reason>``; no handshake. Answers carry the request id, so one connection carries
 many requests at once — the client writes a batch in one go and matches the answers by id, and
 an answer that comes after its request timed out is dropped rather than given to another.
 
-Nothing here knows osmo-hlr; `adapters.osmo_hlr` says what to send.
+Nothing here knows osmo-hlr; `adapters.osmo_hlr.mapping` says what to send.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from adapters import ipa
+from adapters.osmo_hlr import ipa
 
 log = logging.getLogger(__name__)
 
