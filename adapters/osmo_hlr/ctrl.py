@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
 from adapters.osmo_hlr import ipa
+from adapters.transport_failures import Garbled, LostAfterSending, NoAnswer, NotSent
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +83,6 @@ def parse_reply(text: str) -> CtrlReply | None:
         if request_id and var:
             return CtrlReply(kind, request_id, var, value)
     return None
-
-
-class NotSent(ConnectionError):
-    """Nothing of the batch left the client (no connection, backing off, closed)."""
-
-
-class LostAfterSending(ConnectionError):
-    """The connection closed while answers were awaited: the commands may have run."""
-
-
-class Garbled(ConnectionError):
-    """An answer that does not belong to the command it was matched with."""
 
 
 class _Link(asyncio.Protocol):
@@ -159,7 +148,7 @@ def _expire(link: _Link, waiters: dict[str, asyncio.Future[CtrlReply]]) -> None:
     for request_id, waiter in waiters.items():
         link.pending.pop(request_id, None)  # a late answer is dropped, never misattributed
         if not waiter.done():
-            waiter.set_exception(TimeoutError())
+            waiter.set_exception(NoAnswer("no answer in time"))
 
 
 def _settle(link: _Link, waiters: dict[str, asyncio.Future[CtrlReply]]) -> None:
@@ -210,8 +199,8 @@ class CtrlClient:
     async def exchange(self, commands: Sequence[Command]) -> list[CtrlReply]:
         """Send ``commands`` together and return their answers in order.
 
-        Raises `NotSent` (nothing went out), `LostAfterSending`, or `TimeoutError` (some
-        may have run).
+        Raises `NotSent` (nothing went out), `LostAfterSending` or `NoAnswer` (some may have
+        run), `Garbled` (an answer about another variable); all from `adapters.transport_failures`.
         """
         async with self._slots:
             if self._closed:

@@ -9,6 +9,8 @@ scripts and turns what happened into one `Reply`:
 * sent, and then no complete answer (timeout, connection lost, an answer about another
   variable) → UNKNOWN if the stage changes something or an earlier one did, else TRANSIENT:
   the engine reconciles an UNKNOWN by reading the record back (`read`);
+* all of these but an answer about another variable (garbled: osmo-hlr did answer) are
+  transport failures, ``unreachable`` (`adapters.transport_failures`);
 * an ERROR answer → PERMANENT with the refusal's clear text, after undoing what the operation
   already changed (`adapters.osmo_hlr.mapping.Action.undo`).
 
@@ -30,8 +32,15 @@ from typing import Self
 from pydantic import BaseModel, ConfigDict, Field
 
 from adapters.osmo_hlr import gsup, mapping
-from adapters.osmo_hlr.ctrl import Command, CtrlClient, Garbled, LostAfterSending, NotSent, mask
+from adapters.osmo_hlr.ctrl import Command, CtrlClient, mask
 from adapters.osmo_hlr.mapping import DataLock, Refusal, Stage
+from adapters.transport_failures import (
+    NeUnavailable,
+    NoAnswer,
+    NotSent,
+    TransportFailure,
+    failure_reply,
+)
 from gateway.operations import (
     ABSENT,
     AuthVector,
@@ -72,16 +81,8 @@ class OsmoCtrlSettings(BaseModel):
     )
 
 
-_TRANSPORT_FAILURES = frozenset({"not-sent", "timeout", "disconnected"})
-"""The made-up replies' codes that mean osmo-hlr was not reached or did not answer."""
-
-
 PROBE_IMSI = "001010000000000"
 """The test network's MCC/MNC (001/01), subscriber 0: no live HLR holds it."""
-
-
-class NeUnavailable(ConnectionError):
-    """osmo-hlr could not be asked, or gave an answer that says nothing about the subscriber."""
 
 
 class OsmoHlrCtrl:
@@ -240,17 +241,15 @@ class _Run:
         changes = self.changed or any(c.verb == "SET" for c in commands)
         try:
             replies = await self.client.exchange(commands)
-        except NotSent as exc:
-            outcome = Outcome.UNKNOWN if self.changed else Outcome.TRANSIENT
-            return None, self._reply(outcome, "not-sent", f"not sent: {exc}")
-        except TimeoutError:
-            log.warning("%s: no answer within %ss to %s", self.name, self.client.timeout, self.sent)
-            outcome = Outcome.UNKNOWN if changes else Outcome.TRANSIENT
-            return None, self._reply(outcome, "timeout", "no answer in time")
-        except (LostAfterSending, Garbled) as exc:
-            log.warning("%s: %s after sending %s", self.name, exc, self.sent)
-            outcome = Outcome.UNKNOWN if changes else Outcome.TRANSIENT
-            return None, self._reply(outcome, "disconnected", str(exc))
+        except NotSent as failure:
+            return None, self._failed(failure, f"not sent: {failure}", self.changed)
+        except TransportFailure as failure:
+            if isinstance(failure, NoAnswer):
+                why = f"no answer within {self.client.timeout}s"
+            else:
+                why = str(failure)
+            log.warning("%s: %s after sending %s", self.name, why, self.sent)
+            return None, self._failed(failure, str(failure), changes)
         refusals: list[Refusal] = []
         for action, reply in zip(stage.actions, replies, strict=True):
             self.answers.append(reply.text())
@@ -312,6 +311,7 @@ class _Run:
         return self._reply(Outcome.PERMANENT, refusal.code, text)
 
     def _reply(self, outcome: Outcome, code: str, text: str) -> Reply:
+        """osmo-hlr's answer to the operation (done, or refused)."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: %s -> %s", self.name, self.sent, self.answers)
         return Reply(
@@ -320,6 +320,19 @@ class _Run:
             text=mask(text),
             command="\n".join(self.sent),
             response="\n".join(self.answers),
-            elapsed_ms=(time.perf_counter() - self.started) * 1000.0,
-            unreachable=code in _TRANSPORT_FAILURES,
+            elapsed_ms=self._elapsed_ms(),
         )
+
+    def _failed(self, failure: TransportFailure, text: str, may_have_run: bool) -> Reply:
+        """No (usable) answer to the current stage."""
+        return failure_reply(
+            failure,
+            command="\n".join(self.sent),
+            text=mask(text),
+            may_have_run=may_have_run,
+            elapsed_ms=self._elapsed_ms(),
+            response="\n".join(self.answers),
+        )
+
+    def _elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0
