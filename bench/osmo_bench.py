@@ -42,7 +42,7 @@ from adapters.osmo_hlr import ipa
 from adapters.osmo_hlr.ctrl import parse_reply
 from adapters.osmo_hlr.mapping import script_for
 from gateway.bench import bench_order, measure_orders
-from gateway.config import GatewayConfig, NetworkElementConfig, RetryPolicy, load_config
+from gateway.config import GatewayConfig, OsmoHlrCtrlConfig, RetryPolicy, load_config
 from gateway.engine import Engine
 from gateway.events import EventHub
 from gateway.network import build_targets, close_targets
@@ -159,9 +159,8 @@ async def run_osmo_bench(n: int, *, window: int, rounds: int) -> OsmoBenchResult
         tempfile.TemporaryDirectory(prefix="provgw-bench-osmo-") as tmp,
         OsmoHlrProcess(Path(tmp) / "osmo-hlr") as hlr,
     ):
-        ne = NetworkElementConfig(
+        ne = OsmoHlrCtrlConfig(
             name="osmo1",
-            dialect="osmo-hlr-ctrl",
             host=hlr.address,
             port=hlr.ctrl_port,
             gsup_port=hlr.gsup_port,
