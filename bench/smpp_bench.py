@@ -25,7 +25,7 @@ import sys
 import time
 from typing import Any
 
-from adapters.smpp import DeliveryReceipt, SmppClient, SmppSettings
+from adapters.smpp.client import DeliveryReceipt, SmppClient, SmppSettings
 from emulators.smsc import Faults, SmscEmulator
 
 GSM_TEXT = "Recharge successful: 50 CNY added to 13800138000. Balance: 73.20 CNY."

@@ -12,12 +12,14 @@ could not be reached; 6 refused (channel closed, operator not allowed, number no
 from __future__ import annotations
 
 import asyncio
+import importlib
 import json
 import os
 import sys
 import time
 from importlib.metadata import entry_points
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import click
@@ -309,6 +311,20 @@ def bench() -> None:
     """Benchmarks (results go to docs/performance.md)."""
 
 
+BENCH_DIR = Path(__file__).resolve().parent.parent / "bench"
+"""The source checkout's benchmarks: code that starts lab stand-ins (a private osmo-hlr) and
+talks to NEs by hand, which an installed gateway does not carry."""
+
+
+def _bench_module(name: str) -> ModuleType:
+    """``bench/<name>.py`` of the source checkout, imported on demand."""
+    if not (BENCH_DIR / f"{name}.py").is_file():
+        _fail(f"this benchmark needs a source checkout of provgw (bench/{name}.py)", EXIT_NOT_FOUND)
+    if str(BENCH_DIR) not in sys.path:
+        sys.path.insert(0, str(BENCH_DIR))  # its modules import their neighbours by name
+    return importlib.import_module(name)
+
+
 for _resource_bench in RESOURCE_BENCHES:
     bench.add_command(_resource_bench)
 
@@ -428,16 +444,16 @@ def bench_storm(
 @_json
 def bench_osmo(count: int, window: int, rounds: int, as_json: bool) -> None:
     """Open-account orders into a real osmo-hlr (started privately) through the gateway,
-    against osmo-hlr's own single-client CTRL rate in the same run."""
-    from adapters.osmo_hlr_process import OsmoHlrUnavailable
+    against osmo-hlr's own single-client CTRL rate in the same run. Needs a source checkout:
+    the benchmark is bench/osmo_bench.py."""
     from gateway.bench import machine_description
-    from gateway.bench_osmo import result_dict, run_osmo_bench
 
+    osmo_bench = _bench_module("osmo_bench")
     try:
-        result = asyncio.run(run_osmo_bench(count, window=window, rounds=rounds))
-    except OsmoHlrUnavailable as exc:
+        result = asyncio.run(osmo_bench.run_osmo_bench(count, window=window, rounds=rounds))
+    except osmo_bench.OsmoHlrUnavailable as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
-    out = result_dict(result) | {"machine": machine_description()}
+    out = osmo_bench.result_dict(result) | {"machine": machine_description()}
     if as_json:
         click.echo(json.dumps(out))
         return

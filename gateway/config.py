@@ -10,9 +10,9 @@ from __future__ import annotations
 import os
 import tomllib
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from gateway.orders import ORDER_KINDS, ProductId
 
@@ -47,12 +47,42 @@ class Product(_Config):
     services: list[str] = Field(default_factory=list)
 
 
-class NetworkElementConfig(_Config):
-    """One NE: how to reach it and which subscribers it serves (by number prefixes)."""
+class NeConfigBase(_Config):
+    """What every NE has, whatever its dialect: how to reach it, how long a command may take,
+    and which subscribers it serves (by number prefixes)."""
+
+    # Errors name the field but never echo what was typed: it may be a password.
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
 
     name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")]
-    dialect: Literal["huawei-mml", "osmo-hlr-ctrl"] = "huawei-mml"
     host: str = "127.0.0.1"
+    port: int = Field(ge=1, le=65535)
+    command_timeout_s: float = Field(10, gt=0)
+    imsi_prefixes: list[str] = Field(default_factory=list)
+    msisdn_prefixes: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _own_dialect_only(cls, data: Any) -> Any:
+        """Name the dialect a stray setting belongs to (``extra="forbid"`` would only say
+        "extra inputs are not permitted")."""
+        if not isinstance(data, dict):
+            return data
+        mine = cls.model_fields["dialect"].default
+        for key in data:
+            owners = [d for d, m in NE_DIALECTS.items() if key in m.model_fields and d != mine]
+            if key not in cls.model_fields and owners:
+                raise ValueError(
+                    f"network element {data.get('name', '?')}: {key} is a setting of "
+                    f"dialect {' and '.join(owners)}, and this one's dialect is {mine}"
+                )
+        return data
+
+
+class HuaweiMmlConfig(NeConfigBase):
+    """A Huawei-style HLR/HSS: MML over SSH (docs/dialects/huawei-mml.md)."""
+
+    dialect: Literal["huawei-mml"] = "huawei-mml"
     port: int = Field(2222, ge=1, le=65535)
     username: str = "provgw"
     password: SecretStr | None = None
@@ -62,13 +92,6 @@ class NetworkElementConfig(_Config):
     host_key_policy: Literal["known-hosts", "accept-any"] = "known-hosts"
     sessions: int = Field(4, ge=1, le=64)
     rate_per_second: float = Field(0, ge=0, description="0 = unlimited")
-    command_timeout_s: float = Field(10, gt=0)
-    data_lock: Literal["refuse", "ps-switch"] = Field(
-        "refuse", description="osmo-hlr-ctrl only: see docs/dialects/osmo-hlr.md"
-    )
-    gsup_port: int = Field(4222, ge=1, le=65535, description="osmo-hlr-ctrl only: for proofs")
-    imsi_prefixes: list[str] = Field(default_factory=list)
-    msisdn_prefixes: list[str] = Field(default_factory=list)
 
     def secret(self) -> str:
         """The SSH password, from the environment when ``password_env`` is set."""
@@ -79,6 +102,38 @@ class NetworkElementConfig(_Config):
         if self.mml_password_env:
             return _secret(f"network element {self.name}", None, self.mml_password_env)
         return self.secret()
+
+
+class OsmoHlrCtrlConfig(NeConfigBase):
+    """The Osmocom HLR through its CTRL interface (docs/dialects/osmo-hlr.md)."""
+
+    dialect: Literal["osmo-hlr-ctrl"] = "osmo-hlr-ctrl"
+    port: int = Field(4259, ge=1, le=65535, description="CTRL")
+    data_lock: Literal["refuse", "ps-switch"] = Field(
+        "refuse", description="see docs/dialects/osmo-hlr.md"
+    )
+    gsup_port: int = Field(4222, ge=1, le=65535, description="for authentication proofs")
+
+
+def _huawei_mml_by_default(value: Any) -> Any:
+    """Files written before there were other dialects name none: they are ``huawei-mml``."""
+    if isinstance(value, dict) and "dialect" not in value:
+        return {**value, "dialect": "huawei-mml"}
+    return value
+
+
+NetworkElementConfig = Annotated[
+    HuaweiMmlConfig | OsmoHlrCtrlConfig,
+    Field(discriminator="dialect"),
+    BeforeValidator(_huawei_mml_by_default),
+]
+"""One NE's settings: the model of its ``dialect``. A new dialect's model joins this union."""
+
+NE_DIALECTS: dict[str, type[NeConfigBase]] = {
+    model.model_fields["dialect"].default: model
+    for model in get_args(get_args(NetworkElementConfig)[0])
+}
+"""Each dialect's settings model by name; `gateway.network.DIALECTS` builds their adapters."""
 
 
 class CardStationConfig(_Config):

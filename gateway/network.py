@@ -1,55 +1,102 @@
 """Builds the network elements the engine drives from configuration.
 
 This is the only place the gateway names adapter classes; everything else sees the
-`NetworkElement` protocol.
+`NetworkElement` protocol. `DIALECTS` is the registry: each NE dialect's settings model (one
+member of `gateway.config.NetworkElementConfig`) and the factory that turns those settings into
+its adapter. Adding a dialect: docs/architecture.md, "Adding a dialect".
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any, Generic, TypeVar
 
-from adapters.card_agent import AgentTimeouts, agent_station
-from adapters.card_station import AucLookup, pcsc_station
-from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
+from adapters.cards.card_agent import AgentTimeouts, agent_station
+from adapters.cards.card_station import AucLookup, pcsc_station
+from adapters.huawei_mml.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import AuthenticationCentre, CardStation, NetworkElement
-from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
-from adapters.smpp import ReceiptHandler, SmppClient, SmppSettings
-from adapters.sms_templates import NotificationTemplates, load_templates
-from adapters.smsc import Smsc, SmscAdminSettings
-from gateway.config import CardStationConfig, GatewayConfig, NetworkElementConfig, SmscConfig
+from adapters.osmo_hlr.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
+from adapters.smpp.client import ReceiptHandler, SmppClient, SmppSettings
+from adapters.smpp.sms_templates import NotificationTemplates, load_templates
+from adapters.smpp.smsc import Smsc, SmscAdminSettings
+from gateway.config import (
+    NE_DIALECTS,
+    CardStationConfig,
+    GatewayConfig,
+    HuaweiMmlConfig,
+    NeConfigBase,
+    NetworkElementConfig,
+    OsmoHlrCtrlConfig,
+    SmscConfig,
+)
 from gateway.targets import Targets
+
+Settings = TypeVar("Settings", bound=NeConfigBase)
+
+
+@dataclass(frozen=True)
+class Dialect(Generic[Settings]):
+    """One NE dialect: the settings it is configured with and how its adapter is built."""
+
+    settings: type[Settings]
+    build: Callable[[Settings], NetworkElement]
+
+    @property
+    def name(self) -> str:
+        return str(self.settings.model_fields["dialect"].default)
+
+    def element(self, config: NetworkElementConfig) -> NetworkElement:
+        if not isinstance(config, self.settings):
+            raise TypeError(f"network element {config.name}: not {self.name} settings")
+        return self.build(config)
+
+
+def huawei_mml(ne: HuaweiMmlConfig) -> NetworkElement:
+    return MmlOverSsh(
+        MmlSshSettings(
+            name=ne.name,
+            host=ne.host,
+            port=ne.port,
+            username=ne.username,
+            password=ne.secret(),
+            operator=ne.mml_operator or ne.username,
+            operator_password=ne.mml_secret(),
+            sessions=ne.sessions,
+            rate_limit=ne.rate_per_second,
+            command_timeout=ne.command_timeout_s,
+            host_key_policy=ne.host_key_policy,
+        )
+    )
+
+
+def osmo_hlr_ctrl(ne: OsmoHlrCtrlConfig) -> NetworkElement:
+    return OsmoHlrCtrl(
+        OsmoCtrlSettings(
+            name=ne.name,
+            host=ne.host,
+            port=ne.port,
+            command_timeout=ne.command_timeout_s,
+            data_lock=ne.data_lock,
+            gsup_port=ne.gsup_port,
+        )
+    )
+
+
+DIALECTS: dict[str, Dialect[Any]] = {
+    d.name: d
+    for d in (Dialect(HuaweiMmlConfig, huawei_mml), Dialect(OsmoHlrCtrlConfig, osmo_hlr_ctrl))
+}
+if DIALECTS.keys() != NE_DIALECTS.keys():  # a settings model without a factory, or the reverse
+    raise RuntimeError(
+        f"dialect registry {sorted(DIALECTS)} != configuration {sorted(NE_DIALECTS)}"
+    )
 
 
 def build_element(ne: NetworkElementConfig) -> NetworkElement:
-    if ne.dialect == "huawei-mml":
-        return MmlOverSsh(
-            MmlSshSettings(
-                name=ne.name,
-                host=ne.host,
-                port=ne.port,
-                username=ne.username,
-                password=ne.secret(),
-                operator=ne.mml_operator or ne.username,
-                operator_password=ne.mml_secret(),
-                sessions=ne.sessions,
-                rate_limit=ne.rate_per_second,
-                command_timeout=ne.command_timeout_s,
-                host_key_policy=ne.host_key_policy,
-            )
-        )
-    if ne.dialect == "osmo-hlr-ctrl":
-        return OsmoHlrCtrl(
-            OsmoCtrlSettings(
-                name=ne.name,
-                host=ne.host,
-                port=ne.port,
-                command_timeout=ne.command_timeout_s,
-                data_lock=ne.data_lock,
-                gsup_port=ne.gsup_port,
-            )
-        )
-    raise ValueError(f"network element {ne.name}: unknown dialect {ne.dialect}")
+    """The adapter for one configured NE, by its dialect."""
+    return DIALECTS[ne.dialect].element(ne)
 
 
 def build_network(config: GatewayConfig) -> dict[str, NetworkElement]:

@@ -109,7 +109,7 @@ class Notice(Protocol):
 
 
 class Notices(Protocol):
-    """The SMS texts per notification kind and language (adapters/sms_templates.toml)."""
+    """The SMS texts per notification kind and language (adapters/smpp/sms_templates.toml)."""
 
     def render(self, kind: str, language: str, **values: str) -> Notice: ...
 

@@ -8,7 +8,7 @@ from typing import Any
 
 from rich.console import Console
 
-from gateway.config import GatewayConfig, NetworkElementConfig
+from gateway.config import GatewayConfig, HuaweiMmlConfig
 from gateway.lines import Line
 from gateway.network import build_targets
 from gateway.orders import Order, order_msisdns, parse_order
@@ -19,7 +19,7 @@ from gateway.vault import Vault, VaultError
 
 # Rendering needs an adapter per NE but no connection; with no configuration, a stand-in MML
 # NE shows what the demo's HLR would receive.
-_PREVIEW_NE = NetworkElementConfig(name="hlr1", password="preview")  # noqa: S106
+_PREVIEW_NE = HuaweiMmlConfig(name="hlr1", password="preview")  # noqa: S106
 
 
 @dataclass

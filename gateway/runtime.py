@@ -16,7 +16,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from gateway.config import GatewayConfig, NetworkElementConfig, SmscConfig
+from gateway.config import GatewayConfig, HuaweiMmlConfig, SmscConfig
 from gateway.counter import Counter
 from gateway.engine import Engine
 from gateway.network import build_notices, build_targets, close_targets
@@ -177,9 +177,9 @@ async def smsc_emulator_process(host: str = "127.0.0.1") -> AsyncIterator[SmscCo
 
 def emulator_ne(
     emulator: EmulatorProcess, name: str = "hlr1", sessions: int = 4
-) -> NetworkElementConfig:
+) -> HuaweiMmlConfig:
     """The NE configuration that reaches a local emulator with its built-in account."""
-    return NetworkElementConfig(
+    return HuaweiMmlConfig(
         name=name,
         host=emulator.host,
         port=emulator.port,

@@ -35,7 +35,7 @@ _AGENT_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
 @runtime_checkable
 class AgentDesk(Protocol):
-    """What the routes need of a station served by a card agent (`adapters.card_agent`)."""
+    """What the routes need of a station served by a card agent (`adapters.cards.card_agent`)."""
 
     def accepts(self, token: str) -> bool: ...
 

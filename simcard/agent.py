@@ -4,7 +4,7 @@ The gateway cannot reach a clerk's PC (NAT), so the agent calls out: it long-pol
 ``GET /stations/{station}/jobs`` for card jobs, carries each out on the reader with this
 package (`write_card`, `challenge`, `read_card`) and posts the result back; on the side it
 tells the gateway which reader it serves and whether a card is in it. Jobs and results are
-described in `simcard.agent_wire`; the gateway's side is in ``adapters/card_agent.py``.
+described in `simcard.agent_wire`; the gateway's side is in ``adapters/cards/card_agent.py``.
 
 It keeps going through everything a counter's day brings: the gateway restarting (it
 reconnects with growing, jittered pauses), the reader unplugged, the card pulled — each a

@@ -3,7 +3,7 @@
 Each body is a table of (name, kind) rows taken from the specification (section 4); one
 decoder and one encoder walk any table, so a body's layout is written down once and can be
 checked against the specification line by line. The gateway's adapter has its own codec
-(`adapters.smpp_pdu`) on purpose: each side checks the other.
+(`adapters.smpp.pdu`) on purpose: each side checks the other.
 """
 
 from __future__ import annotations

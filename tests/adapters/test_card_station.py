@@ -11,7 +11,7 @@ import secrets
 
 import pytest
 
-from adapters.card_station import CardStationAdapter, pcsc_station
+from adapters.cards.card_station import CardStationAdapter, pcsc_station
 from emulators.usim.card import UsimCard
 from gateway.operations import AuthVector, Lookup, Outcome, ProveAuthentication, WriteCard
 from simcard.errors import NoCardError

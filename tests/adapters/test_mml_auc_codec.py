@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters import mml
+from adapters.huawei_mml import mml
 from gateway.operations import AuthVector
 
 IMSI = "460001234567890"

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from adapters.mml_ssh import MmlOverSsh, MmlSshSettings
+from adapters.huawei_mml.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import AuthenticationCentre
 from emulators.hlr import Account, HlrEmulator
 from emulators.hlr.commands import COMMANDS

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters import mml
+from adapters.huawei_mml import mml
 from adapters.network_element import NotSupported
 from gateway.operations import (
     BarIncoming,
@@ -166,9 +166,12 @@ def test_hlrsn_is_configurable() -> None:
 
 
 def test_comp128_refuses_an_opc() -> None:
-    with pytest.raises(ValueError, match="opc") as caught:
-        mml.render(LoadAuth(imsi=IMSI, ki=KI, opc=OPC, algorithm="comp128v2"))
+    op = LoadAuth(imsi=IMSI, ki=KI, opc=OPC, algorithm="comp128v2")
+    with pytest.raises(NotSupported, match="opc") as caught:
+        mml.render(op)
     assert OPC not in str(caught.value)
+    with pytest.raises(NotSupported, match="opc"):
+        mml.check(op)  # refused before a plan runs, not when the step is sent
 
 
 def test_lookup_and_session_commands() -> None:

@@ -14,9 +14,10 @@ from typing import Any
 
 import pytest
 
-from adapters import ipa
-from adapters.ctrl import Command
-from adapters.osmo_ctrl import NeUnavailable, OsmoCtrlSettings, OsmoHlrCtrl
+from adapters.osmo_hlr import ipa
+from adapters.osmo_hlr.ctrl import Command
+from adapters.osmo_hlr.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
+from adapters.transport_failures import NeUnavailable
 from gateway.operations import (
     CreateSubscriber,
     LoadAuth,
@@ -168,7 +169,7 @@ async def test_no_answer_to_a_change_is_unknown_and_a_late_answer_is_dropped(
     async with adapter(ctrl) as ne:
         first = await ne.execute(SetData(msisdn=NUMBER, enabled=True))
         second = await ne.execute(SetData(msisdn=NUMBER, enabled=False))
-    assert (first.outcome, first.code) == (Outcome.UNKNOWN, "timeout")
+    assert (first.outcome, first.code, first.unreachable) == (Outcome.UNKNOWN, "timeout", True)
     assert second.outcome is Outcome.OK, "the late ERROR was not taken for this answer"
     assert ctrl.connections == 1
 
@@ -208,7 +209,11 @@ async def test_losing_a_read_only_stage_is_transient(ctrl: FakeCtrl) -> None:
     ctrl.handler = hang_up
     async with adapter(ctrl) as ne:
         reply = await ne.execute(RemoveAuth(imsi=IMSI))  # starts with a GET
-    assert (reply.outcome, reply.code) == (Outcome.TRANSIENT, "disconnected")
+    assert (reply.outcome, reply.code, reply.unreachable) == (
+        Outcome.TRANSIENT,
+        "disconnected",
+        True,
+    )
 
 
 async def test_an_unreachable_hlr_is_transient_and_retried_only_after_a_backoff() -> None:
@@ -313,14 +318,15 @@ async def test_an_existing_subscriber_is_not_taken_over(ctrl: FakeCtrl) -> None:
     assert ctrl.sent() == [f"SET subscriber.create {IMSI}", f"GET {SEL}.info-all"]
 
 
-async def test_an_answer_about_another_variable_is_unknown(ctrl: FakeCtrl) -> None:
+async def test_an_answer_about_another_variable_is_unknown_and_garbled(ctrl: FakeCtrl) -> None:
     async def confused(server: FakeCtrl, verb: str, rid: str, var: str, value: str) -> str:
         return f"SET_REPLY {rid} subscriber.by-imsi-1.msisdn OK"
 
     ctrl.handler = confused
     async with adapter(ctrl) as ne:
         reply = await ne.execute(SetData(msisdn=NUMBER, enabled=True))
-    assert (reply.outcome, reply.code) == (Outcome.UNKNOWN, "disconnected")
+    assert (reply.outcome, reply.code) == (Outcome.UNKNOWN, "garbled")
+    assert not reply.unreachable  # osmo-hlr answered (badly): not an outage
 
 
 async def test_a_ping_is_answered_with_a_pong(ctrl: FakeCtrl) -> None:

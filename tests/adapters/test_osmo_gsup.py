@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from osmocom.gsup.message import GsupMessage
 
-from adapters import gsup, ipa
+from adapters.osmo_hlr import gsup, ipa
 
 H = bytes.fromhex
 IMSI = "901700000000042"

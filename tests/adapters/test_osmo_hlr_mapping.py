@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from adapters import osmo_hlr
-from adapters.ctrl import Command, mask, parse_reply
 from adapters.network_element import NotSupported
+from adapters.osmo_hlr import mapping
+from adapters.osmo_hlr.ctrl import Command, mask, parse_reply
 from gateway.operations import (
     BarIncoming,
     BarOutgoing,
@@ -45,7 +45,7 @@ def load_auth(**over: Any) -> LoadAuth:
 
 
 def test_load_auth_creates_the_record_switched_off_then_sets_the_keys() -> None:
-    assert osmo_hlr.render(load_auth()) == "\n".join(
+    assert mapping.render(load_auth()) == "\n".join(
         [
             f"SET subscriber.create {IMSI}",
             f"SET subscriber.by-imsi-{IMSI}.cs-enabled 0",
@@ -53,7 +53,7 @@ def test_load_auth_creates_the_record_switched_off_then_sets_the_keys() -> None:
             f"SET subscriber.by-imsi-{IMSI}.aud3g milenage,****,opc,****",
         ]
     )
-    create, keys = osmo_hlr.script_for(load_auth())
+    create, keys = mapping.script_for(load_auth())
     (action,) = create.actions
     assert action.adopt_bare
     assert action.undo == Command("SET", "subscriber.delete", IMSI)
@@ -62,11 +62,11 @@ def test_load_auth_creates_the_record_switched_off_then_sets_the_keys() -> None:
 
 def test_comp128_loads_2g_keys_and_has_no_opc() -> None:
     op = load_auth(algorithm="comp128v1", opc=None)
-    assert osmo_hlr.render(op).splitlines()[-1] == (
+    assert mapping.render(op).splitlines()[-1] == (
         f"SET subscriber.by-imsi-{IMSI}.aud2g comp128v1,****"
     )
     with pytest.raises(NotSupported, match="no OPc"):
-        osmo_hlr.render(load_auth(algorithm="comp128v3"))
+        mapping.render(load_auth(algorithm="comp128v3"))
 
 
 @pytest.mark.parametrize(
@@ -75,15 +75,15 @@ def test_comp128_loads_2g_keys_and_has_no_opc() -> None:
 )
 def test_load_auth_that_osmo_hlr_cannot_take_is_refused(over: dict[str, Any], reason: str) -> None:
     with pytest.raises(NotSupported, match=reason):
-        osmo_hlr.render(load_auth(**over))
+        mapping.render(load_auth(**over))
 
 
 def test_create_subscriber_switches_cs_on_before_the_number_and_can_undo_both() -> None:
     op = CreateSubscriber(imsi=IMSI, msisdn=NUMBER, template_id=1)
-    assert osmo_hlr.render(op) == (
+    assert mapping.render(op) == (
         f"SET subscriber.by-imsi-{IMSI}.cs-enabled 1\nSET subscriber.by-imsi-{IMSI}.msisdn {NUMBER}"
     )
-    (stage,) = osmo_hlr.script_for(op)
+    (stage,) = mapping.script_for(op)
     assert [a.undo.shown() for a in stage.actions if a.undo] == [
         f"SET subscriber.by-imsi-{IMSI}.cs-enabled 0",
         f"SET subscriber.by-imsi-{IMSI}.msisdn none",
@@ -91,7 +91,7 @@ def test_create_subscriber_switches_cs_on_before_the_number_and_can_undo_both() 
 
 
 def test_remove_subscriber_takes_the_number_last() -> None:
-    assert osmo_hlr.render(RemoveSubscriber(imsi=IMSI)).splitlines() == [
+    assert mapping.render(RemoveSubscriber(imsi=IMSI)).splitlines() == [
         f"SET subscriber.by-imsi-{IMSI}.cs-enabled 0",
         f"SET subscriber.by-imsi-{IMSI}.ps-enabled 0",
         f"SET subscriber.by-imsi-{IMSI}.msisdn none",
@@ -99,56 +99,56 @@ def test_remove_subscriber_takes_the_number_last() -> None:
 
 
 def test_remove_auth_deletes_the_record_only_when_no_number_uses_it() -> None:
-    check, delete = osmo_hlr.script_for(RemoveAuth(imsi=IMSI))
+    check, delete = mapping.script_for(RemoveAuth(imsi=IMSI))
     assert check.commands == (Command("GET", f"subscriber.by-imsi-{IMSI}.msisdn"),)
     assert check.guard is not None
     assert check.guard("none") is None
     refusal = check.guard(NUMBER)
     assert refusal is not None and refusal.code == "auth-in-use" and NUMBER in refusal.text
     assert delete.commands == (Command("SET", "subscriber.delete", IMSI),)
-    assert "# then only if it is none" in osmo_hlr.render(RemoveAuth(imsi=IMSI))
+    assert "# then only if it is none" in mapping.render(RemoveAuth(imsi=IMSI))
 
 
 def test_set_data_is_the_ps_switch() -> None:
-    assert osmo_hlr.render(SetData(msisdn=NUMBER, enabled=True)) == (
+    assert mapping.render(SetData(msisdn=NUMBER, enabled=True)) == (
         f"SET subscriber.by-msisdn-{NUMBER}.ps-enabled 1"
     )
-    assert osmo_hlr.render(SetData(msisdn=NUMBER, enabled=False)) == (
+    assert mapping.render(SetData(msisdn=NUMBER, enabled=False)) == (
         f"SET subscriber.by-msisdn-{NUMBER}.ps-enabled 0"
     )
 
 
 def test_in_ps_switch_mode_data_goes_on_only_for_a_subscriber_not_suspended() -> None:
-    check, switch = osmo_hlr.script_for(SetData(msisdn=NUMBER, enabled=True), "ps-switch")
+    check, switch = mapping.script_for(SetData(msisdn=NUMBER, enabled=True), "ps-switch")
     assert check.commands == (Command("GET", f"subscriber.by-msisdn-{NUMBER}.cs-enabled"),)
     assert check.guard is not None and check.guard("1") is None
     refusal = check.guard("0")
     assert refusal is not None and refusal.code == "suspended"
     assert switch.commands[0].shown().endswith("ps-enabled 1")
-    assert len(osmo_hlr.script_for(SetData(msisdn=NUMBER, enabled=False), "ps-switch")) == 1
+    assert len(mapping.script_for(SetData(msisdn=NUMBER, enabled=False), "ps-switch")) == 1
 
 
 def test_lock_is_cs_and_in_ps_switch_mode_also_ps() -> None:
     sel = f"subscriber.by-msisdn-{NUMBER}"
     cs_only = Lock(incoming=True, outgoing=True, data=False)
-    assert osmo_hlr.render(SetLock(msisdn=NUMBER, lock=cs_only)) == f"SET {sel}.cs-enabled 0"
-    assert osmo_hlr.render(SetLock(msisdn=NUMBER, lock=UNLOCKED)) == f"SET {sel}.cs-enabled 1"
-    assert osmo_hlr.render(SetLock(msisdn=NUMBER, lock=LOCKED), "ps-switch") == (
+    assert mapping.render(SetLock(msisdn=NUMBER, lock=cs_only)) == f"SET {sel}.cs-enabled 0"
+    assert mapping.render(SetLock(msisdn=NUMBER, lock=UNLOCKED)) == f"SET {sel}.cs-enabled 1"
+    assert mapping.render(SetLock(msisdn=NUMBER, lock=LOCKED), "ps-switch") == (
         f"SET {sel}.cs-enabled 0\nSET {sel}.ps-enabled 0"
     )
-    assert osmo_hlr.render(SetLock(msisdn=NUMBER, lock=UNLOCKED), "ps-switch") == (
+    assert mapping.render(SetLock(msisdn=NUMBER, lock=UNLOCKED), "ps-switch") == (
         f"SET {sel}.cs-enabled 1\nSET {sel}.ps-enabled 1"
     )
 
 
 def test_a_data_lock_is_refused_unless_configured() -> None:
     with pytest.raises(NotSupported, match='data_lock = "ps-switch"'):
-        osmo_hlr.render(SetLock(msisdn=NUMBER, lock=LOCKED))
+        mapping.render(SetLock(msisdn=NUMBER, lock=LOCKED))
 
 
 def test_change_msisdn_moves_the_number_on_the_record() -> None:
     op = ChangeMsisdn(msisdn=NUMBER, new_msisdn="8613900000009")
-    assert osmo_hlr.render(op) == f"SET subscriber.by-msisdn-{NUMBER}.msisdn 8613900000009"
+    assert mapping.render(op) == f"SET subscriber.by-msisdn-{NUMBER}.msisdn 8613900000009"
 
 
 @pytest.mark.parametrize(
@@ -169,15 +169,15 @@ def test_change_msisdn_moves_the_number_on_the_record() -> None:
 )
 def test_what_osmo_hlr_cannot_hold_is_refused_with_a_reason(op: Any, reason: str) -> None:
     with pytest.raises(NotSupported, match=reason):
-        osmo_hlr.render(op, "ps-switch")
+        mapping.render(op, "ps-switch")
 
 
 def test_values_that_could_break_a_ctrl_command_are_refused() -> None:
     op = ChangeMsisdn.model_construct(msisdn=NUMBER, new_msisdn="86138 SET x")
     with pytest.raises(ValueError, match="MSISDN must be 1 to 15 digits"):
-        osmo_hlr.render(op)
+        mapping.render(op)
     with pytest.raises(ValueError, match="IMSI must be"):
-        osmo_hlr.render(RemoveSubscriber.model_construct(imsi="4600\n1"))
+        mapping.render(RemoveSubscriber.model_construct(imsi="4600\n1"))
 
 
 # -- osmo-hlr's errors (shared/reference/osmo-hlr.md §3) -----------------------------------------
@@ -271,20 +271,20 @@ SEL = f"subscriber.by-imsi-{IMSI}"
 def test_osmo_errors_become_clear_refusals(
     command: Command, reason: str, code: str, text: str
 ) -> None:
-    assert osmo_hlr.classify(command, reason) == osmo_hlr.Refusal(code, text)
+    assert mapping.classify(command, reason) == mapping.Refusal(code, text)
 
 
 def test_a_named_reason_wins_over_the_generic_one() -> None:
-    generic = osmo_hlr.Refusal("error", "…")
-    named = osmo_hlr.Refusal("unknown-subscriber", "…")
-    assert osmo_hlr.most_specific([generic, named]) is named
-    assert osmo_hlr.most_specific([generic]) is generic
+    generic = mapping.Refusal("error", "…")
+    named = mapping.Refusal("unknown-subscriber", "…")
+    assert mapping.most_specific([generic, named]) is named
+    assert mapping.most_specific([generic]) is generic
 
 
 def test_a_refused_key_value_is_never_echoed() -> None:
     secret = Command("SET", f"{SEL}.aud3g", f"milenage,{KI},opc,{OPC}", "milenage,****,opc,****")
     for reason in ("Value failed verification.", "Brand new error."):
-        text = osmo_hlr.classify(secret, reason).text
+        text = mapping.classify(secret, reason).text
         assert KI not in text and OPC not in text
 
 
@@ -302,7 +302,7 @@ def test_replies_are_taken_apart() -> None:
     reply = parse_reply(f"GET_REPLY 7 {SEL}.info-all {INFO_ALL}")
     assert reply is not None
     assert (reply.kind, reply.id, reply.var) == ("GET_REPLY", "7", f"{SEL}.info-all")
-    assert osmo_hlr.parse_info(reply.value)["aud3g.k"] == KI
+    assert mapping.parse_info(reply.value)["aud3g.k"] == KI
     assert parse_reply("ERROR 3 No such subscriber.") == (
         "ERROR",
         "3",
@@ -319,31 +319,31 @@ def test_replies_are_taken_apart() -> None:
 
 
 def test_the_view_of_a_subscriber_record() -> None:
-    view = osmo_hlr.view_from_info(osmo_hlr.parse_info(INFO_ALL))
+    view = mapping.view_from_info(mapping.parse_info(INFO_ALL))
     assert view.exists and view.auth_loaded
     assert (view.imsi, view.msisdn) == (IMSI, NUMBER)
     assert view.lock == UNLOCKED and not view.data_enabled
 
 
 def test_a_record_without_number_is_authentication_data_only() -> None:
-    fields = osmo_hlr.parse_info(INFO_ALL.replace("msisdn\t8613800000001\n", ""))
+    fields = mapping.parse_info(INFO_ALL.replace("msisdn\t8613800000001\n", ""))
     fields |= {"nam_cs": "0", "nam_ps": "0"}
-    view = osmo_hlr.view_from_info(fields)
+    view = mapping.view_from_info(fields)
     assert not view.exists and view.auth_loaded
-    assert not osmo_hlr.bare(fields)
+    assert not mapping.bare(fields)
     keyless = {k: v for k, v in fields.items() if not k.startswith("aud")}
-    assert osmo_hlr.bare(keyless)
-    assert not osmo_hlr.view_from_info(keyless).auth_loaded
+    assert mapping.bare(keyless)
+    assert not mapping.view_from_info(keyless).auth_loaded
 
 
 def test_in_ps_switch_mode_ps_off_reads_as_a_data_lock() -> None:
-    fields = osmo_hlr.parse_info(INFO_ALL) | {"nam_cs": "0", "nam_ps": "0"}
-    assert osmo_hlr.view_from_info(fields, "ps-switch").lock == LOCKED
-    assert osmo_hlr.view_from_info(fields).lock == Lock(incoming=True, outgoing=True)
+    fields = mapping.parse_info(INFO_ALL) | {"nam_cs": "0", "nam_ps": "0"}
+    assert mapping.view_from_info(fields, "ps-switch").lock == LOCKED
+    assert mapping.view_from_info(fields).lock == Lock(incoming=True, outgoing=True)
 
 
 def test_no_record_is_absent() -> None:
-    assert osmo_hlr.view_from_info(None).exists is False
+    assert mapping.view_from_info(None).exists is False
 
 
 def test_masking_covers_every_place_keys_show_up() -> None:

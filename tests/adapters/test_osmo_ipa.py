@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from adapters import ipa
+from adapters.osmo_hlr import ipa
 
 H = bytes.fromhex
 

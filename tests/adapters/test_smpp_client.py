@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.smpp import DeliveryReceipt, SmppClient, SmppSettings
+from adapters.smpp.client import DeliveryReceipt, SmppClient, SmppSettings
 from emulators.smsc import Faults, SmscEmulator
 from gateway.operations import Outcome
 
@@ -130,6 +130,7 @@ async def test_throttling_past_the_deadline_is_transient(smsc: SmscEmulator) -> 
     async with SmppClient(settings(smsc, submit_timeout=0.1)) as client:
         result = await client.submit(DEST, "hi", sender="provgw", reference="o-8")
     assert (result.outcome, result.code) == (Outcome.TRANSIENT, "ESME_RTHROTTLED")
+    assert not result.unreachable  # the SMSC answered "not now": not an outage
 
 
 async def test_other_refusals_are_permanent_and_not_retried(smsc: SmscEmulator) -> None:
@@ -137,6 +138,7 @@ async def test_other_refusals_are_permanent_and_not_retried(smsc: SmscEmulator) 
     async with SmppClient(settings(smsc)) as client:
         result = await client.submit(DEST, "hi", sender="provgw", reference="o-9")
     assert (result.outcome, result.code) == (Outcome.PERMANENT, "ESME_RSUBMITFAIL")
+    assert not result.unreachable
     assert smsc.stats.submit_sm == 1
 
 
@@ -234,7 +236,11 @@ async def test_a_wrong_password_is_reported_without_showing_it(
         with pytest.raises(TimeoutError, match="ESME_RINVPASWD"):
             await client.wait_bound(0.3)
         result = await client.submit(DEST, "hi", sender="provgw", reference="o-11")
-    assert (result.outcome, result.code) == (Outcome.TRANSIENT, "not-bound")
+    assert (result.outcome, result.code, result.unreachable) == (
+        Outcome.TRANSIENT,
+        "not-bound",
+        True,  # a refused bind is like a refused login: nothing can be sent
+    )
     assert "ESME_RINVPASWD" in result.text
     assert smsc.stats.bind_refusals >= 1 and smsc.stats.submit_sm == 0
     assert "Wr0ng!" not in caplog.text
@@ -255,7 +261,11 @@ async def test_an_unreachable_smsc_is_transient_and_nothing_is_sent() -> None:
     )
     async with SmppClient(config) as client:
         result = await client.submit(DEST, "hi", sender="provgw", reference="o-12")
-    assert (result.outcome, result.code) == (Outcome.TRANSIENT, "not-bound")
+    assert (result.outcome, result.code, result.unreachable) == (
+        Outcome.TRANSIENT,
+        "not-bound",
+        True,
+    )
     assert client.stats.submit_sm == 0 and client.stats.bind_failures >= 1
 
 
@@ -268,7 +278,7 @@ async def test_a_response_too_late_makes_the_outcome_unknown(smsc: SmscEmulator)
     # The part may have reached the SMSC: whatever the client was doing when its time ran out
     # (waiting for the response, or for the rebind that a late response forces), the outcome
     # is unknown — never "not sent", which would invite a blind resend.
-    assert result.outcome is Outcome.UNKNOWN
+    assert result.outcome is Outcome.UNKNOWN and result.unreachable
     assert result.code in ("timeout", "not-bound")
 
 
@@ -295,7 +305,7 @@ async def test_close_unbinds(smsc: SmscEmulator) -> None:
     await eventually(lambda: smsc.status()["bound_now"] == 0)
     assert smsc.stats.drops == 0
     late = await client.submit(DEST, "hi", sender="provgw", reference="o-15")
-    assert (late.outcome, late.code) == (Outcome.TRANSIENT, "closed")
+    assert (late.outcome, late.code, late.unreachable) == (Outcome.TRANSIENT, "closed", True)
 
 
 async def test_receipts_held_while_the_bind_is_down_arrive_after_the_rebind(

@@ -1,4 +1,4 @@
-"""The adapter's SMPP codec (adapters.smpp_pdu), checked against smpplib's independent one."""
+"""The adapter's SMPP codec (adapters.smpp.pdu), checked against smpplib's independent one."""
 
 from __future__ import annotations
 
@@ -6,8 +6,8 @@ from datetime import datetime
 
 import pytest
 
-from adapters.smpp import parse_receipt
-from adapters.smpp_pdu import (
+from adapters.smpp.client import parse_receipt
+from adapters.smpp.pdu import (
     Address,
     Command,
     Pdu,

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from adapters.smpp import SmppClient, SmppSettings
-from adapters.smpp_pdu import (
+from adapters.smpp.client import SmppClient, SmppSettings
+from adapters.smpp.pdu import (
     Address,
     Command,
     Pdu,

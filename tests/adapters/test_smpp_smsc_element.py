@@ -1,4 +1,4 @@
-"""The SMSC as a NetworkElement (adapters.smsc): SMS barring through the emulator's admin API
+"""The SMSC as a NetworkElement (adapters.smpp.smsc): SMS barring through the emulator's admin API
 and notifications through SMPP."""
 
 from __future__ import annotations
@@ -8,8 +8,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from adapters.network_element import NetworkElement, NotSupported
-from adapters.smpp import SmppClient, SmppSettings
-from adapters.smsc import Smsc, SmscAdminSettings
+from adapters.smpp.client import SmppClient, SmppSettings
+from adapters.smpp.smsc import Smsc, SmscAdminSettings
 from emulators.smsc import SmscEmulator
 from gateway.operations import Lock, Lookup, Outcome, SendSms, SetLock, SetSmsBarring
 
@@ -71,6 +71,7 @@ async def test_send_sms_reports_message_ids_and_barring_refuses_it(element: Smsc
     await element.execute(SetSmsBarring(msisdn=NUMBER, barred=True))
     refused = await element.execute(note)
     assert (refused.outcome, refused.code) == (Outcome.PERMANENT, "ESME_RINVDSTADR")
+    assert not refused.unreachable
     await element.execute(SetSmsBarring(msisdn=NUMBER, barred=False))
     sent = await element.execute(note)
     assert sent.ok and sent.fields["segments"] == "1" and sent.fields["data_coding"] == "8"
@@ -91,7 +92,7 @@ async def test_a_wrong_admin_password_is_permanent_and_not_shown(emulator: SmscE
     ne = Smsc(admin(emulator, password="n0t-it"))
     reply = await ne.execute(SetSmsBarring(msisdn=NUMBER, barred=True))
     await ne.close()
-    assert (reply.outcome, reply.code) == (Outcome.PERMANENT, "401")
+    assert (reply.outcome, reply.code, reply.unreachable) == (Outcome.PERMANENT, "401", False)
     assert reply.text.startswith("authorization:")
     assert "n0t-it" not in reply.model_dump_json()
     assert not emulator.store.is_barred(NUMBER)
@@ -105,7 +106,7 @@ async def test_an_unreachable_admin_api_is_transient(emulator: SmscEmulator) -> 
     with pytest.raises(ConnectionError):
         await ne.read(Lookup(msisdn=NUMBER))
     await ne.close()
-    assert (reply.outcome, reply.code) == (Outcome.TRANSIENT, "not-sent")
+    assert (reply.outcome, reply.code, reply.unreachable) == (Outcome.TRANSIENT, "not-sent", True)
 
 
 async def test_notifications_need_an_smpp_client(emulator: SmscEmulator) -> None:

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from adapters.sms_templates import KIND_FIELDS, NotificationKind, load_templates
-from adapters.sms_text import DataCoding, encode
+from adapters.smpp.sms_templates import KIND_FIELDS, NotificationKind, load_templates
+from adapters.smpp.sms_text import DataCoding, encode
 
 VALUES = {
     NotificationKind.WELCOME: {"msisdn": "13800138000"},

@@ -1,10 +1,10 @@
-"""GSM 7-bit / UCS-2 encoding and splitting into concatenated parts (adapters.sms_text)."""
+"""GSM 7-bit / UCS-2 encoding and splitting into concatenated parts (adapters.smpp.sms_text)."""
 
 from __future__ import annotations
 
 import pytest
 
-from adapters.sms_text import UDHI, DataCoding, encode, gsm_chunks
+from adapters.smpp.sms_text import UDHI, DataCoding, encode, gsm_chunks
 
 # 3GPP TS 23.038 code points, read off the standard's tables.
 GSM_VECTORS = [

@@ -10,7 +10,7 @@ from typing import Any
 
 from fastapi import FastAPI
 
-from adapters.card_agent import AgentLink, AgentStation, AgentTimeouts
+from adapters.cards.card_agent import AgentLink, AgentStation, AgentTimeouts
 from gateway.config import CardStationConfig
 from gateway.operations import AuthVector, WriteCard
 from gateway.stations_api import router

@@ -12,7 +12,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 
-from adapters.card_agent import AgentStation
+from adapters.cards.card_agent import AgentStation
 from gateway.operations import Outcome
 from simcard.agent import EXIT_NO_STATION, EXIT_REFUSED, EXIT_STOPPED, AgentSettings, CardAgent
 from simcard.cli import card

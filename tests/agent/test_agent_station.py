@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from adapters.card_agent import AgentLink, AgentStation
+from adapters.cards.card_agent import AgentLink, AgentStation
 from gateway.operations import Lookup, Outcome, ProveAuthentication
 from simcard import agent_wire as wire
 from simcard.errors import (

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 
-from adapters.card_agent import AgentStation
+from adapters.cards.card_agent import AgentStation
 from simcard.errors import ReaderError
 from tests.agent.doubles import IMSI, STATION, TOKEN, agent_station, desk_app
 

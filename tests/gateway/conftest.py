@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from gateway.config import GatewayConfig, NetworkElementConfig, RetryPolicy, load_config
+from gateway.config import GatewayConfig, HuaweiMmlConfig, RetryPolicy, load_config
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 
@@ -17,7 +17,7 @@ def config() -> GatewayConfig:
     base = load_config(None)
     return base.model_copy(
         update={
-            "network_elements": [NetworkElementConfig(name="hlr1", password="x")],
+            "network_elements": [HuaweiMmlConfig(name="hlr1", password="x")],
             "retry": RetryPolicy(attempts=3, backoff_initial_s=0, backoff_max_s=0),
             "cancel_hold_days": 0,
         }

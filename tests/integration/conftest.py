@@ -7,7 +7,7 @@ import pytest
 
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
-from gateway.config import GatewayConfig, NetworkElementConfig, RetryPolicy, load_config
+from gateway.config import GatewayConfig, HuaweiMmlConfig, RetryPolicy, load_config
 from gateway.engine import Engine
 from gateway.network import build_targets, close_targets
 from gateway.store import SqliteStore
@@ -22,7 +22,7 @@ async def hlr() -> AsyncIterator[HlrEmulator]:
 
 @pytest.fixture
 def ssh_config(hlr: HlrEmulator, tmp_path: Path) -> GatewayConfig:
-    ne = NetworkElementConfig(
+    ne = HuaweiMmlConfig(
         name="hlr1",
         port=hlr.port,
         username="provgw",

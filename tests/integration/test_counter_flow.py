@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from adapters.card_station import CardStationAdapter
+from adapters.cards.card_station import CardStationAdapter
 from emulators.hlr.server import HlrEmulator
 from emulators.usim.card import UsimCard
 from emulators.usim.pcscd import PrivatePcscd

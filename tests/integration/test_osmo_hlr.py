@@ -17,9 +17,9 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from adapters.gsup import GsupClient, GsupError
-from adapters.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
-from adapters.osmo_hlr import script_for
+from adapters.osmo_hlr.gsup import GsupClient, GsupError
+from adapters.osmo_hlr.mapping import script_for
+from adapters.osmo_hlr.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
 from emulators.usim.card import UsimCard
@@ -27,7 +27,9 @@ from emulators.usim.pcscd import PrivatePcscd
 from gateway.config import (
     CardStationConfig,
     GatewayConfig,
+    HuaweiMmlConfig,
     NetworkElementConfig,
+    OsmoHlrCtrlConfig,
     RetryPolicy,
     load_config,
 )
@@ -53,7 +55,7 @@ E164 = "8613800000001"
 H = bytes.fromhex
 
 
-def osmo_ne(hlr: OsmoHlr, name: str = "osmo1", **over: Any) -> NetworkElementConfig:
+def osmo_ne(hlr: OsmoHlr, name: str = "osmo1", **over: Any) -> OsmoHlrCtrlConfig:
     fields = {
         "name": name,
         "dialect": "osmo-hlr-ctrl",
@@ -62,7 +64,7 @@ def osmo_ne(hlr: OsmoHlr, name: str = "osmo1", **over: Any) -> NetworkElementCon
         "gsup_port": hlr.gsup_port,
         "command_timeout_s": 5,
     }
-    return NetworkElementConfig.model_validate(fields | over)
+    return OsmoHlrCtrlConfig.model_validate(fields | over)
 
 
 def gateway_config(tmp_path: Path, *nes: NetworkElementConfig) -> GatewayConfig:
@@ -330,7 +332,7 @@ async def mml_hlr() -> AsyncIterator[HlrEmulator]:
         yield emu
 
 
-def mml_ne(hlr: HlrEmulator, **over: Any) -> NetworkElementConfig:
+def mml_ne(hlr: HlrEmulator, **over: Any) -> HuaweiMmlConfig:
     fields = {
         "name": "hlr1",
         "port": hlr.port,
@@ -339,7 +341,7 @@ def mml_ne(hlr: HlrEmulator, **over: Any) -> NetworkElementConfig:
         "host_key_policy": "accept-any",
         "command_timeout_s": 5,
     }
-    return NetworkElementConfig.model_validate(fields | over)
+    return HuaweiMmlConfig.model_validate(fields | over)
 
 
 async def test_one_gateway_routes_by_imsi_prefix_to_mml_and_to_osmo_hlr(

@@ -30,7 +30,7 @@ from gateway.api import create_app
 from gateway.config import (
     CardStationConfig,
     GatewayConfig,
-    NetworkElementConfig,
+    HuaweiMmlConfig,
     RetryPolicy,
     load_config,
 )
@@ -124,7 +124,7 @@ class LiveGateway:
             update={
                 "database": self.workdir / "provgw.db",
                 "network_elements": [
-                    NetworkElementConfig(
+                    HuaweiMmlConfig(
                         name="hlr1",
                         port=hlr_port,
                         username="provgw",

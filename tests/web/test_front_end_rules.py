@@ -14,7 +14,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from gateway.api import create_app
-from gateway.config import NetworkElementConfig, load_config
+from gateway.config import HuaweiMmlConfig, load_config
 from gateway.engine import Engine
 from gateway.operations import BarOutgoing, BarRoaming, ForwardingKind, StepOperation
 from gateway.orders import ORDER_KINDS, Customer, SuspendReason
@@ -171,7 +171,7 @@ def test_weak_service_passwords(password: str, is_weak: bool) -> None:
 @pytest.fixture
 async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
     config = load_config(None).model_copy(
-        update={"network_elements": [NetworkElementConfig(name="hlr1", password=SecretStr("x"))]}
+        update={"network_elements": [HuaweiMmlConfig(name="hlr1", password=SecretStr("x"))]}
     )
     async with SqliteStore(tmp_path / "provgw.db", Vault(bytes(32))) as store:
         await seed_demo(store, cost=CHEAP)

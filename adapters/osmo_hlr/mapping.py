@@ -1,7 +1,7 @@
 """The osmo-hlr dialect: operations to CTRL scripts, CTRL errors to refusals, records to views.
 
-No I/O (like `adapters.mml` for the Huawei dialect): plans show the exact commands, tests check
-the mapping without a server. The contract is `docs/dialects/osmo-hlr.md`.
+No I/O (like `adapters.huawei_mml.mml` for the Huawei dialect): plans show the exact commands,
+tests check the mapping without a server. The contract is `docs/dialects/osmo-hlr.md`.
 
 osmo-hlr keeps one record per IMSI holding the number, the keys and two switches, CS and PS
 access. So LoadAuth creates the record (keys set, access off) and CreateSubscriber gives it its
@@ -24,8 +24,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Literal, NamedTuple
 
-from adapters.ctrl import MASK, Command
 from adapters.network_element import NotSupported
+from adapters.osmo_hlr.ctrl import MASK, Command
 from gateway.operations import (
     ABSENT,
     ChangeMsisdn,

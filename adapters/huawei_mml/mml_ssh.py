@@ -7,13 +7,17 @@ Commands queue in arrival order; an idle channel writes the next one and waits f
 channels. A reply hands its channel the next queued command in the same callback, so a session
 is busy for the NE's latency and hardly longer (``docs/performance.md``).
 
-What a failure means for the command decides its `Outcome`:
+What a failure means for the command decides its `Outcome` (the failures are
+`adapters.transport_failures`'):
 
 * nothing could be sent (no connection, login refused, adapter closed) → TRANSIENT;
 * sent, and then no complete reply (timeout, connection lost, garbled framing) → UNKNOWN: the
   NE may have carried it out, and the engine reconciles by reading the subscriber back. The
   channel is thrown away, since a late reply would otherwise be taken for the next command's;
-* a reply → its RETCODE, classified by `adapters.mml.classify`.
+* a reply → its RETCODE, classified by `adapters.huawei_mml.mml.classify`.
+
+All but a garbled reply are transport failures (`Reply.unreachable`); a busy NE (5001) is the
+NE answering, not one.
 
 A caller that is cancelled after its command went out leaves the channel waiting for that
 reply, which is then dropped; the channel stays in step and in the pool.
@@ -39,9 +43,19 @@ from typing import Any, Literal, Self
 import asyncssh
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from adapters import mml
+from adapters.huawei_mml import mml
 from adapters.rate_limit import TokenBucket
-from gateway.operations import AuthVector, Lookup, Operation, Outcome, Reply, SubscriberView
+from adapters.transport_failures import (
+    AdapterClosed,
+    Garbled,
+    LostAfterSending,
+    NeUnavailable,
+    NoAnswer,
+    NotSent,
+    TransportFailure,
+    failure_reply,
+)
+from gateway.operations import AuthVector, Lookup, Operation, Reply, SubscriberView
 
 log = logging.getLogger(__name__)
 
@@ -96,34 +110,6 @@ class MmlSshSettings(BaseModel):
     def _password_quotable(cls, value: SecretStr) -> SecretStr:
         mml.quoted("PWD", value.get_secret_value(), secret=True)
         return value
-
-
-class NeUnavailable(ConnectionError):
-    """The NE could not be asked, or gave an answer that says nothing about the subscriber."""
-
-
-class _NotSent(ConnectionError):
-    """The command never left the adapter."""
-
-
-class _LoginRefused(ConnectionError):
-    """The MML login failed; nothing of the command was sent."""
-
-
-class _LostAfterSending(ConnectionError):
-    """The channel closed while a reply was awaited."""
-
-
-class _Garbled(ConnectionError):
-    """A reply arrived but did not follow the layout; ``raw`` is what came."""
-
-    def __init__(self, raw: str, why: mml.ReplyFramingError) -> None:
-        super().__init__(str(why))
-        self.raw = raw
-
-
-class _Closed(ConnectionError):
-    """The adapter closed before the command was sent."""
 
 
 class _Pending:
@@ -183,7 +169,7 @@ class _Channel(asyncssh.SSHClientSession[str]):
             self.chan.write(pending.line + "\n")
         except (OSError, asyncssh.Error) as exc:
             self.current = None
-            pending.fail(_NotSent(str(exc)))
+            pending.fail(NotSent(str(exc)))
             self.abandon()
             return
         pending.sent_at = time.perf_counter()
@@ -205,7 +191,7 @@ class _Channel(asyncssh.SSHClientSession[str]):
         try:
             parsed = mml.parse_reply(raw)
         except mml.ReplyFramingError as exc:
-            pending.fail(_Garbled(raw, exc))
+            pending.fail(Garbled(str(exc), raw))
             self.abandon()  # the stream is out of step: a fresh channel is safer
             return
         if pending.timer is not None:
@@ -219,14 +205,14 @@ class _Channel(asyncssh.SSHClientSession[str]):
         pending, self.current = self.current, None
         if pending is not None:
             why = f"channel closed: {exc or 'by the NE'}"
-            pending.fail(_LostAfterSending(why) if pending.sent_at else _NotSent(why))
+            pending.fail(LostAfterSending(why) if pending.sent_at else NotSent(why))
         self.pool.channel_gone(self)
 
     def _expire(self, pending: _Pending) -> None:
         if self.current is pending:
             # A late reply would be taken for the next command's: the channel goes.
             self.current = None
-            pending.fail(TimeoutError())
+            pending.fail(NoAnswer("no reply in time"))
             self.abandon()
 
     def abandon(self) -> None:
@@ -362,7 +348,7 @@ class MmlOverSsh:
         self._closed = True
         queued, self._queue = self._queue, deque()
         for pending in queued:
-            pending.fail(_Closed("adapter is closed; not sent"))
+            pending.fail(AdapterClosed("adapter is closed; not sent"))
         for task in self._opening:
             task.cancel()
         await asyncio.gather(*self._opening, return_exceptions=True)
@@ -390,30 +376,15 @@ class MmlOverSsh:
         they are empty when the NE gave no reply.
         """
         masked = command.text()
-        if self._closed:
-            return _failed(Outcome.TRANSIENT, "closed", masked, "adapter is closed; not sent"), {}
         pending = _Pending(command.text(reveal=True), asyncio.get_running_loop().create_future())
+        if self._closed:
+            return self._failed(AdapterClosed("adapter is closed; not sent"), masked, pending), {}
         self._queue.append(pending)
         self._dispatch()
         try:
             raw, parsed = await pending.reply
-        except _Closed as exc:
-            return _failed(Outcome.TRANSIENT, "closed", masked, str(exc)), {}
-        except _NotSent as exc:
-            return _failed(Outcome.TRANSIENT, "not-sent", masked, f"not sent: {exc}"), {}
-        except TimeoutError:
-            log.warning("%s: no reply within %ss to %s", self.name, self._timeout, masked)
-            timeout = _failed(Outcome.UNKNOWN, "timeout", masked, "no reply in time", pending)
-            return timeout, {}
-        except _LostAfterSending as exc:
-            log.warning("%s: %s after sending %s", self.name, exc, masked)
-            return _failed(Outcome.UNKNOWN, "disconnected", masked, str(exc), pending), {}
-        except _Garbled as exc:
-            log.warning("%s: garbled reply to %s: %s", self.name, masked, exc)
-            garbled = _failed(
-                Outcome.UNKNOWN, "garbled", masked, str(exc), pending, mml.mask(exc.raw)
-            )
-            return garbled, {}
+        except TransportFailure as failure:
+            return self._failed(failure, masked, pending), {}
         outcome = mml.classify(parsed.code, self._transient)
         response = mml.mask(raw)
         if log.isEnabledFor(logging.DEBUG):
@@ -428,6 +399,24 @@ class MmlOverSsh:
             elapsed_ms=pending.elapsed_ms,
         )
         return reply, parsed.fields
+
+    def _failed(self, failure: TransportFailure, command: str, pending: _Pending) -> Reply:
+        """The reply made up when ``failure`` kept the NE's reply to ``command`` from us."""
+        if isinstance(failure, NotSent):
+            text = str(failure) if isinstance(failure, AdapterClosed) else f"not sent: {failure}"
+            return failure_reply(failure, command=command, text=mml.mask(text), may_have_run=False)
+        if isinstance(failure, NoAnswer):
+            log.warning("%s: no reply within %ss to %s", self.name, self._timeout, command)
+        else:
+            log.warning("%s: %s after sending %s", self.name, failure.code, command)
+        return failure_reply(
+            failure,
+            command=command,
+            text=mml.mask(str(failure)),
+            may_have_run=True,
+            elapsed_ms=(time.perf_counter() - pending.sent_at) * 1000.0 if pending.sent_at else 0.0,
+            response=mml.mask(failure.raw) if isinstance(failure, Garbled) else "",
+        )
 
     # -- the pool ------------------------------------------------------------------------
     #
@@ -464,7 +453,7 @@ class MmlOverSsh:
             return  # the channel went in the meantime, and the command with it
         channel.current = None
         if self._closed:
-            pending.fail(_Closed("adapter is closed; not sent"))
+            pending.fail(AdapterClosed("adapter is closed; not sent"))
         elif pending.reply.done():
             self.idle_again(channel)
         else:
@@ -498,7 +487,7 @@ class MmlOverSsh:
                 # Nobody is left to serve the queue: its commands were not sent.
                 queued, self._queue = self._queue, deque()
                 for pending in queued:
-                    pending.fail(_NotSent(str(exc)))
+                    pending.fail(NotSent(str(exc)))
             return
         finally:
             self._opening.discard(me)
@@ -516,7 +505,7 @@ class MmlOverSsh:
         """
         now = time.monotonic()
         if now < self._retry_at:
-            raise _NotSent(f"NE unavailable; next attempt in {self._retry_at - now:.1f}s")
+            raise NotSent(f"NE unavailable; next attempt in {self._retry_at - now:.1f}s")
         try:
             channel = await self._log_in(await self._connected())
         except (OSError, asyncssh.Error) as exc:
@@ -552,11 +541,11 @@ class MmlOverSsh:
             reply = await self._ask(channel, login.text(reveal=True), timeout)
         except (TimeoutError, ConnectionError) as exc:
             channel.abandon()
-            raise _LoginRefused(f"login failed: {exc or 'no reply in time'}") from None
+            raise NotSent(f"login failed: {exc or 'no reply in time'}") from None
         if reply.code != 0:
             channel.abandon()
             log.error("%s: MML login refused: %s %s", self.name, reply.code, mml.mask(reply.text))
-            raise _LoginRefused(f"login refused: {reply.code} {reply.text}")
+            raise NotSent(f"login refused: {reply.code} {reply.text}")
         return channel
 
     async def _connected(self) -> _Link:
@@ -599,30 +588,6 @@ class MmlOverSsh:
         except (TimeoutError, ConnectionError) as exc:
             log.info("%s: logout not acknowledged: %s", self.name, exc)
         channel.abandon()
-
-
-def _failed(
-    outcome: Outcome,
-    code: str,
-    command: str,
-    text: str,
-    sent: _Pending | None = None,
-    response: str = "",
-) -> Reply:
-    """A reply the adapter makes up when the NE gave none; ``code`` says why, in words.
-
-    Every such reply but a garbled one is a transport failure (`Reply.unreachable`): the NE
-    was not reached, or did not answer. A garbled reply is the NE answering badly."""
-    elapsed = (time.perf_counter() - sent.sent_at) * 1000.0 if sent and sent.sent_at else 0.0
-    return Reply(
-        outcome=outcome,
-        code=code,
-        text=mml.mask(text),
-        command=command,
-        response=response,
-        elapsed_ms=elapsed,
-        unreachable=code != "garbled",
-    )
 
 
 def _masked_fields(fields: dict[str, str]) -> dict[str, str]:

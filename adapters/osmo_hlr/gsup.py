@@ -7,11 +7,11 @@ computed from the keys it was given, which proves card and HLR hold the same K/O
         vectors = await hlr.send_auth_info("901700000000001", count=1)
     # → [AuthVector(rand=…, autn=…, xres=…, ck=…, ik=…, sres=…, kc=…)]
 
-GSUP rides on IPA (`adapters.ipa`, proto 0xEE, extension 0x05). The HLR speaks first: an IPA
-CCM ID_GET, which must be answered with an ID_RESP carrying UNIT and SERNR — osmo-hlr resets a
-peer without UNIT and cannot route answers to one without SERNR (it becomes the peer's name,
-and osmo-hlr assigns each peer name its own SQN index IND). Messages are coded with pyosmocom's
-GSUP codec.
+GSUP rides on IPA (`adapters.osmo_hlr.ipa`, proto 0xEE, extension 0x05). The HLR speaks first:
+an IPA CCM ID_GET, which must be answered with an ID_RESP carrying UNIT and SERNR — osmo-hlr
+resets a peer without UNIT and cannot route answers to one without SERNR (it becomes the peer's
+name, and osmo-hlr assigns each peer name its own SQN index IND). Messages are coded with
+pyosmocom's GSUP codec.
 
 One request at a time per client (GSUP answers carry the IMSI but no request id); open one
 client per concurrent proof. A timeout or a broken answer closes the connection, so that a late
@@ -28,7 +28,7 @@ from typing import Any, Literal, NamedTuple, Self
 
 from osmocom.gsup.message import GsupMessage, MsgType
 
-from adapters import ipa
+from adapters.osmo_hlr import ipa
 
 DEFAULT_PORT = 4222
 

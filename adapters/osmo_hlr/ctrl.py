@@ -1,12 +1,12 @@
 """The Osmocom CTRL protocol: commands, answers, and a pipelining asyncio client.
 
-CTRL is ASCII over IPA (`adapters.ipa`, proto 0xEE, extension 0x00): ``SET <id> <var> <value>``
-and ``GET <id> <var>``, answered by ``SET_REPLY``/``GET_REPLY <id> <var> <value>`` or
+CTRL is ASCII over IPA (`adapters.osmo_hlr.ipa`, proto 0xEE, extension 0x00): ``SET <id> <var>
+<value>`` and ``GET <id> <var>``, answered by ``SET_REPLY``/``GET_REPLY <id> <var> <value>`` or
 ``ERROR <id> <reason>``; no handshake. Answers carry the request id, so one connection carries
 many requests at once — the client writes a batch in one go and matches the answers by id, and
 an answer that comes after its request timed out is dropped rather than given to another.
 
-Nothing here knows osmo-hlr; `adapters.osmo_hlr` says what to send.
+Nothing here knows osmo-hlr; `adapters.osmo_hlr.mapping` says what to send.
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Literal, NamedTuple
 
-from adapters import ipa
+from adapters.osmo_hlr import ipa
+from adapters.transport_failures import Garbled, LostAfterSending, NoAnswer, NotSent
 
 log = logging.getLogger(__name__)
 
@@ -82,18 +83,6 @@ def parse_reply(text: str) -> CtrlReply | None:
         if request_id and var:
             return CtrlReply(kind, request_id, var, value)
     return None
-
-
-class NotSent(ConnectionError):
-    """Nothing of the batch left the client (no connection, backing off, closed)."""
-
-
-class LostAfterSending(ConnectionError):
-    """The connection closed while answers were awaited: the commands may have run."""
-
-
-class Garbled(ConnectionError):
-    """An answer that does not belong to the command it was matched with."""
 
 
 class _Link(asyncio.Protocol):
@@ -159,7 +148,7 @@ def _expire(link: _Link, waiters: dict[str, asyncio.Future[CtrlReply]]) -> None:
     for request_id, waiter in waiters.items():
         link.pending.pop(request_id, None)  # a late answer is dropped, never misattributed
         if not waiter.done():
-            waiter.set_exception(TimeoutError())
+            waiter.set_exception(NoAnswer("no answer in time"))
 
 
 def _settle(link: _Link, waiters: dict[str, asyncio.Future[CtrlReply]]) -> None:
@@ -210,8 +199,8 @@ class CtrlClient:
     async def exchange(self, commands: Sequence[Command]) -> list[CtrlReply]:
         """Send ``commands`` together and return their answers in order.
 
-        Raises `NotSent` (nothing went out), `LostAfterSending`, or `TimeoutError` (some
-        may have run).
+        Raises `NotSent` (nothing went out), `LostAfterSending` or `NoAnswer` (some may have
+        run), `Garbled` (an answer about another variable); all from `adapters.transport_failures`.
         """
         async with self._slots:
             if self._closed:

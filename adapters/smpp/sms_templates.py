@@ -16,7 +16,7 @@ from pathlib import Path
 from string import Template
 from typing import Literal
 
-from adapters.smpp import source_address
+from adapters.smpp.client import source_address
 
 Language = Literal["en", "zh"]
 LANGUAGES: tuple[Language, ...] = ("en", "zh")
@@ -97,7 +97,7 @@ def load_templates(path: Path | None = None) -> NotificationTemplates:
     Raises `ValueError` naming the kind and field at fault.
     """
     if path is None:
-        raw = resources.files("adapters").joinpath("sms_templates.toml").read_text("utf-8")
+        raw = resources.files("adapters.smpp").joinpath("sms_templates.toml").read_text("utf-8")
         origin = "sms_templates.toml"
     else:
         raw, origin = path.read_text("utf-8"), str(path)

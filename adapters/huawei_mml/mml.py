@@ -145,10 +145,17 @@ def _by_imsi(verb: str, hlrsn: int, imsi: str, *more: Param) -> Command:
     return Command(verb, (bare("HLRSN", hlrsn), quoted("IMSI", imsi), *more))
 
 
-def _load_auth(op: LoadAuth, hlrsn: int) -> Command:
+def _card(op: LoadAuth) -> tuple[str, str]:
+    """ADD KI's CARDTYPE and ALG for ``op``; `NotSupported` for an OPc with a 2G algorithm,
+    which ADD KI has no way to say."""
     card_type, algorithm = _ALGORITHMS[op.algorithm]
     if op.opc is not None and card_type == "SIM":
-        raise UnsafeValue(f"opc: {op.algorithm} cards have no OPc; leave it empty")
+        raise NotSupported(f"opc: {op.algorithm} cards have no OPc; leave it empty")
+    return card_type, algorithm
+
+
+def _load_auth(op: LoadAuth, hlrsn: int) -> Command:
+    card_type, algorithm = _card(op)
     params = [
         quoted("KIVALUE", op.ki.get_secret_value(), secret=True),
         bare("K4SNO", op.k4sno),
@@ -184,9 +191,12 @@ def _unsupported(op: Operation) -> NotSupported:
 
 
 def check(op: Operation) -> None:
-    """Raise `NotSupported` unless there is an MML command for ``op``: a matter of its type."""
+    """Raise `NotSupported` unless there is an MML command for ``op``: a matter of its type,
+    and for LoadAuth of its algorithm and OPc."""
     if not isinstance(op, _COMMANDS):
         raise _unsupported(op)
+    if isinstance(op, LoadAuth):
+        _card(op)
 
 
 def command_for(op: Operation, hlrsn: int = 1) -> Command:

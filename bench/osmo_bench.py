@@ -1,6 +1,12 @@
 """`provgw bench osmo`: open-account orders into a real osmo-hlr, through the gateway and direct.
 
-Three measurements against the same osmo-hlr (started privately, `adapters.osmo_hlr_process`):
+    .venv/bin/provgw bench osmo [-n 2000] [--rounds 3] [--window 64] [--json]
+
+Benchmark code, not product code: it starts a private osmo-hlr (`osmo_hlr_process`, beside
+this file) and speaks CTRL by hand, so it lives in the source checkout's bench/ directory and
+`provgw bench osmo` loads it from there.
+
+Three measurements against the same osmo-hlr:
 
 * **direct** — osmo-hlr's own single-client CTRL rate: the very CTRL commands the gateway
   sends for one open account (the adapter's scripts, keys revealed), written on one blocking
@@ -26,21 +32,24 @@ import statistics
 import tempfile
 import time
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from adapters import ipa
-from adapters.ctrl import parse_reply
-from adapters.osmo_hlr import script_for
-from adapters.osmo_hlr_process import OsmoHlrProcess
-from gateway.bench import KI, OPC, bench_order, measure_orders
-from gateway.config import GatewayConfig, NetworkElementConfig, RetryPolicy, load_config
+from osmo_hlr_process import OsmoHlrProcess
+
+from adapters.osmo_hlr import ipa
+from adapters.osmo_hlr.ctrl import parse_reply
+from adapters.osmo_hlr.mapping import script_for
+from gateway.bench import bench_order, measure_orders
+from gateway.config import GatewayConfig, OsmoHlrCtrlConfig, RetryPolicy, load_config
 from gateway.engine import Engine
 from gateway.events import EventHub
-from gateway.identifiers import to_e164
 from gateway.network import build_targets, close_targets
-from gateway.operations import CreateSubscriber, LoadAuth, SetData
+from gateway.operations import CARD_OPERATIONS
 from gateway.orders import OpenAccount
+from gateway.planner import plan_order
+from gateway.routing import Router
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 
@@ -95,18 +104,15 @@ def _orders(first: int, n: int) -> list[OpenAccount]:
     return orders
 
 
-def open_account_wire(order: OpenAccount, country_code: str) -> list[bytes]:
-    """The CTRL frames the gateway sends for ``order`` (as the planner plans an open account
-    with data), request id 1 — a one-at-a-time client may reuse it."""
-    e164 = to_e164(order.msisdn, country_code)
-    ops = (
-        LoadAuth.model_validate({"imsi": order.imsi, "ki": KI, "opc": OPC}),
-        CreateSubscriber(imsi=order.imsi, msisdn=e164, template_id=1),
-        SetData(msisdn=e164, enabled=True),
-    )
-    return [
-        action.command.wire(1) for op in ops for stage in script_for(op) for action in stage.actions
-    ]
+def open_account_wire(order: OpenAccount, config: GatewayConfig) -> list[bytes]:
+    """The CTRL frames the gateway sends for ``order``: the planner's own plan, request id 1 —
+    a one-at-a-time client may reuse it."""
+    plan = plan_order(order, {order.msisdn: None}, config, Router(config), datetime.now(UTC))
+    frames = []
+    for step in plan.steps:
+        assert not isinstance(step.op, CARD_OPERATIONS), "the bench orders write no card"
+        frames += [a.command.wire(1) for stage in script_for(step.op) for a in stage.actions]
+    return frames
 
 
 def _recv_exactly(sock: socket.socket, n: int) -> bytes:
@@ -153,9 +159,8 @@ async def run_osmo_bench(n: int, *, window: int, rounds: int) -> OsmoBenchResult
         tempfile.TemporaryDirectory(prefix="provgw-bench-osmo-") as tmp,
         OsmoHlrProcess(Path(tmp) / "osmo-hlr") as hlr,
     ):
-        ne = NetworkElementConfig(
+        ne = OsmoHlrCtrlConfig(
             name="osmo1",
-            dialect="osmo-hlr-ctrl",
             host=hlr.address,
             port=hlr.ctrl_port,
             gsup_port=hlr.gsup_port,
@@ -191,15 +196,15 @@ async def _rounds(
 ) -> OsmoBenchResult:
     # Warm up: the CTRL connection opens and the code paths run once before any clock starts.
     await measure_orders(engine, _orders(1, 10), window)
-    sample = open_account_wire(_orders(1, 1)[0], config.country_code)
+    sample = open_account_wire(_orders(1, 1)[0], config)
     result = OsmoBenchResult(orders=n, window=window, commands_per_order=len(sample))
     for r in range(rounds):
         base = (3 * r + 1) * _ROUND_SPAN
-        frames = [open_account_wire(o, config.country_code) for o in _orders(base, n)]
+        frames = [open_account_wire(o, config) for o in _orders(base, n)]
         cpu0 = _cpu_seconds(hlr.pid)
         direct_s, errors = run_direct(hlr, frames)
         direct_cpu = _cpu_seconds(hlr.pid) - cpu0
-        frames = [open_account_wire(o, config.country_code) for o in _orders(base + _ROUND_SPAN, n)]
+        frames = [open_account_wire(o, config) for o in _orders(base + _ROUND_SPAN, n)]
         pipelined_s, pipelined_errors = run_direct(hlr, frames, batch=window)
 
         orders = _orders(base + 2 * _ROUND_SPAN, n)

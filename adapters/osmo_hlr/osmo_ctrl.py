@@ -1,7 +1,7 @@
 """The Osmocom HLR through its CTRL interface: the ``osmo-hlr-ctrl`` `NetworkElement`.
 
-`adapters.osmo_hlr` says what each operation becomes (a script of CTRL stages, see there);
-`adapters.ctrl` carries the commands, pipelined on one connection. This module runs the
+`adapters.osmo_hlr.mapping` says what each operation becomes (a script of CTRL stages, see there);
+`adapters.osmo_hlr.ctrl` carries the commands, pipelined on one connection. This module runs the
 scripts and turns what happened into one `Reply`:
 
 * nothing could be sent (no connection, backing off, closed) → TRANSIENT, unless an earlier
@@ -9,14 +9,16 @@ scripts and turns what happened into one `Reply`:
 * sent, and then no complete answer (timeout, connection lost, an answer about another
   variable) → UNKNOWN if the stage changes something or an earlier one did, else TRANSIENT:
   the engine reconciles an UNKNOWN by reading the record back (`read`);
+* all of these but an answer about another variable (garbled: osmo-hlr did answer) are
+  transport failures, ``unreachable`` (`adapters.transport_failures`);
 * an ERROR answer → PERMANENT with the refusal's clear text, after undoing what the operation
-  already changed (`adapters.osmo_hlr.Action.undo`).
+  already changed (`adapters.osmo_hlr.mapping.Action.undo`).
 
 Keys never leave unmasked: commands are shown from their masked form, and answers (``info-all``
-lists the keys) pass through `adapters.ctrl.mask`.
+lists the keys) pass through `adapters.osmo_hlr.ctrl.mask`.
 
 The adapter is also the NE's `AuthenticationCentre` (and `Resynchronising`): `auth_vector` asks
-osmo-hlr over GSUP (`adapters.gsup`, same host, port 4222) for a vector, for the gateway's
+osmo-hlr over GSUP (`adapters.osmo_hlr.gsup`, same host, port 4222) for a vector, for the gateway's
 authentication proof; `resync` hands it a card's AUTS.
 """
 
@@ -29,9 +31,16 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from adapters import gsup, osmo_hlr
-from adapters.ctrl import Command, CtrlClient, Garbled, LostAfterSending, NotSent, mask
-from adapters.osmo_hlr import DataLock, Refusal, Stage
+from adapters.osmo_hlr import gsup, mapping
+from adapters.osmo_hlr.ctrl import Command, CtrlClient, mask
+from adapters.osmo_hlr.mapping import DataLock, Refusal, Stage
+from adapters.transport_failures import (
+    NeUnavailable,
+    NoAnswer,
+    NotSent,
+    TransportFailure,
+    failure_reply,
+)
 from gateway.operations import (
     ABSENT,
     AuthVector,
@@ -72,16 +81,8 @@ class OsmoCtrlSettings(BaseModel):
     )
 
 
-_TRANSPORT_FAILURES = frozenset({"not-sent", "timeout", "disconnected"})
-"""The made-up replies' codes that mean osmo-hlr was not reached or did not answer."""
-
-
 PROBE_IMSI = "001010000000000"
 """The test network's MCC/MNC (001/01), subscriber 0: no live HLR holds it."""
-
-
-class NeUnavailable(ConnectionError):
-    """osmo-hlr could not be asked, or gave an answer that says nothing about the subscriber."""
 
 
 class OsmoHlrCtrl:
@@ -122,30 +123,30 @@ class OsmoHlrCtrl:
         await self.close()
 
     def render(self, op: Operation) -> str:
-        return osmo_hlr.render(op, self._data_lock)
+        return mapping.render(op, self._data_lock)
 
     def check(self, op: Operation) -> None:
         self.render(op)  # whether osmo-hlr can do it depends on the values (keys, locks)
 
     async def execute(self, op: Operation) -> Reply:
-        return await self.run_script(osmo_hlr.script_for(op, self._data_lock))
+        return await self.run_script(mapping.script_for(op, self._data_lock))
 
     async def run_script(self, stages: tuple[Stage, ...]) -> Reply:
         """Carry out a script of stages (what `execute` does with an operation's script)."""
         return await _Run(self.client, self.name).script(stages)
 
     async def read(self, lookup: Lookup) -> SubscriberView:
-        command = Command("GET", osmo_hlr.info_var(imsi=lookup.imsi, msisdn=lookup.msisdn))
+        command = Command("GET", mapping.info_var(imsi=lookup.imsi, msisdn=lookup.msisdn))
         try:
             (reply,) = await self.client.exchange((command,))
         except (ConnectionError, TimeoutError) as exc:
             raise NeUnavailable(f"{self.name}: cannot read {command.var}: {exc}") from None
         if reply.kind == "ERROR":
-            if osmo_hlr.classify(command, reply.value).code == "unknown-subscriber":
+            if mapping.classify(command, reply.value).code == "unknown-subscriber":
                 return ABSENT
             raise NeUnavailable(f"{self.name}: GET {command.var}: {reply.value}")
         try:
-            return osmo_hlr.view_from_info(osmo_hlr.parse_info(reply.value), self._data_lock)
+            return mapping.view_from_info(mapping.parse_info(reply.value), self._data_lock)
         except (KeyError, ValueError) as exc:
             # A view built on a guess would mislead reconciliation; better not to know yet.
             raise NeUnavailable(f"{self.name}: info-all answer not understood: {exc}") from None
@@ -240,22 +241,20 @@ class _Run:
         changes = self.changed or any(c.verb == "SET" for c in commands)
         try:
             replies = await self.client.exchange(commands)
-        except NotSent as exc:
-            outcome = Outcome.UNKNOWN if self.changed else Outcome.TRANSIENT
-            return None, self._reply(outcome, "not-sent", f"not sent: {exc}")
-        except TimeoutError:
-            log.warning("%s: no answer within %ss to %s", self.name, self.client.timeout, self.sent)
-            outcome = Outcome.UNKNOWN if changes else Outcome.TRANSIENT
-            return None, self._reply(outcome, "timeout", "no answer in time")
-        except (LostAfterSending, Garbled) as exc:
-            log.warning("%s: %s after sending %s", self.name, exc, self.sent)
-            outcome = Outcome.UNKNOWN if changes else Outcome.TRANSIENT
-            return None, self._reply(outcome, "disconnected", str(exc))
+        except NotSent as failure:
+            return None, self._failed(failure, f"not sent: {failure}", self.changed)
+        except TransportFailure as failure:
+            if isinstance(failure, NoAnswer):
+                why = f"no answer within {self.client.timeout}s"
+            else:
+                why = str(failure)
+            log.warning("%s: %s after sending %s", self.name, why, self.sent)
+            return None, self._failed(failure, str(failure), changes)
         refusals: list[Refusal] = []
         for action, reply in zip(stage.actions, replies, strict=True):
             self.answers.append(reply.text())
             if reply.kind == "ERROR":
-                refusal = osmo_hlr.classify(action.command, reply.value)
+                refusal = mapping.classify(action.command, reply.value)
                 if not (
                     action.adopt_bare
                     and refusal.code == "imsi-exists"
@@ -272,7 +271,7 @@ class _Run:
                 self.changed = True
                 if action.undo is not None:
                     self.undos.append(action.undo)
-        return (osmo_hlr.most_specific(refusals) if refusals else None), None
+        return (mapping.most_specific(refusals) if refusals else None), None
 
     async def _adopt(self, imsi: str) -> bool:
         """``subscriber.create`` found the IMSI taken: take the record over if it is bare.
@@ -280,14 +279,14 @@ class _Run:
         Without this, the engine's retry after an interrupted LoadAuth (reconciled as "keys not
         loaded") would fail on the record its own first attempt created.
         """
-        probe = Command("GET", osmo_hlr.info_var(imsi=imsi))
+        probe = Command("GET", mapping.info_var(imsi=imsi))
         self.sent.append(probe.shown())
         try:
             (reply,) = await self.client.exchange((probe,))
         except (ConnectionError, TimeoutError):
             return False
         self.answers.append(reply.text())
-        if reply.kind == "GET_REPLY" and osmo_hlr.bare(osmo_hlr.parse_info(reply.value)):
+        if reply.kind == "GET_REPLY" and mapping.bare(mapping.parse_info(reply.value)):
             log.info("%s: IMSI %s has an empty record; taking it over", self.name, imsi)
             return True
         return False
@@ -312,6 +311,7 @@ class _Run:
         return self._reply(Outcome.PERMANENT, refusal.code, text)
 
     def _reply(self, outcome: Outcome, code: str, text: str) -> Reply:
+        """osmo-hlr's answer to the operation (done, or refused)."""
         if log.isEnabledFor(logging.DEBUG):
             log.debug("%s: %s -> %s", self.name, self.sent, self.answers)
         return Reply(
@@ -320,6 +320,19 @@ class _Run:
             text=mask(text),
             command="\n".join(self.sent),
             response="\n".join(self.answers),
-            elapsed_ms=(time.perf_counter() - self.started) * 1000.0,
-            unreachable=code in _TRANSPORT_FAILURES,
+            elapsed_ms=self._elapsed_ms(),
         )
+
+    def _failed(self, failure: TransportFailure, text: str, may_have_run: bool) -> Reply:
+        """No (usable) answer to the current stage."""
+        return failure_reply(
+            failure,
+            command="\n".join(self.sent),
+            text=mask(text),
+            may_have_run=may_have_run,
+            elapsed_ms=self._elapsed_ms(),
+            response="\n".join(self.answers),
+        )
+
+    def _elapsed_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000.0

@@ -31,7 +31,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from adapters.card_station import AucLookup, CardStationAdapter
+from adapters.cards.card_station import AucLookup, CardStationAdapter
 from gateway.operations import CardOperation, Lookup, Outcome, Reply, SubscriberView
 from simcard import agent_wire as wire
 from simcard.errors import CardLayerError, ReaderError
@@ -76,7 +76,7 @@ class AgentTimeouts:
 class AgentLink:
     """The gateway's end of one station's card agent: a job queue, long-polled by the agent.
 
-    Implements `adapters.card_station.CardAccess` for the station, and the desk the REST
+    Implements `adapters.cards.card_station.CardAccess` for the station, and the desk the REST
     routes (`gateway/stations_api.py`) serve the agent from.
     """
 

@@ -1,6 +1,8 @@
 """A private osmo-hlr process: configuration and database in a directory, its own loopback address.
 
-For tests and benchmarks, which need a real osmo-hlr they can throw away. osmo-hlr's ports are
+For tests (`tests/fixtures/osmo_hlr.py`) and benchmarks (`osmo_bench.py`), which need a real
+osmo-hlr they can throw away; a lab stand-in, so it lives here and not in the gateway's
+packages. osmo-hlr's ports are
 fixed (VTY 4258, CTRL 4259, GSUP 4222) and only the address can be chosen, so each instance
 binds all three to a loopback address of its own: 127.0.0.2 when those ports are free there,
 else a random 127.x.y.z. (127.0.0.1:4222 belongs to NATS on the project's machines.) The

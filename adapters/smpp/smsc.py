@@ -11,6 +11,10 @@ Two operations of `gateway.operations` reach an SMSC:
 
 ``read`` answers with a `SubscriberView` in which every number "exists" (for an SMSC), and
 ``sms_barred`` is the only thing it holds about one.
+
+Both paths mark transport failures alike (`adapters.transport_failures`): an admin API that
+cannot be reached or does not answer, and a submit stopped by a lost or missing bind, give
+replies with ``unreachable`` set; an HTTP error status or an SMPP refusal is the SMSC's word.
 """
 
 from __future__ import annotations
@@ -21,9 +25,18 @@ import time
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
-from adapters import sms_text
 from adapters.network_element import NotSupported
-from adapters.smpp import SmppClient, concatenation_reference
+from adapters.smpp import sms_text
+from adapters.smpp.client import SmppClient, concatenation_reference
+from adapters.transport_failures import (
+    Garbled,
+    LostAfterSending,
+    NeUnavailable,
+    NoAnswer,
+    NotSent,
+    TransportFailure,
+    failure_reply,
+)
 from gateway.operations import (
     Lookup,
     Operation,
@@ -106,6 +119,7 @@ class Smsc:
             command=command,
             response=f"{result.code} {' '.join(result.message_ids)}".strip(),
             elapsed_ms=result.elapsed_ms,
+            unreachable=result.unreachable,
         )
 
     async def read(self, lookup: Lookup) -> SubscriberView:
@@ -113,7 +127,7 @@ class Smsc:
             raise NotSupported(f"{self.name}: an SMSC knows numbers, not IMSIs")
         reply = await self._request("GET", f"/barring/{lookup.msisdn}", "")
         if not reply.ok:
-            raise ConnectionError(f"{self.name}: barring not readable: {reply.code} {reply.text}")
+            raise NeUnavailable(f"{self.name}: barring not readable: {reply.code} {reply.text}")
         return SubscriberView(
             exists=True, msisdn=lookup.msisdn, sms_barred=reply.fields.get("barred") == "true"
         )
@@ -122,7 +136,7 @@ class Smsc:
         """The admin API's barring of a number no operator assigns: any HTTP answer will do."""
         reply = await self._request("GET", f"/barring/{PROBE_MSISDN}", "")
         if reply.unreachable:
-            raise ConnectionError(f"{self.name}: {reply.code}: {reply.text}")
+            raise NeUnavailable(f"{self.name}: {reply.code}: {reply.text}")
 
     async def close(self) -> None:
         """Close the HTTP client; the SMPP client belongs to whoever made it."""
@@ -134,12 +148,16 @@ class Smsc:
         started = time.perf_counter()
         try:
             response = await self._http.request(method, path)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            return _reply(Outcome.TRANSIENT, "not-sent", f"not sent: {exc}", command, started)
         except httpx.HTTPError as exc:
-            # Sent, and then no answer: the change may or may not have been made.
-            return _reply(
-                Outcome.UNKNOWN, "no-answer", str(exc) or type(exc).__name__, command, started
+            failure = _failure(exc)
+            text = f"not sent: {failure}" if isinstance(failure, NotSent) else str(failure)
+            return failure_reply(
+                failure,
+                command=command,
+                text=text,
+                # Sent, and then no answer: the change may or may not have been made.
+                may_have_run=not isinstance(failure, NotSent),
+                elapsed_ms=(time.perf_counter() - started) * 1000.0,
             )
         text = response.text
         try:
@@ -165,17 +183,16 @@ class Smsc:
         )
 
 
-def _reply(outcome: Outcome, code: str, text: str, command: str, started: float) -> Reply:
-    """A reply made up when the admin API gave none: a transport failure."""
-    elapsed = (time.perf_counter() - started) * 1000.0
-    return Reply(
-        outcome=outcome,
-        code=code,
-        text=text,
-        command=command,
-        elapsed_ms=elapsed,
-        unreachable=True,
-    )
+def _failure(exc: httpx.HTTPError) -> TransportFailure:
+    """What an httpx error says happened to the request."""
+    why = str(exc) or type(exc).__name__
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        return NotSent(why)
+    if isinstance(exc, httpx.TimeoutException):
+        return NoAnswer(why)
+    if isinstance(exc, httpx.DecodingError):
+        return Garbled(why)
+    return LostAfterSending(why)
 
 
 def _text(value: object) -> str:

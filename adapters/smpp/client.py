@@ -1,7 +1,7 @@
 """SMPP 3.4 client (ESME) for customer notifications: one transceiver bind to one SMSC.
 
 The gateway calls `SmppClient.submit` and gets a `SubmitResult`: the SMSC's message id for
-every part, or why not. The client holds the policy; `adapters.smpp_pdu` only the bytes.
+every part, or why not. The client holds the policy; `adapters.smpp.pdu` only the bytes.
 
 * **One bind, kept up.** A background task binds as a transceiver (submits go out and
   receipts come in on the same connection), sends ``enquire_link`` every
@@ -15,7 +15,9 @@ every part, or why not. The client holds the policy; `adapters.smpp_pdu` only th
   the SMSC has to say so.
 * **Retries inside one submit.** A part that could not be sent, or whose response was lost with
   the bind, is sent again on the next bind until ``submit_timeout`` runs out. The outcome then
-  is TRANSIENT if nothing of the message may have reached the SMSC, else UNKNOWN.
+  is TRANSIENT if nothing of the message may have reached the SMSC, else UNKNOWN; the result is
+  ``unreachable`` when what stopped it was a transport failure (no bind, lost bind, no response:
+  `adapters.transport_failures`), not when the SMSC kept throttling or answered garbage.
 
 Duplicates. A part is sent again only when it may *not* have reached the SMSC: never after a
 response, whatever it said. The one case that can duplicate is a submit_sm written to a bind
@@ -50,9 +52,9 @@ from typing import Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
-from adapters import sms_text
 from adapters.rate_limit import TokenBucket
-from adapters.smpp_pdu import (
+from adapters.smpp import sms_text
+from adapters.smpp.pdu import (
     MAX_SEQUENCE,
     Address,
     Command,
@@ -66,6 +68,14 @@ from adapters.smpp_pdu import (
     frames,
     message_id_body,
     status_name,
+)
+from adapters.transport_failures import (
+    AdapterClosed,
+    Garbled,
+    LostAfterSending,
+    NoAnswer,
+    NotSent,
+    TransportFailure,
 )
 from gateway.operations import Outcome
 
@@ -135,6 +145,7 @@ class SubmitResult:
     code: str  # ESME_ROK, the refusing status, or in words: timeout, closed …
     text: str
     elapsed_ms: float
+    unreachable: bool = False  # a transport failure stopped it (see `Reply.unreachable`)
 
     @property
     def ok(self) -> bool:
@@ -197,21 +208,15 @@ def concatenation_reference(reference: str) -> int:
     return zlib.crc32(reference.encode()) & 0xFF
 
 
-class _NotSent(ConnectionError):
-    """The request never left the client."""
+class NotBound(NotSent):
+    """No bind to send on: the SMSC could not be reached, or refused the bind."""
+
+    code = "not-bound"
 
 
-class _LinkLost(ConnectionError):
-    """The bind went away while a response was awaited."""
-
-
-class _BindRefused(ConnectionError):
-    """The SMSC answered the bind with an error status."""
-
-
-def _expire(future: asyncio.Future[Pdu]) -> None:
+def _expire(future: asyncio.Future[Pdu], within: float) -> None:
     if not future.done():
-        future.set_exception(TimeoutError())
+        future.set_exception(NoAnswer(f"no response within {within:.1f}s"))
 
 
 class _Link(asyncio.Protocol):
@@ -256,14 +261,14 @@ class _Link(asyncio.Protocol):
         pending, self._pending = self._pending, {}
         for future in pending.values():
             if not future.done():
-                future.set_exception(_LinkLost(self.reason))
+                future.set_exception(LostAfterSending(self.reason))
         if not self.gone.done():
             self.gone.set_result(None)
 
     def request(self, command_id: int, body: bytes = b"") -> asyncio.Future[Pdu]:
         """Send a request; the future gets its response (or generic_nack)."""
         if not self.alive or self._transport is None:
-            raise _NotSent(self.reason or "not connected")
+            raise NotSent(self.reason or "not connected")
         self._sequence = self._sequence % MAX_SEQUENCE + 1
         future: asyncio.Future[Pdu] = asyncio.get_running_loop().create_future()
         self._pending[self._sequence] = future
@@ -294,6 +299,7 @@ class _Part:
     code: str
     text: str
     maybe_sent: bool
+    unreachable: bool = False
 
 
 class SmppClient:
@@ -390,7 +396,9 @@ class SmppClient:
                 outcome = result.outcome
                 if outcome is Outcome.TRANSIENT and (ids or maybe_sent):
                     outcome = Outcome.UNKNOWN  # some of the message may be at the SMSC
-                return self._result(outcome, ids, encoded, result.code, result.text, started)
+                return self._result(
+                    outcome, ids, encoded, result.code, result.text, started, result.unreachable
+                )
             ids.append(result.message_id)
         return self._result(Outcome.OK, ids, encoded, Status.ESME_ROK.name, "", started)
 
@@ -424,6 +432,7 @@ class SmppClient:
         code: str,
         text: str,
         started: float,
+        unreachable: bool = False,
     ) -> SubmitResult:
         return SubmitResult(
             outcome=outcome,
@@ -433,12 +442,14 @@ class SmppClient:
             code=code,
             text=text,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
+            unreachable=unreachable,
         )
 
     async def _submit_part(self, body: bytes, deadline: float) -> _Part:
         """Send one part until the SMSC takes or refuses it, or ``deadline`` passes."""
         maybe_sent = False
-        code, why = "not-bound", self._last_error
+        # What stopped the last try: a transport failure, or the SMSC's "not now" status.
+        last: TransportFailure | str = NotBound(self._last_error)
         loop = asyncio.get_running_loop()
         while not self._closed:
             remaining = deadline - time.monotonic()
@@ -450,7 +461,7 @@ class SmppClient:
                 try:
                     await asyncio.wait_for(self._bound.wait(), remaining)
                 except TimeoutError:
-                    code, why = "not-bound", self._last_error
+                    last = NotBound(self._last_error)
                     break
                 continue
             async with self._window:
@@ -459,23 +470,21 @@ class SmppClient:
                     continue
                 try:
                     future = link.request(Command.SUBMIT_SM, body)
-                except _NotSent:
+                except NotSent:
                     continue
                 self.stats.submit_sm += 1
                 if maybe_sent:
                     self.stats.resent += 1
                 wait = min(self.settings.response_timeout, max(remaining, 0.001))
-                timer = loop.call_later(wait, _expire, future)
+                timer = loop.call_later(wait, _expire, future, wait)
                 try:
                     response = await future
-                except TimeoutError:
-                    maybe_sent = True
-                    code, why = "timeout", f"no submit_sm_resp within {wait:.1f}s"
-                    link.abort(why)  # a late response would be taken for nothing: start afresh
+                except NoAnswer as exc:
+                    maybe_sent, last = True, exc
+                    link.abort(str(exc))  # a late response would be taken for nothing: afresh
                     continue
-                except _LinkLost as exc:
-                    maybe_sent = True
-                    code, why = "disconnected", str(exc)
+                except LostAfterSending as exc:
+                    maybe_sent, last = True, exc
                     continue
                 finally:
                     timer.cancel()
@@ -485,19 +494,21 @@ class SmppClient:
                 return _Part(decode_message_id(response.body), Outcome.OK, "", "", maybe_sent)
             if response.command_id not in (Command.SUBMIT_SM_RESP, Command.GENERIC_NACK):
                 maybe_sent = True
-                code, why = "garbled", f"answered with command 0x{response.command_id:08X}"
-                link.abort(why)
+                last = Garbled(f"answered with command 0x{response.command_id:08X}")
+                link.abort(str(last))
                 continue
             code = status_name(status)
             if status in self.settings.transient_statuses:
                 self._throttled()
-                why = "refused for now; sent again"
+                last = code
                 continue
             why = "refused" if response.command_id == Command.SUBMIT_SM_RESP else "generic_nack"
             return _Part(None, Outcome.PERMANENT, code, why, maybe_sent)
         if self._closed:
-            code, why = "closed", "client closed"
-        return _Part(None, Outcome.TRANSIENT, code, why, maybe_sent)
+            last = AdapterClosed("client closed")
+        if isinstance(last, str):  # the SMSC answered, and kept saying "not now"
+            return _Part(None, Outcome.TRANSIENT, last, "refused for now; sent again", maybe_sent)
+        return _Part(None, Outcome.TRANSIENT, last.code, str(last), maybe_sent, last.unreachable)
 
     async def _pace(self) -> None:
         """Wait out a throttling pause and the configured rate."""
@@ -561,7 +572,7 @@ class SmppClient:
                 raise
         if response.command_id != Command.BIND_TRANSCEIVER_RESP or response.status:
             link.abort("bind refused")
-            raise _BindRefused(f"bind refused: {status_name(response.status)}")
+            raise NotBound(f"bind refused: {status_name(response.status)}")
         return link
 
     async def _keep_alive(self, link: _Link) -> None:

@@ -1,0 +1,170 @@
+"""What every dialect promises the engine, checked against each dialect's real peer.
+
+The promises are those of `adapters.network_element.NetworkElement` and `Reply.unreachable`:
+renders hide secrets; what `execute` reports done reads back as done; refusals are permanent
+and a busy NE transient, neither of them an outage; `check` refuses exactly what `render`
+refuses; a peer dying mid-command gives UNKNOWN (or TRANSIENT when nothing went out) marked as
+an outage, and reads fail while it is down; `probe` tells up from down. The dialects and their
+peers are in conftest.py.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import get_args
+
+import pytest
+
+from adapters.network_element import NotSupported
+from gateway.operations import (
+    BarIncoming,
+    BarOutgoing,
+    BarRoaming,
+    ChangeMsisdn,
+    CreateSubscriber,
+    EraseForwarding,
+    ForwardingKind,
+    LoadAuth,
+    Lock,
+    NetworkAccess,
+    NetworkOperation,
+    Operation,
+    Outcome,
+    RegisterForwarding,
+    RemoveAuth,
+    RemoveSubscriber,
+    SendSms,
+    SetData,
+    SetIncomingBarring,
+    SetLock,
+    SetNetworkAccess,
+    SetOutgoingBarring,
+    SetRoamingBarring,
+    SetSmsBarring,
+    SwapImsi,
+)
+from tests.adapters.conformance.conftest import IMSI, KI, MSISDN, OPC, Harness
+
+IMSI2 = "001010000012346"
+MSISDN2 = "8613800000002"
+FTN = "8613900000009"
+
+LIFECYCLE: list[Operation] = [
+    LoadAuth(imsi=IMSI, ki=KI, opc=OPC),
+    CreateSubscriber(imsi=IMSI, msisdn=MSISDN, template_id=1),
+    SetData(msisdn=MSISDN, enabled=True),
+    SetLock(msisdn=MSISDN, lock=Lock(incoming=True, outgoing=True)),
+    SetLock(msisdn=MSISDN, lock=Lock()),
+    SetIncomingBarring(msisdn=MSISDN, barring=BarIncoming.WHEN_ROAMING),
+    SetOutgoingBarring(msisdn=MSISDN, barring=BarOutgoing.INTERNATIONAL),
+    SetRoamingBarring(msisdn=MSISDN, barring=BarRoaming.OUTSIDE_HOME_COUNTRY),
+    RegisterForwarding(msisdn=MSISDN, kind=ForwardingKind.BUSY, forward_to=FTN),
+    EraseForwarding(msisdn=MSISDN, kind=ForwardingKind.BUSY),
+    SetNetworkAccess(msisdn=MSISDN, mode=NetworkAccess.CS_ONLY),
+    SetSmsBarring(msisdn=MSISDN, barred=True),
+    SetSmsBarring(msisdn=MSISDN, barred=False),
+    ChangeMsisdn(msisdn=MSISDN, new_msisdn=MSISDN2),
+    RemoveSubscriber(imsi=IMSI),
+    RemoveAuth(imsi=IMSI),
+]
+"""A subscriber's life, in an order every HLR accepts; each dialect runs what it supports."""
+
+CATALOGUE: list[Operation] = [
+    *LIFECYCLE,
+    LoadAuth(imsi=IMSI, ki=KI),  # Milenage without an OPc
+    LoadAuth(imsi=IMSI, ki=KI, algorithm="comp128v1"),
+    LoadAuth(imsi=IMSI, ki=KI, opc=OPC, algorithm="comp128v3"),  # an OPc for a 2G card
+    LoadAuth(imsi=IMSI, ki=KI, opc=OPC, k4sno=3),  # Ki encrypted under a transport key
+    SetLock(msisdn=MSISDN, lock=Lock(incoming=True)),
+    SetLock(msisdn=MSISDN, lock=Lock(data=True)),
+    SetData(msisdn=MSISDN, enabled=True, template_id=2),
+    SetNetworkAccess(msisdn=MSISDN, mode=NetworkAccess.PS_ONLY),
+    SwapImsi(msisdn=MSISDN, new_imsi=IMSI2),
+    SendSms(msisdn=MSISDN, text="Welcome", sender="provgw", reference="c-2"),
+]
+"""Every kind of operation, with the values some dialects cannot take."""
+
+KEYS = (KI, OPC, KI.upper(), OPC.upper())
+
+
+def test_the_catalogue_holds_every_kind_of_operation() -> None:
+    assert {type(op) for op in CATALOGUE} == set(get_args(NetworkOperation))
+
+
+def test_render_masks_secrets(harness: Harness) -> None:
+    rendered = []
+    for op in CATALOGUE:
+        try:
+            rendered.append(harness.ne.render(op))
+        except NotSupported:
+            continue
+    assert rendered, "the dialect renders nothing"
+    for text in rendered:
+        for secret in KEYS + harness.credentials:
+            assert secret not in text
+
+
+@pytest.mark.parametrize("op", CATALOGUE, ids=lambda op: op.op)
+def test_check_agrees_with_render(harness: Harness, op: Operation) -> None:
+    try:
+        harness.ne.render(op)
+    except NotSupported:
+        with pytest.raises(NotSupported):
+            harness.ne.check(op)
+    else:
+        harness.ne.check(op)  # must not raise
+
+
+async def test_what_execute_does_reads_back_as_applied(
+    harness: Harness, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    ran = []
+    for op in LIFECYCLE:
+        try:
+            harness.ne.check(op)
+        except NotSupported:
+            continue
+        reply = await harness.ne.execute(op)
+        assert reply.ok and not reply.unreachable, reply
+        assert op.applied_in(await harness.ne.read(op.lookup())), op
+        ran.append(reply)
+    assert len(ran) >= 2, "too little of a subscriber's life to prove anything"
+    shown = caplog.text + "".join(r.model_dump_json() for r in ran)
+    for secret in KEYS + harness.credentials:
+        assert secret not in shown
+
+
+async def test_a_refusal_is_permanent_and_not_an_outage(harness: Harness) -> None:
+    op = await harness.refusal()
+    reply = await harness.ne.execute(op)
+    assert (reply.outcome, reply.unreachable) == (Outcome.PERMANENT, False), reply
+    assert reply.command and reply.code not in ("0", "")
+
+
+async def test_a_busy_ne_is_transient_and_not_an_outage(busy_harness: Harness) -> None:
+    ne, op = busy_harness.ne, busy_harness.busy_op
+    assert busy_harness.busy is not None and op is not None
+    busy_harness.busy(True)
+    reply = await ne.execute(op)
+    busy_harness.busy(False)
+    assert (reply.outcome, reply.unreachable) == (Outcome.TRANSIENT, False), reply
+    if not isinstance(op, SendSms):  # a notice is never "applied": nothing to read back
+        assert not op.applied_in(await ne.read(op.lookup())), "a busy NE changed nothing"
+
+
+async def test_the_peer_dying_mid_command_is_an_outage(harness: Harness) -> None:
+    op, reply = await harness.die_mid_command()
+    assert reply.unreachable, reply
+    assert reply.outcome in (Outcome.UNKNOWN, Outcome.TRANSIENT), reply
+    if reply.outcome is Outcome.TRANSIENT:
+        assert reply.code in ("not-sent", "not-bound"), "TRANSIENT only when nothing went out"
+    with pytest.raises(ConnectionError):
+        await harness.ne.read(op.lookup())
+
+
+async def test_probe_tells_up_from_down(harness: Harness) -> None:
+    await harness.ne.probe()  # up: returns
+    await harness.kill()
+    with pytest.raises((ConnectionError, TimeoutError)):
+        await harness.ne.probe()
