@@ -67,6 +67,11 @@ NO_UMTS_AUTH = 3015
 AUTS_INVALID = 3016
 
 
+class _LoginRefused(NotSent):
+    """The NE answered the login with a refusal (or not at all): its credentials or its
+    operator account are the trouble, not the network."""
+
+
 class MmlSshSettings(BaseModel):
     """How to reach one HLR/HSS and how hard to drive it."""
 
@@ -97,7 +102,19 @@ class MmlSshSettings(BaseModel):
         "per packet in asyncssh, and packets are what MML traffic is made of",
     )
     reconnect_backoff: float = Field(0.5, gt=0, description="first wait after a failed connect")
-    reconnect_backoff_max: float = Field(30.0, gt=0)
+    reconnect_backoff_max: float = Field(
+        1.0,
+        gt=0,
+        description="longest wait between connection attempts: short, because the NE's circuit "
+        "breaker already spaces out probes of an NE that is down, and a restarted NE should "
+        "get its sessions back within one probe interval",
+    )
+    login_backoff_max: float = Field(
+        30.0,
+        gt=0,
+        description="longest wait after the NE refused the login: long, so that a wrong "
+        "password does not get the operator locked out",
+    )
 
     @field_validator("operator")
     @classmethod
@@ -500,8 +517,11 @@ class MmlOverSsh:
     async def _open_channel(self) -> _Channel:
         """A new logged-in channel.
 
-        Failures to connect or to log in are spaced by an exponential backoff, so that a wrong
-        password does not hammer the NE (many lock an operator out after a few attempts).
+        Failures to connect or to log in are spaced by an exponential backoff: up to
+        ``login_backoff_max`` after a refused login, so that a wrong password does not hammer
+        the NE (many lock an operator out after a few attempts); up to the short
+        ``reconnect_backoff_max`` when the NE could not be reached, so that it has its sessions
+        back soon after it returns.
         """
         now = time.monotonic()
         if now < self._retry_at:
@@ -510,8 +530,10 @@ class MmlOverSsh:
             channel = await self._log_in(await self._connected())
         except (OSError, asyncssh.Error) as exc:
             self._failures += 1
-            backoff = self.settings.reconnect_backoff * 2 ** (self._failures - 1)
-            self._retry_at = time.monotonic() + min(backoff, self.settings.reconnect_backoff_max)
+            s = self.settings
+            cap = s.login_backoff_max if isinstance(exc, _LoginRefused) else s.reconnect_backoff_max
+            backoff = s.reconnect_backoff * 2 ** (self._failures - 1)
+            self._retry_at = time.monotonic() + min(backoff, cap)
             log.warning(
                 "%s: no session (attempt %d): %s", self.name, self._failures, mml.mask(str(exc))
             )
@@ -541,11 +563,11 @@ class MmlOverSsh:
             reply = await self._ask(channel, login.text(reveal=True), timeout)
         except (TimeoutError, ConnectionError) as exc:
             channel.abandon()
-            raise NotSent(f"login failed: {exc or 'no reply in time'}") from None
+            raise _LoginRefused(f"login failed: {exc or 'no reply in time'}") from None
         if reply.code != 0:
             channel.abandon()
             log.error("%s: MML login refused: %s %s", self.name, reply.code, mml.mask(reply.text))
-            raise NotSent(f"login refused: {reply.code} {reply.text}")
+            raise _LoginRefused(f"login refused: {reply.code} {reply.text}")
         return channel
 
     async def _connected(self) -> _Link:

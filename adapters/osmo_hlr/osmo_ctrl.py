@@ -68,7 +68,12 @@ class OsmoCtrlSettings(BaseModel):
         256, ge=1, description="stages (batches of commands) in flight on the connection at most"
     )
     reconnect_backoff: float = Field(0.5, gt=0, description="first wait after a failed connect")
-    reconnect_backoff_max: float = Field(30.0, gt=0)
+    reconnect_backoff_max: float = Field(
+        1.0,
+        gt=0,
+        description="longest wait between connection attempts: the breaker spaces out probes "
+        "of a down osmo-hlr already, and a restarted one should be used again at once",
+    )
     gsup_port: int = Field(gsup.DEFAULT_PORT, ge=1, le=65535, description="for auth_vector")
     gsup_name: str = Field(
         "provgw", description="IPA serial the gateway identifies with; osmo-hlr derives IND from it"

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from typing import Any
@@ -393,7 +394,8 @@ async def test_wrong_mml_password_is_transient_not_sent_and_backs_off(
     assert (reply.outcome, reply.code) == (Outcome.TRANSIENT, "not-sent")
     assert "1018" in reply.text and "wrong" not in reply.text
     assert again.outcome is Outcome.TRANSIENT and "next attempt" in again.text
-    assert sessions.commands == ["LGI"]  # one try only: NEs lock operators out
+    assert next_attempt_s(again.text) > 29, "a refused login waits long: NEs lock operators out"
+    assert sessions.commands == ["LGI"]  # one try only
     assert emu.state.snapshot()["ki"] == {}
 
 
@@ -412,7 +414,18 @@ async def test_unreachable_ne_backs_off(emu: HlrEmulator) -> None:
         with pytest.raises(ConnectionError):
             await ne.read(Lookup(imsi=IMSI))
     assert first.outcome is second.outcome is Outcome.TRANSIENT
+    assert first.unreachable and second.unreachable
     assert "next attempt" in second.text  # failed fast, no second connection attempt
+    # A down NE is tried again soon: its breaker spaces the probes, and a restarted NE must
+    # have its sessions back within one probe interval.
+    assert next_attempt_s(second.text) <= 1.0
+
+
+def next_attempt_s(text: str) -> float:
+    """The wait a fail-fast reply states ("… next attempt in 1.0s")."""
+    match = re.search(r"next attempt in ([0-9.]+)s", text)
+    assert match is not None, text
+    return float(match.group(1))
 
 
 async def test_rate_limit_spaces_the_commands(
