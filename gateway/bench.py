@@ -121,10 +121,18 @@ class Measured:
 
 
 async def measure_orders(
-    engine: Engine, orders: Sequence[Order], window: int, *, progress: bool = False
+    engine: Engine,
+    orders: Sequence[Order],
+    window: int,
+    *,
+    progress: bool = False,
+    in_order: bool = False,
 ) -> Measured:
     """Submit ``orders`` with at most ``window`` in flight, concurrently as from many API
-    clients (accepts that arrive together share one commit); wait for every one to end."""
+    clients (accepts that arrive together share one commit); wait for every one to end.
+    ``in_order``: each is accepted before the next is sent, as from one upstream system that
+    sends a number's orders one after another (orders on one number run in acceptance order,
+    and concurrent intake does not keep the list's order)."""
     started: dict[str, float] = {}
     latencies: list[float] = []
     completed = 0
@@ -149,7 +157,10 @@ async def measure_orders(
             for order in orders:
                 await slots.acquire()
                 started[order.order_id] = time.perf_counter()
-                submissions.append(asyncio.create_task(engine.submit(order)))
+                if in_order:
+                    await engine.submit(order)
+                else:
+                    submissions.append(asyncio.create_task(engine.submit(order)))
             await asyncio.gather(*submissions)
             await collector
     return Measured(time.perf_counter() - t0, time.process_time() - cpu0, latencies, completed)

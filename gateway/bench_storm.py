@@ -4,7 +4,7 @@ Real parts only: the gateway's engine and SQLite store in this process, real SSH
 emulator running as a separate process that writes its state before it answers
 (``--state-sync``), so that killing it with SIGKILL loses nothing it acknowledged — as with a
 real HLR. Three phases, each with fresh numbers and the same mix of orders (open an account,
-change roaming, suspend and resume, call forwarding, cancel):
+change roaming, suspend and resume, call forwarding, pre-cancel and cancel):
 
 1. **clean**: no faults — the goodput every other figure is compared with;
 2. **errors**: 10 % of commands answered "busy" (5001, not executed), latency spikes, and a few
@@ -96,7 +96,8 @@ class StormResult:
 
 def mixed_orders(phase: int, count: int) -> list[Order]:
     """``count`` orders on fresh numbers: every number is opened, then (by its position)
-    roaming is changed, it is suspended and resumed, forwarded, or cancelled."""
+    roaming is changed, it is suspended and resumed, forwarded, or pre-cancelled and
+    cancelled."""
     orders: list[Order] = []
     n = 0
     while len(orders) < count:
@@ -115,7 +116,7 @@ def mixed_orders(phase: int, count: int) -> list[Order]:
                 forward = {"kind": "CFU", "forward_to": "13900000000"}
                 follow = [{"kind": "change_supplementary", "forwarding": [forward]}]
             case _:
-                follow = [{"kind": "cancel"}]
+                follow = [{"kind": "pre_cancel"}, {"kind": "cancel"}]
         for j, fields in enumerate(follow):
             base = {"order_id": f"{opening.order_id}-{j}", "channel": "OUT001"}
             orders.append(parse_order(base | {"operator": "clerk1", "msisdn": msisdn} | fields))
@@ -267,6 +268,7 @@ async def run_storm(settings: StormSettings, *, show_progress: bool = False) -> 
             config = load_config(None).model_copy(
                 update={
                     "database": Path(tmp) / "storm.db",
+                    "cancel_hold_days": 0,  # a cancellation needs no pre-cancellation hold
                     "secret_key_file": Path(tmp) / "secret.key",
                     "max_concurrent_orders": settings.window,
                     # Busy answers: 10 % each, so eight in a row (1e-8) is the budget.
@@ -316,7 +318,7 @@ def _faults(template: str, s: StormSettings) -> str:
 async def _phase(
     name: str, engine: Engine, orders: Sequence[Order], s: StormSettings, show_progress: bool
 ) -> Phase:
-    measured = await measure_orders(engine, orders, s.window, progress=show_progress)
+    measured = await measure_orders(engine, orders, s.window, progress=show_progress, in_order=True)
     states: dict[str, int] = {}
     for order in orders:
         rec = await engine.store.get(order.order_id, full=False)

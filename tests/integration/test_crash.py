@@ -22,11 +22,11 @@ from typing import Any
 import httpx
 import pytest
 
+from gateway.bench_storm import actual_state, expected_state
 from gateway.runtime import DEMO_PASSWORD, DEMO_USER, hlr_emulator_process
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 from tests.gateway.orders_factory import CUSTOMER, KI, OPC, iccid
-from tests.integration.hlr_expectations import actual_state, expected_state
 
 pytestmark = pytest.mark.slow
 

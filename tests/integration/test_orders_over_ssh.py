@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from emulators.hlr.server import HlrEmulator
+from gateway.bench_storm import actual_state, expected_state
 from gateway.engine import Engine
 from gateway.orders import Order
 from gateway.store import OrderState
 from tests.gateway.orders_factory import KI, OPC, iccid, open_account, order
-from tests.integration.hlr_expectations import actual_state, expected_state
 
 M = "13800000001"
 
