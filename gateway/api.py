@@ -161,11 +161,19 @@ def create_app(engine: Engine) -> FastAPI:
         msisdn: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
         before: int | None = None,
+        attention: bool | None = None,
     ) -> list[dict[str, Any]]:
+        """Newest first; ``attention=true``: only orders left for an engineer (an undo the NE
+        refused)."""
         if kind is not None and kind not in ORDER_KINDS:
             raise HTTPException(status_code=422, detail=f"unknown order kind '{kind}'")
         recs = await store.list_orders(
-            state=state, kind=kind, msisdn=msisdn, limit=limit, before_seq=before
+            state=state,
+            kind=kind,
+            msisdn=msisdn,
+            limit=limit,
+            before_seq=before,
+            attention=attention,
         )
         return [order_summary(r) | {"seq": r.seq} for r in recs]
 
@@ -221,21 +229,22 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/network", tags=["operations"])
     async def network_status() -> list[dict[str, Any]]:
-        """Each network element and card station: reachability, median latency and error
-        rate over its recent replies (timeouts, busy and dropped connections count as
-        errors; an NE refusing a command does not)."""
-        targets = engine.targets
-        return [
-            {"name": name, "kind": kind, "dialect": target.dialect} | engine.health.report(name)
-            for kind, group in (
-                ("network_element", targets.network),
-                ("card_station", targets.stations),
-            )
-            for name, target in group.items()
-        ]
+        """Each network element and card station: whether orders are sent to it (its circuit
+        breaker: closed, open since when and why, half-open while a probe is out), what its
+        management interface last said (SNMP or probe: up, degraded, down, unknown), and its
+        recent replies: median latency and error rate (timeouts, busy and dropped
+        connections count as errors; an NE refusing a command does not)."""
+        return engine.network_status()
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, Any]:
-        return {"status": "ok", "orders": await store.counts()}
+        """``ok``, or ``degraded`` with the reasons while an NE is unreachable or reports
+        itself down; orders by state."""
+        troubles = engine.troubles()
+        return {
+            "status": "degraded" if troubles else "ok",
+            "reasons": troubles,
+            "orders": await store.counts(),
+        }
 
     return app

@@ -17,6 +17,7 @@ import json
 import os
 import sys
 import time
+from datetime import datetime
 from importlib.metadata import entry_points
 from pathlib import Path
 from types import ModuleType
@@ -259,7 +260,12 @@ def order_show(order_id: str, url: str, operator: str | None, as_json: bool) -> 
 
 
 @order.command("list")
-@click.option("--state", help="accepted, provisioning, completed, failed, compensated")
+@click.option(
+    "--state", help="accepted, provisioning, waiting_for_ne, completed, failed, compensated"
+)
+@click.option(
+    "--attention", is_flag=True, help="Only orders left for an engineer (an undo the NE refused)."
+)
 @click.option("--kind", help="order kind, e.g. open_account")
 @click.option("--msisdn", help="11-digit number")
 @click.option("--limit", default=50, show_default=True)
@@ -268,6 +274,7 @@ def order_show(order_id: str, url: str, operator: str | None, as_json: bool) -> 
 @_json
 def order_list(
     state: str | None,
+    attention: bool,
     kind: str | None,
     msisdn: str | None,
     limit: int,
@@ -276,11 +283,10 @@ def order_list(
     as_json: bool,
 ) -> None:
     """List orders, newest first."""
-    params = {
-        k: v
-        for k, v in {"state": state, "kind": kind, "msisdn": msisdn, "limit": limit}.items()
-        if v is not None
-    }
+    given = {"state": state, "kind": kind, "msisdn": msisdn, "limit": limit}
+    params: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
+    if attention:
+        params["attention"] = "true"
     resp = _request(url, "GET", "/orders", params=params, auth=_login(operator))
     if resp.status_code == 401:
         _fail(f"refused: {resp.json()['detail']}", EXIT_REFUSED)
@@ -292,8 +298,59 @@ def order_list(
         return
     table = Table("order", "kind", "number", "state", "reason")
     for r in rows:
-        table.add_row(r["order_id"], r["kind"], r["msisdn"] or "", r["state"], r["reason"] or "")
+        why = r["reason"] or r.get("note") or ""
+        if r.get("waiting_for"):
+            why = f"waiting for {r['waiting_for']} since {_local(r['waiting_since'])}: {why}"
+        if r.get("needs_attention"):
+            why = f"NEEDS AN ENGINEER: {why}"
+        table.add_row(r["order_id"], r["kind"], r["msisdn"] or "", r["state"], why)
     console.print(table)
+
+
+def _local(at: float | None) -> str:
+    """A stored time in this machine's local time, as an engineer reads clocks."""
+    return "—" if at is None else datetime.fromtimestamp(at).astimezone().strftime("%H:%M:%S")
+
+
+@main.group()
+def ne() -> None:
+    """Network elements: how each is doing, as the gateway sees it."""
+
+
+@ne.command("status")
+@_url
+@_operator
+@_json
+def ne_status(url: str, operator: str | None, as_json: bool) -> None:
+    """Each NE and card station: circuit breaker (whether orders are sent to it), what it
+    says of itself (SNMP or probe), latency and error rate of recent replies. Exit 5 while
+    any NE is unreachable."""
+    resp = _request(url, "GET", "/network", auth=_login(operator))
+    if resp.status_code == 401:
+        _fail(f"refused: {resp.json()['detail']}", EXIT_REFUSED)
+    rows = resp.json()
+    if as_json:
+        click.echo(json.dumps(rows, ensure_ascii=False))
+    else:
+        table = Table("name", "kind", "breaker", "NE says", "latency", "errors", "last error")
+        for r in rows:
+            breaker = r.get("breaker") or "—"
+            if r.get("unreachable_since"):
+                breaker += f" since {_local(r['unreachable_since'])}"
+            latency = "—" if r["latency_ms"] is None else f"{r['latency_ms']:.1f} ms"
+            errors = "—" if r["error_rate"] is None else f"{r['error_rate'] * 100:.1f} %"
+            table.add_row(
+                r["name"],
+                f"{r['kind']} ({r['dialect']})",
+                breaker,
+                r.get("health") or "—",
+                latency,
+                errors,
+                r["last_error"] or "",
+            )
+        console.print(table)
+    if any(r.get("breaker") not in (None, "closed") for r in rows):
+        raise SystemExit(EXIT_UNREACHABLE)
 
 
 def _load_plugins() -> None:

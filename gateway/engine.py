@@ -29,9 +29,15 @@ import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Any, Protocol
 
-from adapters.network_element import CardStation, NetworkElement, NotSupported
+from adapters.network_element import (
+    CardStation,
+    HealthReading,
+    NeHealth,
+    NetworkElement,
+    NotSupported,
+)
 from gateway.backoff import Backoff
 from gateway.breaker import Breaker, BreakerChange, Breakers, BreakerState
 from gateway.clock import SYSTEM_CLOCK, Clock, first_of
@@ -154,6 +160,56 @@ class Engine:
     @property
     def network(self) -> Mapping[str, NetworkElement]:
         return self.targets.network
+
+    def health_reading(self, reading: HealthReading) -> None:
+        """What an NE's management interface says (an SNMP poll or trap, a probe): shown, and
+        handed to its breaker."""
+        self.health.reading(reading)
+        breaker = self.breakers.get(reading.ne)
+        if breaker is not None:
+            breaker.reading(reading)
+
+    def network_status(self) -> list[dict[str, Any]]:
+        """Each NE and card station as engineers see it: whether orders are sent to it (its
+        breaker), what its management interface says, and its recent replies."""
+        rows: list[dict[str, Any]] = []
+        for name, ne in self.targets.network.items():
+            breaker = self.breakers[name]
+            replies = self.health.report(name)
+            reading = self.health.reading_report(name)
+            known = replies["replies"] or breaker.opened_at or reading["health_at"]
+            rows.append(
+                {"name": name, "kind": "network_element", "dialect": ne.dialect}
+                | replies
+                | reading
+                | {
+                    "reachable": breaker.closed if known else None,
+                    "breaker": breaker.state.value,
+                    "breaker_since": breaker.since,
+                    "breaker_reason": breaker.reason or None,
+                    "unreachable_since": None if breaker.closed else breaker.opened_at,
+                }
+            )
+        for name, station in self.targets.stations.items():
+            rows.append(
+                {"name": name, "kind": "card_station", "dialect": station.dialect}
+                | self.health.report(name)
+            )
+        return rows
+
+    def troubles(self) -> list[str]:
+        """Why the gateway is degraded, one line per NE in trouble (empty: all well)."""
+        out = []
+        for name, breaker in self.breakers.items():
+            reading = self.health.readings.get(name)
+            if not breaker.closed:
+                since = datetime.fromtimestamp(breaker.opened_at or breaker.since, UTC)
+                out.append(
+                    f"{name} unreachable since {since:%Y-%m-%d %H:%M:%S} UTC: {breaker.reason}"
+                )
+            elif reading is not None and reading.health in (NeHealth.DOWN, NeHealth.DEGRADED):
+                out.append(f"{name} reports itself {reading.health.value}: {reading.reason}")
+        return out
 
     # -- life cycle ----------------------------------------------------------------------
 

@@ -1,8 +1,11 @@
-"""How each network element and card station is doing, from the replies the engine sees.
+"""How each network element and card station is doing.
 
-Passive: every reply the engine records also lands here, so the network status page shows
-latency and error rate of real traffic, not of synthetic probes. A window of recent replies
-per target keeps the figures current and the memory bounded.
+Three sources, shown side by side (`GET /network`, `provgw ne status`, the network page):
+- the replies the engine sees: every reply it records also lands here, so latency and error
+  rate are those of real traffic, not of synthetic probes (a window of recent replies per
+  target keeps the figures current and the memory bounded);
+- the NE's circuit breaker (`gateway.breaker`): whether orders are sent to it now;
+- what the NE's own management interface last said (SNMP, or a probe where it has none).
 """
 
 from __future__ import annotations
@@ -12,6 +15,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
 
+from adapters.network_element import HealthReading, NeHealth
 from gateway.operations import Outcome, Reply
 
 WINDOW = 200
@@ -30,6 +34,21 @@ class _Target:
 class Health:
     def __init__(self) -> None:
         self._targets: dict[str, _Target] = {}
+        self.readings: dict[str, HealthReading] = {}  # the latest per NE
+
+    def reading(self, reading: HealthReading) -> None:
+        self.readings[reading.ne] = reading
+
+    def reading_report(self, target: str) -> dict[str, Any]:
+        r = self.readings.get(target)
+        if r is None:
+            return {"health": NeHealth.UNKNOWN.value, "health_reason": None, "health_at": None}
+        return {
+            "health": r.health.value,
+            "health_reason": r.reason or None,
+            "health_at": r.at,
+            "health_source": r.source,
+        }
 
     def record(self, target: str, reply: Reply) -> None:
         now = time.time()

@@ -202,6 +202,7 @@ async def home(request: Request, clerk: ClerkDep) -> Response:
         request,
         clerk,
         "home.html",
+        attention=await _attention(request),
         orders=_summaries(recent),
         compact=True,
         stations=await station_views(engine, clerk.t),
@@ -315,6 +316,7 @@ def _filters(request: Request, t: Translator) -> tuple[dict[str, str], str | Non
         "state": state if state in {s.value for s in OrderState} else "",
         "kind": kind if kind in ORDER_KINDS else "",
         "msisdn": msisdn,
+        "attention": "1" if q.get("attention") == "1" else "",
     }, error
 
 
@@ -337,8 +339,14 @@ async def _orders(request: Request, filters: dict[str, str], error: str | None) 
         kind=filters["kind"] or None,
         msisdn=filters["msisdn"] or None,
         limit=limit,
+        attention=True if filters["attention"] else None,
     )
     return _summaries(recs)
+
+
+async def _attention(request: Request) -> int:
+    """How many orders wait for an engineer (shown as a banner on the home and orders pages)."""
+    return len(await outlet(request).engine.store.list_orders(attention=True, limit=1000))
 
 
 @router.get("/ui/orders")
@@ -349,6 +357,7 @@ async def orders_page(request: Request, clerk: ClerkDep) -> Response:
         clerk,
         "orders.html",
         active="orders",
+        attention=await _attention(request),
         orders=await _orders(request, filters, error),
         compact=False,
         filters=filters,
@@ -449,16 +458,7 @@ async def receipt(request: Request, clerk: ClerkDep, order_id: str) -> Response:
 
 
 def _targets(request: Request) -> list[dict[str, Any]]:
-    engine = outlet(request).engine
-    targets = engine.targets
-    return [
-        {"name": name, "kind": kind, "dialect": target.dialect} | engine.health.report(name)
-        for kind, group in (
-            ("network_element", targets.network),
-            ("card_station", targets.stations),
-        )
-        for name, target in group.items()
-    ]
+    return outlet(request).engine.network_status()
 
 
 def _updated(clerk: Clerk) -> str:
@@ -479,4 +479,10 @@ async def network_page(request: Request, clerk: ClerkDep) -> Response:
 
 @router.get("/ui/network/table")
 async def network_table(request: Request, clerk: ClerkDep) -> Response:
-    return page("_network_table.html", clerk.t, targets=_targets(request), updated=_updated(clerk))
+    return page(
+        "_network_table.html",
+        clerk.t,
+        targets=_targets(request),
+        updated=_updated(clerk),
+        zone=clerk.channel.hours.timezone,
+    )
