@@ -319,6 +319,10 @@ class Engine:
         """Opening and closing are audited (an outage and its end, for the NOC's record)."""
         if change.new is BreakerState.HALF_OPEN:
             return
+        reading = self.health.readings.get(change.ne)
+        if change.new is BreakerState.CLOSED and reading is not None and reading.source == "probe":
+            # The breaker's answered probe is as good a probe as the monitor's own.
+            self.health.reading(HealthReading(change.ne, NeHealth.UP, "", change.at, "probe"))
         action = "ne.unreachable" if change.new is BreakerState.OPEN else "ne.reachable"
 
         def job(conn: sqlite3.Connection) -> None:

@@ -19,6 +19,7 @@ from pydantic import SecretStr
 from gateway.config import GatewayConfig, HuaweiMmlConfig, SmscConfig
 from gateway.counter import Counter
 from gateway.engine import Engine
+from gateway.monitor import ProbeMonitor
 from gateway.network import build_notices, build_targets, close_targets
 from gateway.receipts import ReceiptBook
 from gateway.resources.guard import make_guard
@@ -55,7 +56,8 @@ async def running_gateway(
             )
             await engine.start()
             try:
-                yield engine
+                async with ProbeMonitor(engine, config.breaker.health_interval_s):
+                    yield engine
             finally:
                 await engine.stop()
     finally:
@@ -145,10 +147,17 @@ async def hlr_emulator_process(
         )
 
 
+@dataclass
+class SmscProcess:
+    process: asyncio.subprocess.Process
+    config: SmscConfig  # what reaches it with its built-in ESME account
+
+
 @contextlib.asynccontextmanager
-async def smsc_emulator_process(host: str = "127.0.0.1") -> AsyncIterator[SmscConfig]:
-    """Start ``python -m emulators.smsc`` on free ports; yields the SMSC configuration that
-    reaches it with its built-in ESME account."""
+async def smsc_emulator_process(
+    host: str = "127.0.0.1", port: int = 0, admin_port: int = 0
+) -> AsyncIterator[SmscProcess]:
+    """Start ``python -m emulators.smsc`` (on free ports unless given them)."""
     args = [
         sys.executable,
         "-m",
@@ -157,21 +166,24 @@ async def smsc_emulator_process(host: str = "127.0.0.1") -> AsyncIterator[SmscCo
         "--host",
         host,
         "--port",
-        "0",
+        str(port),
         "--admin-port",
-        "0",
+        str(admin_port),
         "--system-id",
         DEMO_USER,
         "--password",
         DEMO_PASSWORD,
     ]
-    async with _announced_process("the SMSC emulator", args) as (_, event):
-        yield SmscConfig(
-            host=str(event["host"]),
-            smpp_port=int(str(event["port"])),
-            admin_port=int(str(event["admin_port"])),
-            system_id=DEMO_USER,
-            password=SecretStr(DEMO_PASSWORD),
+    async with _announced_process("the SMSC emulator", args) as (proc, event):
+        yield SmscProcess(
+            proc,
+            SmscConfig(
+                host=str(event["host"]),
+                smpp_port=int(str(event["port"])),
+                admin_port=int(str(event["admin_port"])),
+                system_id=DEMO_USER,
+                password=SecretStr(DEMO_PASSWORD),
+            ),
         )
 
 

@@ -8,6 +8,7 @@ import secrets
 import signal
 import socket
 from collections.abc import Callable, Iterator
+from contextlib import AbstractAsyncContextManager
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,9 @@ from gateway.api import create_app
 from gateway.config import CardStationConfig, GatewayConfig
 from gateway.resources.demo import seed_demo
 from gateway.runtime import (
+    EmulatorProcess,
     ReaderProcess,
+    SmscProcess,
     Unavailable,
     card_agent_process,
     card_reader_process,
@@ -29,6 +32,7 @@ from gateway.runtime import (
     smsc_emulator_process,
 )
 from gateway.stations_api import release_agents
+from gateway.supervisor import Supervised
 
 DEMO_STATION = "counter-1"
 DEMO_BLANK_ADM1 = "12345678"  # the emulated blank cards' ADM1
@@ -49,18 +53,39 @@ async def serve_gateway(
         if demo:
             var = config.database.parent
             var.mkdir(parents=True, exist_ok=True)
+            hlr_port = smpp_port = admin_port = 0  # free ports first, then the same on restarts
+
+            def start_hlr() -> AbstractAsyncContextManager[EmulatorProcess]:
+                return hlr_emulator_process(
+                    "--state-sync",  # what it acknowledged survives a crash, as on a real HLR
+                    "--host-key",
+                    str(var / "hlr-host-key"),
+                    state_file=var / "hlr-state.json",
+                    port=hlr_port,
+                )
+
+            def start_smsc() -> AbstractAsyncContextManager[SmscProcess]:
+                return smsc_emulator_process(port=smpp_port, admin_port=admin_port)
+
             emulator = await stack.enter_async_context(
-                hlr_emulator_process(state_file=Path(var) / "hlr-state.json")
+                Supervised("the HLR emulator", start_hlr, lambda e: e.process, say=say)
             )
+            hlr_port = emulator.port
             config = config.model_copy(
                 update={"network_elements": [emulator_ne(emulator)], "cancel_hold_days": 0}
             )
             say(
-                f"HLR/HSS emulator {emulator.ne}: ssh -p {emulator.port} "
+                f"HLR/HSS emulator {emulator.ne} (PID {emulator.process.pid}, restarted if it "
+                f"dies): ssh -p {emulator.port} "
                 f"provgw@{emulator.host} (password provgw, then LGI:HLRSN=1,"
                 'OPNAME="provgw",PWD="provgw";)'
             )
-            smsc = await stack.enter_async_context(smsc_emulator_process())
+            smsc = (
+                await stack.enter_async_context(
+                    Supervised("the SMSC emulator", start_smsc, lambda e: e.process, say=say)
+                )
+            ).config
+            smpp_port, admin_port = smsc.smpp_port, smsc.admin_port
             config = config.model_copy(update={"smsc": smsc})
             say(
                 f"SMS centre emulator: smpp://{smsc.host}:{smsc.smpp_port}  ·  messages and "

@@ -188,3 +188,38 @@ def test_sigterm_stops_the_demo_and_every_part_it_started(tmp_path: Path) -> Non
     assert proc.wait(30) == 0
     with socket.socket() as s, pytest.raises(ConnectionRefusedError):
         s.connect(("127.0.0.1", hlr_port))  # the HLR emulator went with the gateway
+
+
+def test_the_demo_restarts_a_crashed_hlr_emulator(tmp_path: Path) -> None:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--demo", "--port", str(port)],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    try:
+        first = proc.stdout.readline()  # "HLR/HSS emulator HLR9820 (PID n, …): ssh -p PORT …"
+        pid = int(first.split("(PID ")[1].split(",")[0])
+        hlr_port = int(first.split("ssh -p ")[1].split()[0])
+        os.kill(pid, signal.SIGKILL)
+        said = ""
+        while "restarted" not in said:
+            said = proc.stdout.readline()
+            assert said, "the demo ended instead"
+        assert "the HLR emulator restarted (1 so far)" in said
+        with socket.create_connection(("127.0.0.1", hlr_port), timeout=5):
+            pass  # listening again, on the port the gateway is configured with
+        for _ in range(300):  # up, so that SIGTERM meets its handler
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.05)
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
