@@ -47,6 +47,42 @@ async def serve_gateway(
     demo: bool,
     say: Callable[..., Any] = print,
 ) -> None:
+    with _stopped_by_signals_while_starting() as signalled:
+        try:
+            await _serve(config, host=host, port=port, demo=demo, say=say)
+        except asyncio.CancelledError:
+            if not signalled():
+                raise
+            # SIGTERM/SIGINT before the API was up: what had started has been stopped.
+
+
+@contextlib.contextmanager
+def _stopped_by_signals_while_starting() -> Iterator[Callable[[], bool]]:
+    """Until the API server takes the signals over, SIGTERM and SIGINT cancel start-up, so the
+    emulators, reader and card agent started so far are stopped with the gateway instead of
+    being left running (the default action would kill this process outright). Yields whether
+    a signal came."""
+    loop = asyncio.get_running_loop()
+    task = asyncio.current_task()
+    assert task is not None
+    came: list[int] = []
+
+    def stop(signum: int) -> None:
+        came.append(signum)
+        task.cancel()
+
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop, signum)
+    try:
+        yield lambda: bool(came)
+    finally:
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            loop.remove_signal_handler(signum)
+
+
+async def _serve(
+    config: GatewayConfig, *, host: str, port: int, demo: bool, say: Callable[..., Any]
+) -> None:
     async with contextlib.AsyncExitStack() as stack:
         reader: ReaderProcess | None = None
         token = secrets.token_urlsafe(32)

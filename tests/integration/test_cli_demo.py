@@ -223,3 +223,23 @@ def test_the_demo_restarts_a_crashed_hlr_emulator(tmp_path: Path) -> None:
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
+
+
+def test_sigterm_during_start_up_stops_what_had_started(tmp_path: Path) -> None:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "gateway", "serve", "--demo", "--port", "0"],
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert proc.stdout is not None
+    first = proc.stdout.readline()  # the HLR emulator is up; the API is not yet
+    pid = int(first.split("(PID ")[1].split(",")[0])
+    proc.send_signal(signal.SIGTERM)
+    assert proc.wait(30) == 0
+    for _ in range(100):
+        if not Path(f"/proc/{pid}").exists():
+            break
+        time.sleep(0.05)
+    assert not Path(f"/proc/{pid}").exists(), "the HLR emulator was stopped with the demo"
