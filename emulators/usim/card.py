@@ -316,7 +316,7 @@ class UsimCard:
         return ef
 
     def _content(self, ef: Ef) -> bytearray:
-        return self._state.files[_FS.path(ef)]
+        return self._state.files[_FS.storage(ef)]
 
     # -- binary and record files ------------------------------------------------------------
 
