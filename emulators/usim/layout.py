@@ -237,7 +237,18 @@ MF = Df(
                 _gsm_link(0x6FAD, "EF.AD", 4),
             ),
         ),
-        Df(0xA515, "DF.SYSMO", children=(_key_file(0x6F20, "EF.SIM_AUTH_KEY"),)),
+        Df(
+            0xA515,
+            "DF.SYSMO",
+            children=(
+                _key_file(0x6F20, "EF.SIM_AUTH_KEY"),
+                # OTA key sets and counters where the SJA2 keeps them (pySim sysmocom_sja2.py)
+                Ef(0x6F22, "EF.0348_KEY", 8 * 35, record_len=35, read=Access.NEVER),
+                Ef(0x6F23, "EF.0348_COUNT", 8 * 7, record_len=7),
+                # the emulator's own toolkit applet keeps its menu here (simcard.stk_menu)
+                Ef(0x6FE0, "EF.STK_MENU", 8 * 80, record_len=80),
+            ),
+        ),
     ),
 )
 
