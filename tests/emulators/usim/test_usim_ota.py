@@ -267,3 +267,22 @@ def test_rfm_leaves_the_terminals_selection_and_pin_state_alone(
     assert term.sw("00 DC 01 04 34 " + "00" * 52) == 0x6982  # the RFM's ADM1 did not leak
     term.select("7FFF", "6F46")  # written under DF.GSM, seen under ADF.USIM (linked)
     assert term.ok("00 B0 00 00 04") == b"\x01OTA"
+
+
+def test_the_cards_keys_are_never_readable_and_its_counters_are(
+    phone: Phone, counters: SqliteCounters
+) -> None:
+    term = Terminal(phone.card)
+    term.adm()
+    term.select("A515", "6F22")
+    assert term.sw("00 B2 01 04 23") == 0x6982  # EF.0348_KEY: not even with ADM1
+    assert run(
+        phone.toolkit, prepare(OtaCard(ICCID, TDES), oplmn_update(), counters, reference=1)
+    ).done
+    term.select("A515", "6F23")
+    assert term.ok("00 B2 01 04 07").hex() == "00030000000001"  # domain 0, key set 3, counter 1
+
+
+def test_a_card_holds_at_most_four_key_sets() -> None:
+    with pytest.raises(ValueError, match="at most 4 OTA key sets"):
+        UsimCard.blank(ota_keys=[KeySet.aes(v, bytes(16), bytes(16)) for v in range(1, 6)])
