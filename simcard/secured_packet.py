@@ -155,7 +155,8 @@ class Spi:
         )
 
 
-def _checksum_algorithm(keys: KeySet, integrity: Integrity) -> Checksum | None:
+def _checksum_algorithm(keys: KeySet | None, integrity: Integrity) -> Checksum | None:
+    """What protects a packet: nothing, a CRC (no key needed) or the key set's checksum."""
     if integrity is Integrity.NONE:
         return None
     if integrity is Integrity.DS:
@@ -163,7 +164,9 @@ def _checksum_algorithm(keys: KeySet, integrity: Integrity) -> Checksum | None:
             "digital signatures (DS) are not supported", PorStatus.SECURITY_ERROR
         )
     if integrity is Integrity.RC:
-        return keys.checksum if keys.checksum.is_crc else Checksum.CRC32
+        return keys.checksum if keys is not None and keys.checksum.is_crc else Checksum.CRC32
+    if keys is None:
+        raise SecuredPacketError("no key set with this version", PorStatus.SECURITY_ERROR)
     if keys.checksum.is_crc:
         raise SecuredPacketError(
             "the SPI asks for a cryptographic checksum but the key set has only a CRC",
@@ -186,10 +189,6 @@ class CommandPacket:
     tar: bytes
     counter: int
     data: bytes
-
-    @property
-    def key_version(self) -> int:
-        return self.kic >> 4
 
 
 def wrap_command(keys: KeySet, spi: Spi, tar: bytes, counter: int, data: bytes) -> bytes:
@@ -239,16 +238,9 @@ def unwrap_command(packet: bytes, keys: KeySet | None) -> CommandPacket:
     """
     spi, kic, kid, tar = read_command_header(packet)
     chl = packet[2]
-    if (spi.ciphered or spi.integrity is not Integrity.NONE) and keys is None:
+    if spi.ciphered and keys is None:
         raise SecuredPacketError("no key set with this version", PorStatus.SECURITY_ERROR)
-    algorithm = None
-    if spi.integrity is Integrity.RC or spi.integrity is Integrity.CC:
-        assert keys is not None
-        algorithm = _card_checksum(keys, spi.integrity, kid)
-    elif spi.integrity is Integrity.DS:
-        raise SecuredPacketError(
-            "digital signatures (DS) are not supported", PorStatus.SECURITY_ERROR
-        )
+    algorithm = _card_checksum(keys, spi.integrity, kid)
     checksum_len = algorithm.length if algorithm else 0
     if chl != _HEADER + checksum_len:
         raise SecuredPacketError(f"CHL {chl} does not fit the SPI", PorStatus.SECURITY_ERROR)
@@ -278,8 +270,7 @@ def unwrap_command(packet: bytes, keys: KeySet | None) -> CommandPacket:
             f"padding counter {pad} does not match the data", PorStatus.CIPHERING_ERROR
         )
     if algorithm is not None:
-        assert keys is not None
-        expected = algorithm.compute(keys.kid, packet[:10] + counters + body)
+        expected = algorithm.compute(keys.kid if keys else b"", packet[:10] + counters + body)
         if expected != checksum:
             raise SecuredPacketError("checksum does not verify", PorStatus.CHECKSUM_FAILED)
     return CommandPacket(
@@ -287,14 +278,19 @@ def unwrap_command(packet: bytes, keys: KeySet | None) -> CommandPacket:
     )
 
 
-def _card_checksum(keys: KeySet, integrity: Integrity, kid: int) -> Checksum:
+def _card_checksum(keys: KeySet | None, integrity: Integrity, kid: int) -> Checksum | None:
+    """The checksum a card verifies: the CRC the KID names (no key needed), or the key set's
+    cryptographic checksum, which the KID must name (or leave implicit)."""
     nibble = kid & 0x0F
     if integrity is Integrity.RC:
         try:
-            return Checksum.for_kid(nibble or 0x5, crc=True)
+            return Checksum.for_kid(nibble or Checksum.CRC32.kid_nibble, crc=True)
         except OtaKeyError as exc:
             raise SecuredPacketError(str(exc), PorStatus.SECURITY_ERROR) from None
-    if nibble not in (0, keys.checksum.kid_nibble) or keys.checksum.is_crc:
+    algorithm = _checksum_algorithm(keys, integrity)
+    if algorithm is None or keys is None:
+        return algorithm
+    if nibble not in (0, keys.checksum.kid_nibble):
         raise SecuredPacketError(
             "KID names another algorithm than the card's key", PorStatus.SECURITY_ERROR
         )
@@ -341,11 +337,12 @@ def wrap_response(keys: KeySet | None, spi: Spi, por: Por) -> bytes:
 
     Statuses the card cannot vouch for (UNSECURED_STATUSES) go out unsigned and in clear.
     """
-    secure = keys is not None and por.status not in UNSECURED_STATUSES
-    algorithm = _checksum_algorithm(keys, spi.por_integrity) if secure and keys else None
+    secure = por.status not in UNSECURED_STATUSES
+    if keys is None and (spi.por_ciphered or spi.por_integrity is Integrity.CC):
+        secure = False  # nothing to sign or cipher with: an unsecured report
+    algorithm = _checksum_algorithm(keys, spi.por_integrity) if secure else None
     ciphered = secure and spi.por_ciphered
     checksum_len = algorithm.length if algorithm else 0
-    assert keys is not None or not ciphered
     pad = _pad(7 + checksum_len + len(por.data), keys, ciphered) if keys else 0
     body = por.data + bytes(pad)
     rhl = _RESPONSE_HEADER + checksum_len
@@ -353,8 +350,10 @@ def wrap_response(keys: KeySet | None, spi: Spi, por: Por) -> bytes:
     counters = por.counter.to_bytes(5, "big") + bytes([pad, por.status])
     head = rpl + bytes([rhl]) + por.tar
     checksum = b""
-    if algorithm is not None and keys is not None:
-        checksum = algorithm.compute(keys.kid, RESPONSE_UDH + head + counters + body)
+    if algorithm is not None:
+        checksum = algorithm.compute(
+            keys.kid if keys else b"", RESPONSE_UDH + head + counters + body
+        )
     secured = counters + checksum + body
     if ciphered and keys is not None:
         secured = keys.ciphering.encrypt(keys.kic, secured)
@@ -383,11 +382,13 @@ def unwrap_response(user_data: bytes, keys: KeySet, spi: Spi) -> Por:
             f"RPL says {rpl} bytes follow, {len(packet) - 2} do", PorStatus.SECURITY_ERROR
         )
     tar, secured = packet[3:6], packet[6:]
-    if rhl == _RESPONSE_HEADER and len(secured) == 7 and secured[6] in UNSECURED_STATUSES:
-        return Por(
-            tar, int.from_bytes(secured[:5], "big"), PorStatus(secured[6]), authenticated=False
-        )
     algorithm = _checksum_algorithm(keys, spi.por_integrity)
+    protected = algorithm is not None or spi.por_ciphered
+    if protected and rhl == _RESPONSE_HEADER and len(secured) == 7 and secured[6] != 0:
+        # an error the card could not (or would not) secure: readable, proves nothing
+        return Por(
+            tar, int.from_bytes(secured[:5], "big"), _status(secured[6]), authenticated=False
+        )
     checksum_len = algorithm.length if algorithm else 0
     if rhl != _RESPONSE_HEADER + checksum_len:
         raise SecuredPacketError(f"RHL {rhl} does not fit the SPI", PorStatus.CHECKSUM_FAILED)
@@ -405,10 +406,14 @@ def unwrap_response(user_data: bytes, keys: KeySet, spi: Spi) -> Por:
         expected = algorithm.compute(keys.kid, RESPONSE_UDH + packet[:6] + counters + body)
         if expected != checksum:
             raise SecuredPacketError("PoR checksum does not verify", PorStatus.CHECKSUM_FAILED)
+    status = _status(counters[6])
+    return Por(tar, int.from_bytes(counters[:5], "big"), status, body[: len(body) - pad])
+
+
+def _status(value: int) -> PorStatus:
     try:
-        status = PorStatus(counters[6])
+        return PorStatus(value)
     except ValueError:
         raise SecuredPacketError(
-            f"unknown PoR status {counters[6]:02X}", PorStatus.SECURITY_ERROR
+            f"unknown PoR status {value:02X}", PorStatus.SECURITY_ERROR
         ) from None
-    return Por(tar, int.from_bytes(counters[:5], "big"), status, body[: len(body) - pad])

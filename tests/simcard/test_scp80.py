@@ -203,6 +203,7 @@ def test_rc_crc16_and_an_unprotected_packet() -> None:
     with pytest.raises(SecuredPacketError) as err:
         unwrap_command(corrupted, keys)
     assert err.value.status is PorStatus.CHECKSUM_FAILED
+    assert unwrap_command(raw, None).data == SELECT_MF  # a CRC needs no key
     plain = Spi(Integrity.NONE, False, CounterMode.NONE, PorMode.NONE, Integrity.NONE, False)
     assert unwrap_command(wrap_command(keys, plain, USIM_RFM, 0, SELECT_MF), None).data == SELECT_MF
 
@@ -284,3 +285,15 @@ def test_bad_keys_and_arguments_are_refused_by_name() -> None:
     with pytest.raises(ValueError, match="5 bytes"):
         wrap_command(SJA5_AES, CIPHERED_CC, USIM_RFM, COUNTER_MAX + 1, b"")
     assert "300102" not in repr(SJA5_3DES)
+
+
+def test_a_card_without_the_key_set_answers_an_unsecured_report() -> None:
+    """An unprotected packet naming a key set the card lacks is refused for its security
+    level; with nothing to sign with, the card's PoR is unsecured and reads as such."""
+    refusal = Por(USIM_RFM, 3, PorStatus.INSUFFICIENT_SECURITY)
+    raw = wrap_response(None, CIPHERED_CC, refusal)
+    assert raw[5] == 0x0A  # RHL 10: no checksum
+    read = unwrap_response(raw, SJA5_AES, CIPHERED_CC)
+    assert read.status is PorStatus.INSUFFICIENT_SECURITY and not read.authenticated
+    with pytest.raises(SecuredPacketError, match="unknown PoR status"):
+        unwrap_response(raw[:-1] + b"\x42", SJA5_AES, CIPHERED_CC)
