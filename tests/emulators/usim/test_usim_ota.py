@@ -286,3 +286,13 @@ def test_the_cards_keys_are_never_readable_and_its_counters_are(
 def test_a_card_holds_at_most_four_key_sets() -> None:
     with pytest.raises(ValueError, match="at most 4 OTA key sets"):
         UsimCard.blank(ota_keys=[KeySet.aes(v, bytes(16), bytes(16)) for v in range(1, 6)])
+
+
+def test_records_written_and_read_over_the_air(phone: Phone, counters: SqliteCounters) -> None:
+    msisdn = bytes.fromhex("ff" * 20 + "07917777366341f3ffffffffffff")  # +77776336143
+    commands = [rfm.select(0x6F40), rfm.update_record(1, msisdn), rfm.read_record(1, 34)]
+    outcome = run(phone.toolkit, prepare(OtaCard(ICCID, AES), commands, counters, reference=1))
+    assert outcome.done and outcome.rfm is not None
+    assert outcome.rfm.last == RApdu(msisdn, 0x9000)
+    files = read_card(phone.transport)["files"]
+    assert files["usim_msisdn"]["value"] == files["msisdn"]["value"] == "+77776336143"
