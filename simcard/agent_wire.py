@@ -139,6 +139,7 @@ def report_to_wire(report: CardReport) -> dict[str, Any]:
     return {
         "model": report.model,
         "iccid": report.iccid,
+        "iccid_written": report.iccid_written,
         "imsi": report.imsi,
         "written": list(report.written),
         "skipped": list(report.skipped),
@@ -168,6 +169,7 @@ def report_from_wire(data: Mapping[str, Any]) -> CardReport:
             ),
             apdus=int(data["apdus"]),
             elapsed_ms=float(data["elapsed_ms"]),
+            iccid_written=bool(data.get("iccid_written", True)),  # agents before it existed
         )
     except (KeyError, TypeError, ValueError) as exc:
         raise WireError(f"write result: {exc!r} in the card report") from None

@@ -4,11 +4,13 @@ The CSV columns are pySim-prog's (`name, iccid, mcc, mnc, imsi, smsp, ki, opc, a
 msisdn…`; `--read-csv` lower-cases the header), so a batch file made here programs cards with
 pySim-prog and one made for pySim-prog programs cards here. As there: `smsp` is the raw EF.SMSP
 content in hex, `name` the SPN, `pin_adm`/`adm1` the ADM code as ASCII, `pin_adm_hex` as hex.
+The header-less rows `pySim-prog --write-csv` appends are read too, in its column order.
 """
 
 from __future__ import annotations
 
 import csv
+import itertools
 import secrets
 from collections.abc import Iterable, Iterator, Mapping
 from typing import IO, Any
@@ -22,6 +24,9 @@ CSV_COLUMNS = (
     "name", "iccid", "mcc", "mnc", "imsi", "smsp", "ki", "opc", "acc", "adm1", "msisdn",
     "pin1", "puk1", "pin2", "puk2",
 )  # fmt: skip
+PYSIM_WRITE_CSV_COLUMNS = ("name", "iccid", "mcc", "mnc", "imsi", "smsp", "ki", "opc")
+"""What `pySim-prog --write-csv` appends per card, header-less (pySim-prog.py,
+`write_params_csv`)."""
 _RENAMED = {"name": "spn", "pin_adm": "adm1", "pin_adm_hex": "adm1"}
 _FIELDS = set(CardProfile.model_fields)
 _SMSP_TAIL = 28
@@ -85,21 +90,46 @@ def read_csv(
     stream: IO[str], *, defaults: Mapping[str, Any] = {}
 ) -> Iterator[tuple[int, CardProfile | ProfileError]]:
     """(line, profile or the error for that line) for every data row, so a batch can skip a
-    bad row and go on."""
-    reader = csv.DictReader(stream)
-    if reader.fieldnames is None:
+    bad row and go on.
+
+    A first line naming columns is a header (any order, as pySim-prog --read-csv wants). A
+    first line of data instead is taken as what `pySim-prog --write-csv` appends: no header,
+    the columns of PYSIM_WRITE_CSV_COLUMNS in that order (no ADM1: give it separately)."""
+    rows = csv.reader(stream)
+    first = next(rows, None)
+    if first is None:
         return
-    names = {n.strip().lower() for n in reader.fieldnames if n}
-    missing = {"iccid", "imsi"} - names
-    if missing:
-        raise ProfileError(
-            f"CSV header lacks {', '.join(sorted(missing))} (columns: {', '.join(sorted(names))})"
-        )
-    for row in reader:
+    names = [cell.strip().lower() for cell in first]
+    data: Iterator[list[str]]
+    if {"iccid", "imsi"} & set(names):
+        missing = {"iccid", "imsi"} - set(names)
+        if missing:
+            raise ProfileError(
+                f"CSV header lacks {', '.join(sorted(missing))} "
+                f"(columns: {', '.join(sorted(n for n in names if n))})"
+            )
+        columns, data = names, rows
+    else:
+        columns, data = list(PYSIM_WRITE_CSV_COLUMNS), itertools.chain([first], rows)
+        if len(first) != len(columns):
+            raise ProfileError(
+                f"line 1: neither a header (no iccid/imsi column) nor a pySim-prog --write-csv "
+                f"row ({len(first)} columns, expected {len(columns)}: {', '.join(columns)})"
+            )
+    for row in data:
+        line = rows.line_num
+        if not any(cell.strip() for cell in row):
+            continue
         try:
-            yield reader.line_num, profile_from_row(row, line=reader.line_num, defaults=defaults)
+            yield line, profile_from_row(_named(columns, row, line), line=line, defaults=defaults)
         except ProfileError as exc:
-            yield reader.line_num, exc
+            yield line, exc
+
+
+def _named(columns: list[str], row: list[str], line: int) -> dict[str, str | None]:
+    if len(row) > len(columns):
+        raise ProfileError(f"line {line}: {len(row)} cells, but only {len(columns)} columns")
+    return {name: row[i] if i < len(row) else None for i, name in enumerate(columns)}
 
 
 def write_csv(stream: IO[str], profiles: Iterable[CardProfile]) -> int:

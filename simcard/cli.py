@@ -316,11 +316,7 @@ def write(
     if as_json:
         click.echo(json.dumps({"ok": True, **report.as_dict()}))
     else:
-        proof = "verified by AUTHENTICATE" if report.proof else "read back (not proven)"
-        click.echo(
-            f"{report.model}: ICCID {report.iccid}, IMSI {report.imsi} written and {proof} — "
-            f"{report.apdus} APDUs, {report.elapsed_ms:.0f} ms"
-        )
+        click.echo(f"{report.summary()} — {report.apdus} APDUs, {report.elapsed_ms:.0f} ms")
 
 
 @card.command()

@@ -39,7 +39,8 @@ def gsm_encode(text: str) -> bytes | None:
     return bytes(out)
 
 
-def _gsm_decode(data: bytes) -> str:
+def gsm_decode(data: bytes) -> str:
+    """Text from unpacked GSM default-alphabet codes (one septet per byte)."""
     out, escaped = [], False
     for b in data:
         if escaped:
@@ -72,9 +73,9 @@ def decode_alpha(data: bytes) -> str:
         base = (data[2] << 8 | data[3]) if wide else data[2] << 7
         out = []
         for b in data[(4 if wide else 3) :][:count]:
-            out.append(chr(base + (b & 0x7F)) if b & 0x80 else _gsm_decode(bytes([b])))
+            out.append(chr(base + (b & 0x7F)) if b & 0x80 else gsm_decode(bytes([b])))
         return "".join(out)
-    return _gsm_decode(data.rstrip(bytes([PAD])))
+    return gsm_decode(data.rstrip(bytes([PAD])))
 
 
 def _until_pad(units: list[bytes]) -> list[bytes]:

@@ -35,7 +35,12 @@ ICCID_PATH = FilePath.parse("MF/2FE2")
 
 @dataclass(frozen=True)
 class CardReport:
-    """A card written, read back and proven: what was done and what it cost."""
+    """A card written, read back and proven: what was done and what it cost.
+
+    `iccid` is the ICCID the card carries afterwards: the profile's when this model has it
+    written (`iccid_written`), else the card's own as read before writing ("" when blank) —
+    an SJA2 keeps the ICCID it was made with, so nothing may claim it was written.
+    """
 
     model: str
     iccid: str
@@ -45,11 +50,25 @@ class CardReport:
     proof: Proof | None
     apdus: int
     elapsed_ms: float
+    iccid_written: bool = True
+
+    def summary(self) -> str:
+        """One line saying what was written and what the card already had."""
+        proof = "verified by AUTHENTICATE" if self.proof else "read back (keys not proven)"
+        if self.iccid_written:
+            return f"{self.model}: ICCID {self.iccid}, IMSI {self.imsi} written and {proof}"
+        kept = (
+            f"ICCID {self.iccid} is the card's own (this model keeps it)"
+            if self.iccid
+            else "ICCID not written (this model keeps its own, and this card's is blank)"
+        )
+        return f"{self.model}: IMSI {self.imsi} written and {proof}; {kept}"
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "model": self.model,
             "iccid": self.iccid,
+            "iccid_written": self.iccid_written,
             "imsi": self.imsi,
             "written": list(self.written),
             "skipped": list(self.skipped),
@@ -87,8 +106,7 @@ def write_card(
     if adm is None:
         raise ProfileError("adm1: the card's ADM1 is needed to write it")
     session = CardSession(transport)
-    if not model.writes_iccid:
-        _check_iccid(session, profile, model)
+    iccid = profile.iccid if model.writes_iccid else _check_iccid(session, profile, model)
     session.verify_adm(adm)
     written, skipped = _write_all(session, plan, expect_blank=expect_blank)
     proof = None
@@ -101,24 +119,27 @@ def write_card(
             raise HalfWrittenCardError(written, ["key proof (AUTHENTICATE)"], exc) from exc
     return CardReport(
         model.name,
-        profile.iccid,
+        iccid,
         profile.imsi,
         tuple(written),
         tuple(skipped),
         proof,
         transport.apdu_count - first_apdu,
         (time.perf_counter() - started) * 1000,
+        iccid_written=model.writes_iccid,
     )
 
 
-def _check_iccid(session: CardSession, profile: CardProfile, model: CardModel) -> None:
-    """On cards whose ICCID stays as made, make sure the profile is for this very card."""
+def _check_iccid(session: CardSession, profile: CardProfile, model: CardModel) -> str:
+    """On cards whose ICCID stays as made, make sure the profile is for this very card;
+    returns the card's ICCID ("" when its EF.ICCID is blank)."""
     on_card = Iccid().decode(session.read_binary(ICCID_PATH, Iccid.size))
     if on_card and on_card != profile.iccid:
         raise WrongCardError(
             f"this {model.name} has ICCID {on_card}, the profile is for {profile.iccid} "
             "(the ICCID of this model cannot be rewritten)"
         )
+    return on_card
 
 
 def _write_all(

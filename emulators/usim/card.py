@@ -13,11 +13,11 @@ third-party hardware, and sharing codec code would hide bugs in both.
 from __future__ import annotations
 
 import hmac
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 
-from emulators.usim import auth, fcp, state
+from emulators.usim import auth, fcp, keystore, state
 from emulators.usim.layout import (
     ADM1_REF,
     CURRENT_ADF_FID,
@@ -31,6 +31,8 @@ from emulators.usim.layout import (
 )
 from emulators.usim.state import CardState, PinCounter, SqnState
 from emulators.usim.status import CardError, Sw, pin_rejected, wrong_le
+from emulators.usim.toolkit import MENU_FILE, CardToolkit
+from simcard.ota_keys import KeySet
 
 ATRS = {
     "provgw": bytes.fromhex("3b9f96801f878031e073fe211b6770726f76677731aa"),
@@ -54,6 +56,22 @@ def _pin_bytes(digits: str, field_name: str) -> bytes:
     if 4 <= len(digits) <= 8 and digits.isascii() and digits.isdigit():
         return digits.encode().ljust(state.PIN_LEN, b"\xff")
     raise ValueError(f"{field_name} must be 4-8 decimal digits or 16 hex digits")
+
+
+@dataclass
+class Context:
+    """The volatile state commands run in: selection, codes verified, a pending response.
+
+    The terminal's commands run in the card's own context (reset at power-on); a remote file
+    management script runs in one of its own, with the rights of its access domain, so that
+    neither disturbs the other (TS 102 226 §6).
+    """
+
+    df: Df
+    ef: Ef | None = None
+    verified: set[str] = field(default_factory=set)
+    usim_active: bool = False
+    pending: bytes = b""
 
 
 @dataclass(frozen=True)
@@ -94,26 +112,38 @@ class UsimCard:
             raise ValueError(f"model must be one of {', '.join(ATRS)}, got {card_state.model!r}")
         self._state = card_state
         self._store = store
-        self._current_df: Df = _FS.mf
-        self._current_ef: Ef | None = None
-        self._verified: set[str] = set()
-        self._usim_active = False
-        self._pending = b""
+        self._ctx = Context(_FS.mf)
         self._gsm = False  # the class of the command being served (picks the status words)
+        self._toolkit = CardToolkit(self)
+        self._message_reference = 0
 
     # -- construction and power ------------------------------------------------------------
 
     @classmethod
     def blank(
-        cls, store: Path | None = None, *, model: str = "provgw", adm1: str = "12345678"
+        cls,
+        store: Path | None = None,
+        *,
+        model: str = "provgw",
+        adm1: str = "12345678",
+        ota_keys: Sequence[KeySet] = (),
     ) -> UsimCard:
-        """A blank programmable card (written to `store` at once if given, replacing it)."""
+        """A blank programmable card (written to `store` at once if given, replacing it),
+        holding the OTA key sets `ota_keys` as a card vendor personalises them."""
         pins = {
             _PIN1: PinCounter(_pin_bytes("1234", "pin1"), 3, 3, enabled=False),
             _PUK1: PinCounter(_pin_bytes("12345678", "puk1"), 10, 10),
             _ADM1: PinCounter(_pin_bytes(adm1, "adm1"), 3, 3),
         }
-        card = cls(CardState(model, state.blank_files(_FS), pins, SqnState()), store)
+        files = state.blank_files(_FS)
+        records = [r for keys in ota_keys for r in keystore.key_records(keys)]
+        key_file = files[keystore.KEY_FILE]
+        length = _record_length(keystore.KEY_FILE)
+        if len(records) * length > len(key_file):
+            raise ValueError(f"at most {len(key_file) // length // 2} OTA key sets fit the card")
+        for i, record in enumerate(records):
+            key_file[i * length : (i + 1) * length] = record.ljust(length, b"\xff")
+        card = cls(CardState(model, files, pins, SqnState()), store)
         card._persist()
         return card
 
@@ -132,30 +162,81 @@ class UsimCard:
 
     def power_on(self) -> bytes:
         """Power cycle / reset: selection and verifications are forgotten; counters are not."""
-        self._current_df, self._current_ef = _FS.mf, None
-        self._verified.clear()
-        self._usim_active = False
-        self._pending = b""
+        self._ctx = Context(_FS.mf)
+        self._toolkit = CardToolkit(self)  # a new toolkit session waits for TERMINAL PROFILE
         return self.atr
 
     def transmit(self, apdu: bytes) -> bytes:
-        """One command APDU (short form) → response data + SW1 SW2."""
+        """One command APDU (short form) → response data + SW1 SW2.
+
+        Once the terminal has sent TERMINAL PROFILE, a pending proactive command turns a
+        `9000` into `91xx` (except in the answer to FETCH itself)."""
+        response = self._execute(apdu)
+        if response[-2:] == _OK and apdu[:2] != b"\x80\x12":
+            length = self._toolkit.pending()
+            if length is not None:
+                return response[:-2] + bytes([0x91, length & 0xFF])
+        return response
+
+    def _execute(self, apdu: bytes) -> bytes:
         self._gsm = len(apdu) > 0 and apdu[0] == 0xA0
         try:
             cmd = _Apdu.parse(apdu)
             handler = self._handler(cmd)
             if cmd.ins != 0xC0:
-                self._pending = b""
+                self._ctx.pending = b""
             return handler(cmd)
         except CardError as err:
             sw = err.gsm if self._gsm else err.uicc
             return sw.to_bytes(2, "big")
 
+    # -- for the card's own applications (remote file management, toolkit) ------------------
+
+    def context(self, in_usim: bool, granted: frozenset[str]) -> Context:
+        """A fresh context at the MF or in ADF.USIM with the codes `granted` as verified."""
+        return Context(_FS.adf if in_usim else _FS.mf, verified=set(granted), usim_active=in_usim)
+
+    def run_in(self, context: Context, apdu: bytes) -> bytes:
+        """Run one command in `context` instead of the terminal's, which stays as it was."""
+        terminal, self._ctx = self._ctx, context
+        try:
+            return self._execute(apdu)
+        finally:
+            self._ctx = terminal
+
+    def content(self, key: str) -> bytes:
+        """The content of the file with store key `key` (e.g. `3F00/A515/6F22`)."""
+        return bytes(self._state.files[key])
+
+    @staticmethod
+    def record_length(key: str) -> int:
+        return _record_length(key)
+
+    def replace_content(self, key: str, data: bytes) -> None:
+        """Rewrite a file's content as the card's OS does (no access check), persisted."""
+        if len(data) != len(self._state.files[key]):
+            raise ValueError(
+                f"{key}: {len(data)} bytes for a file of {len(self._state.files[key])}"
+            )
+        self._state.files[key][:] = data
+        self._persist()
+
+    def next_message_reference(self) -> int:
+        """TP-MR for the next SMS the card sends."""
+        self._message_reference = (self._message_reference + 1) & 0xFF
+        return self._message_reference
+
     def _handler(self, cmd: _Apdu) -> Callable[[_Apdu], bytes]:
         if cmd.cla in (0x01, 0x02, 0x03):
             raise Sw.CHANNEL_NOT_SUPPORTED.error()
         if cmd.cla == 0x80:
-            table = {0xF2: self._status}
+            table = {
+                0xF2: self._status,
+                0x10: self._terminal_profile,
+                0x12: self._fetch,
+                0x14: self._terminal_response,
+                0xC2: self._envelope,
+            }
         elif cmd.cla in (0x00, 0xA0):
             table = {
                 0xA4: self._select,
@@ -189,7 +270,7 @@ class UsimCard:
         UICC commands answer data + 9000 at once instead (never `61xx`)."""
         if not self._gsm:
             return data + _OK
-        self._pending = data
+        self._ctx.pending = data
         return bytes([0x9F, len(data)])
 
     # -- selection -------------------------------------------------------------------------
@@ -228,13 +309,13 @@ class UsimCard:
 
     def _make_current(self, node: Node) -> None:
         if isinstance(node, Df):
-            self._current_df, self._current_ef = node, None
+            self._ctx.df, self._ctx.ef = node, None
             if node is _FS.adf:
-                self._usim_active = True
+                self._ctx.usim_active = True
         else:
             parent = _FS.parent(node)
             assert parent is not None  # every EF sits in a DF
-            self._current_df, self._current_ef = parent, node
+            self._ctx.df, self._ctx.ef = parent, node
 
     def _by_fid(self, fid: int, *, gsm: bool) -> Node:
         """TS 102 221 §8.4.1 search order: children of the current DF, the current DF, its
@@ -243,7 +324,7 @@ class UsimCard:
             return _FS.mf
         if fid == CURRENT_ADF_FID and not gsm:
             return _FS.adf
-        current = self._current_df
+        current = self._ctx.df
         if gsm and current is _FS.adf:
             current = _FS.mf
         parent = _FS.parent(current)
@@ -270,7 +351,7 @@ class UsimCard:
         fids = [int.from_bytes(data[i : i + 2], "big") for i in range(0, len(data), 2)]
         if from_mf and fids[0] == MF_FID:
             fids = fids[1:]
-        node: Node = _FS.mf if from_mf else self._current_df
+        node: Node = _FS.mf if from_mf else self._ctx.df
         for i, fid in enumerate(fids):
             if not isinstance(node, Df):
                 raise Sw.FILE_NOT_FOUND.error()
@@ -291,10 +372,10 @@ class UsimCard:
             return True
         if access is Access.NEVER:
             return False
-        if _ADM1 in self._verified:
+        if _ADM1 in self._ctx.verified:
             return True
         if access is Access.PIN1:
-            return _PIN1 in self._verified or not self._state.pins[_PIN1].enabled
+            return _PIN1 in self._ctx.verified or not self._state.pins[_PIN1].enabled
         return False
 
     def _require(self, access: Access) -> None:
@@ -304,19 +385,19 @@ class UsimCard:
     def _ef_for(self, p_sfi: int, *, records: bool) -> Ef:
         """The EF a READ/UPDATE addresses: by SFI (which then becomes current) or current."""
         if p_sfi:
-            ef = _FS.child_by_sfi(self._current_df, p_sfi)
+            ef = _FS.child_by_sfi(self._ctx.df, p_sfi)
             if ef is None:
                 raise Sw.FILE_NOT_FOUND.error()
-            self._current_ef = ef
-        elif self._current_ef is None:
+            self._ctx.ef = ef
+        elif self._ctx.ef is None:
             raise Sw.NO_EF_SELECTED.error()
-        ef = self._current_ef
+        ef = self._ctx.ef
         if bool(ef.record_len) != records:
             raise Sw.INCOMPATIBLE_FILE.error()
         return ef
 
     def _content(self, ef: Ef) -> bytearray:
-        return self._state.files[_FS.path(ef)]
+        return self._state.files[_FS.storage(ef)]
 
     # -- binary and record files ------------------------------------------------------------
 
@@ -346,7 +427,7 @@ class UsimCard:
         if not cmd.data or offset + len(cmd.data) > ef.size:
             raise Sw.WRONG_LENGTH.error()
         self._content(ef)[offset : offset + len(cmd.data)] = cmd.data
-        self._persist()
+        self._updated(ef)
         return _OK
 
     def _record_target(self, cmd: _Apdu) -> tuple[Ef, int]:
@@ -370,28 +451,49 @@ class UsimCard:
         if len(cmd.data) != ef.record_len:
             raise Sw.WRONG_LENGTH.error()
         self._content(ef)[start : start + ef.record_len] = cmd.data
-        self._persist()
+        self._updated(ef)
         return _OK
+
+    def _updated(self, ef: Ef) -> None:
+        self._persist()
+        if _FS.storage(ef) == MENU_FILE:
+            self._toolkit.menu_changed()
+
+    # -- toolkit (CLA 80) -------------------------------------------------------------------
+
+    def _terminal_profile(self, cmd: _Apdu) -> bytes:
+        self._toolkit.terminal_profile(cmd.data)
+        return _OK
+
+    def _fetch(self, cmd: _Apdu) -> bytes:
+        return self._toolkit.fetch(cmd.le) + _OK
+
+    def _terminal_response(self, cmd: _Apdu) -> bytes:
+        self._toolkit.terminal_response(cmd.data)
+        return _OK
+
+    def _envelope(self, cmd: _Apdu) -> bytes:
+        return self._toolkit.envelope(cmd.data) + _OK
 
     def _status(self, cmd: _Apdu) -> bytes:
         if cmd.p2 == 0x0C:
             return _OK
         if cmd.p2 == 0x01 and not self._gsm:
-            if not self._usim_active:
+            if not self._ctx.usim_active:
                 raise Sw.CONDITIONS_NOT_SATISFIED.error()
             assert _FS.adf.aid is not None
             return fcp.tlv(0x84, _FS.adf.aid) + _OK
         if cmd.p2 != 0x00:
             raise Sw.WRONG_P1_P2.error()
-        return self._describe(self._current_df) + _OK
+        return self._describe(self._ctx.df) + _OK
 
     def _get_response(self, cmd: _Apdu) -> bytes:
-        if not self._pending:
+        if not self._ctx.pending:
             raise Sw.CONDITIONS_NOT_SATISFIED.error()
-        data = self._pending
+        data = self._ctx.pending
         if cmd.le and cmd.le < len(data):
             data = data[: cmd.le]
-        self._pending = b""
+        self._ctx.pending = b""
         return data + _OK
 
     # -- PINs -------------------------------------------------------------------------------
@@ -423,11 +525,11 @@ class UsimCard:
         if not cmd.data:  # no data: report the state
             if pin.blocked:
                 raise Sw.PIN_BLOCKED.error()
-            if name in self._verified or not pin.enabled:
+            if name in self._ctx.verified or not pin.enabled:
                 return _OK
             raise pin_rejected(pin.tries)
         self._check(pin, cmd.data)
-        self._verified.add(name)
+        self._ctx.verified.add(name)
         return _OK
 
     def _change_pin(self, cmd: _Apdu) -> bytes:
@@ -439,7 +541,7 @@ class UsimCard:
         self._check(pin, cmd.data[: state.PIN_LEN])
         pin.value = cmd.data[state.PIN_LEN :]
         self._persist()
-        self._verified.add(name)
+        self._ctx.verified.add(name)
         return _OK
 
     def _set_pin_enabled(self, cmd: _Apdu, enabled: bool) -> bytes:
@@ -453,7 +555,7 @@ class UsimCard:
         self._check(pin, cmd.data)
         pin.enabled = enabled
         self._persist()
-        self._verified.add(name)
+        self._ctx.verified.add(name)
         return _OK
 
     def _disable_pin(self, cmd: _Apdu) -> bytes:
@@ -474,7 +576,7 @@ class UsimCard:
         self._check(puk, cmd.data[: state.PIN_LEN])
         pin.value, pin.tries, pin.enabled = cmd.data[state.PIN_LEN :], pin.max_tries, True
         self._persist()
-        self._verified.add(name)
+        self._ctx.verified.add(name)
         return _OK
 
     # -- AUTHENTICATE -----------------------------------------------------------------------
@@ -490,7 +592,7 @@ class UsimCard:
             return self._answer_later(sres + kc)
         if cmd.p1 != 0x00 or cmd.p2 not in (0x80, 0x81):
             raise Sw.WRONG_P1_P2.error()
-        if not self._usim_active:
+        if not self._ctx.usim_active:
             raise Sw.CONDITIONS_NOT_SATISFIED.error()
         fields = _split_lv(cmd.data)
         if cmd.p2 == 0x80:
@@ -509,6 +611,10 @@ class UsimCard:
 
     def _key(self, path: str) -> auth.KeyFile:
         return auth.KeyFile.parse(bytes(self._state.files[path]))
+
+
+def _record_length(key: str) -> int:
+    return next(ef.record_len for path, ef in _FS.stored_efs() if path == key)
 
 
 def _split_lv(data: bytes) -> list[bytes]:

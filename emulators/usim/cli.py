@@ -13,12 +13,32 @@ import click
 from emulators.usim.card import ATRS, UsimCard
 from emulators.usim.state import StoreError
 from emulators.usim.vpcd import VPCD_BASE_PORT, VpcdLink
+from simcard.ota_keys import KeySet, OtaKeyError
+
+_KEYSET_KINDS = {"aes": KeySet.aes, "3des": KeySet.tdes}
 
 
-def _open_card(store: Path | None, *, blank: bool, model: str, adm1: str) -> UsimCard:
+def parse_keyset(text: str) -> KeySet:
+    """`VERSION:aes|3des:KIC:KID` (keys in hex) → a key set; ValueError naming the problem."""
+    parts = text.split(":")
+    if len(parts) != 4 or parts[1].lower() not in _KEYSET_KINDS:
+        raise ValueError("an OTA key set is VERSION:aes|3des:KIC:KID (keys in hex)")
+    try:
+        version = int(parts[0])
+        kic, kid = bytes.fromhex(parts[2]), bytes.fromhex(parts[3])
+        return _KEYSET_KINDS[parts[1].lower()](version, kic, kid)
+    except OtaKeyError as exc:
+        raise ValueError(str(exc)) from None
+    except ValueError:
+        raise ValueError("an OTA key set is VERSION:aes|3des:KIC:KID (keys in hex)") from None
+
+
+def _open_card(
+    store: Path | None, *, blank: bool, model: str, adm1: str, ota_keys: list[KeySet]
+) -> UsimCard:
     if store is not None and store.exists() and not blank:
         return UsimCard.load(store)
-    return UsimCard.blank(store, model=model, adm1=adm1)
+    return UsimCard.blank(store, model=model, adm1=adm1, ota_keys=ota_keys)
 
 
 @click.command()
@@ -66,6 +86,15 @@ def _open_card(store: Path | None, *, blank: bool, model: str, adm1: str) -> Usi
     show_default=True,
     help="ADM1 of a new blank card: 4-8 digits (sent by tools as ASCII) or 16 hex digits.",
 )
+@click.option(
+    "--ota-keys",
+    "ota_keys",
+    multiple=True,
+    envvar="PROVGW_EMULATOR_OTA_KEYS",
+    help="OTA key set of a new blank card, VERSION:aes|3des:KIC:KID (hex), repeatable; "
+    "from the environment as a space-separated list. The card's RFM applications answer "
+    "SMS-PP downloads secured with it (docs/ota.md).",
+)
 def card(
     blank: bool,
     stores: tuple[Path, ...],
@@ -74,6 +103,7 @@ def card(
     host: str,
     port: int,
     adm1: str,
+    ota_keys: tuple[str, ...],
 ) -> None:
     """Run emulated USIM cards in vpcd reader slots of a running pcscd, until Ctrl-C.
 
@@ -93,8 +123,18 @@ def card(
     if port + max(slots) > 65535:
         raise click.BadParameter("port + slot exceeds 65535", param_hint="--port")
     try:
+        keysets = [parse_keyset(text) for text in ota_keys]
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--ota-keys") from None
+    try:
         cards = [
-            _open_card(stores[i] if stores else None, blank=blank, model=model, adm1=adm1)
+            _open_card(
+                stores[i] if stores else None,
+                blank=blank,
+                model=model,
+                adm1=adm1,
+                ota_keys=keysets,
+            )
             for i in range(len(slots))
         ]
     except StoreError as exc:  # names the file and what is wrong with it

@@ -4,6 +4,15 @@ One declarative tree (TS 102 221 / TS 31.102 / TS 51.011 file identifiers, sizes
 sysmoISIM-SJA2 has them where known) that everything else is derived from: the FCPs, the
 EF.ARR access rules they point at, the blank contents and the keys of the persisted store.
 docs/card-emulator.md carries the same table for humans; a test checks they agree.
+
+Linked files: on a sysmoISIM-SJA2 several DF.GSM files are the ADF.USIM files seen from the
+GSM side (and ADF.USIM's MSISDN/SMSP are DF.TELECOM's): one content, two directory entries,
+each with its own SFI and FCP. pySim-prog writes IMSI, SPN, ACC and the PLMNwAcT files only
+under DF.GSM and MSISDN/SMSP only under DF.TELECOM, yet a card it programmed shows the same
+values under ADF.USIM (pySim's own SJA2 test card dump,
+tests/card_sanitizer/card_backup_3b9f96801f878031e073fe211b674a4c753034054ba9_*.script), and
+pySim notes that the 2G key file A515/6F20 is hard-linked to ADF.USIM/AF22. An `Ef` with
+`link` set is such a second entry: it stores nothing itself.
 """
 
 from __future__ import annotations
@@ -38,6 +47,8 @@ class Ef:
     read: Access = Access.ALWAYS
     update: Access = Access.ADM1
     blank: bytes | None = None
+    link: str | None = None
+    """Path key (`ADF.USIM/6F07`) of the file whose content this entry shows, if any."""
 
     def __post_init__(self) -> None:
         if self.record_len and self.size % self.record_len:
@@ -127,6 +138,7 @@ _MILENAGE = bytes([0x40, 0x00, 0x20, 0x40, 0x60]) + b"".join(
 KEY_FILE_SIZE = 33
 _BLANK_KEYS = bytes([0x14]) + bytes(32)
 _ARR_FID_MF, _ARR_FID_ADF = 0x2F06, 0x6F06
+_SIM_AUTH_KEY = "3F00/A515/6F20"
 
 
 def _arr(fid: int, sfi: int) -> Ef:
@@ -145,6 +157,15 @@ def _key_file(fid: int, name: str) -> Ef:
     return Ef(fid, name, KEY_FILE_SIZE, read=Access.NEVER, blank=_BLANK_KEYS)
 
 
+def _usim(fid: int) -> str:
+    return f"ADF.USIM/{fid:04X}"
+
+
+def _gsm_link(fid: int, name: str, size: int, *, read: Access = Access.ALWAYS) -> Ef:
+    """A DF.GSM entry showing the ADF.USIM file of the same FID (as the SJA2 links them)."""
+    return Ef(fid, name, size, read=read, link=_usim(fid))
+
+
 ADF_USIM = Df(
     0x7FFF,
     "ADF.USIM",
@@ -159,8 +180,8 @@ ADF_USIM = Df(
         Ef(0x6F38, "EF.UST", 20, sfi=0x04),
         Ef(0x6F3E, "EF.GID1", 10),
         Ef(0x6F3F, "EF.GID2", 10),
-        Ef(0x6F40, "EF.MSISDN", 2 * 34, record_len=34),
-        Ef(0x6F42, "EF.SMSP", 2 * 52, record_len=52),
+        Ef(0x6F40, "EF.MSISDN", 6 * 34, record_len=34, link="3F00/7F10/6F40"),
+        Ef(0x6F42, "EF.SMSP", 2 * 52, record_len=52, link="3F00/7F10/6F42"),
         Ef(0x6F46, "EF.SPN", 17),
         Ef(0x6F60, "EF.PLMNwAcT", 60, sfi=0x0A),
         Ef(0x6F61, "EF.OPLMNwAcT", 60, sfi=0x11),
@@ -171,6 +192,13 @@ ADF_USIM = Df(
         Ef(0x6FD9, "EF.EHPLMN", 12, sfi=0x1D),
         Ef(0x6F21, "EF.MILENAGE_CFG", len(_MILENAGE), update=Access.NEVER, blank=_MILENAGE),
         _key_file(0xAF20, "EF.USIM_AUTH_KEY"),
+        Ef(
+            0xAF22,
+            "EF.USIM_AUTH_KEY_2G",
+            KEY_FILE_SIZE,
+            read=Access.NEVER,
+            link=_SIM_AUTH_KEY,
+        ),
     ),
 )
 
@@ -186,7 +214,7 @@ MF = Df(
             0x7F10,
             "DF.TELECOM",
             children=(
-                Ef(0x6F40, "EF.MSISDN", 2 * 34, record_len=34),
+                Ef(0x6F40, "EF.MSISDN", 6 * 34, record_len=34),
                 Ef(0x6F42, "EF.SMSP", 2 * 52, record_len=52),
             ),
         ),
@@ -194,16 +222,33 @@ MF = Df(
             0x7F20,
             "DF.GSM",
             children=(
-                Ef(0x6F07, "EF.IMSI", 9, read=Access.PIN1),
+                _gsm_link(0x6F07, "EF.IMSI", 9, read=Access.PIN1),
                 Ef(0x6F30, "EF.PLMNsel", 60),
-                Ef(0x6F31, "EF.HPPLMN", 1),
+                _gsm_link(0x6F31, "EF.HPPLMN", 1),
                 Ef(0x6F38, "EF.SST", 15),
-                Ef(0x6F46, "EF.SPN", 17),
-                Ef(0x6F78, "EF.ACC", 2),
-                Ef(0x6FAD, "EF.AD", 4),
+                _gsm_link(0x6F3E, "EF.GID1", 10),
+                _gsm_link(0x6F3F, "EF.GID2", 10),
+                _gsm_link(0x6F46, "EF.SPN", 17),
+                _gsm_link(0x6F60, "EF.PLMNwAcT", 60),
+                _gsm_link(0x6F61, "EF.OPLMNwAcT", 60),
+                _gsm_link(0x6F62, "EF.HPLMNwAcT", 60),
+                _gsm_link(0x6F78, "EF.ACC", 2),
+                _gsm_link(0x6F7B, "EF.FPLMN", 12),
+                _gsm_link(0x6FAD, "EF.AD", 4),
             ),
         ),
-        Df(0xA515, "DF.SYSMO", children=(_key_file(0x6F20, "EF.SIM_AUTH_KEY"),)),
+        Df(
+            0xA515,
+            "DF.SYSMO",
+            children=(
+                _key_file(0x6F20, "EF.SIM_AUTH_KEY"),
+                # OTA key sets and counters where the SJA2 keeps them (pySim sysmocom_sja2.py)
+                Ef(0x6F22, "EF.0348_KEY", 8 * 35, record_len=35, read=Access.NEVER),
+                Ef(0x6F23, "EF.0348_COUNT", 8 * 7, record_len=7),
+                # the emulator's own toolkit applet keeps its menu here (simcard.stk_menu)
+                Ef(0x6FE0, "EF.STK_MENU", 8 * 80, record_len=80),
+            ),
+        ),
     ),
 )
 
@@ -225,6 +270,7 @@ class FileSystem:
         self._path: dict[int, str] = {}
         self._index(mf, None, "3F00")
         self._index(adf, mf, adf.name)
+        self._check_links()
 
     def _index(self, node: Node, parent: Df | None, path: str) -> None:
         if parent is not None:
@@ -253,9 +299,32 @@ class FileSystem:
         return _ARR_FID_ADF if inside_adf else _ARR_FID_MF
 
     def efs(self) -> Iterator[tuple[str, Ef]]:
-        """Every EF with its path key, MF tree first, then the ADF."""
+        """Every EF with its path key, MF tree first, then the ADF (linked entries too)."""
         for root in (self.mf, self.adf):
             yield from self._efs(root)
+
+    def stored_efs(self) -> Iterator[tuple[str, Ef]]:
+        """The EFs that hold content of their own (the store's keys): every EF but links."""
+        return ((path, ef) for path, ef in self.efs() if ef.link is None)
+
+    def storage(self, ef: Ef) -> str:
+        """The store key of the content `ef` shows: its own path, or the linked file's."""
+        return ef.link or self.path(ef)
+
+    def links(self) -> dict[str, str]:
+        """Path key of every linked entry → path key of the file it shows."""
+        return {path: ef.link for path, ef in self.efs() if ef.link is not None}
+
+    def _check_links(self) -> None:
+        stored = dict(self.stored_efs())
+        for path, ef in self.efs():
+            if ef.link is None:
+                continue
+            target = stored.get(ef.link)
+            if target is None:
+                raise ValueError(f"{path} links to {ef.link}, which holds no content of its own")
+            if (target.size, target.record_len) != (ef.size, ef.record_len):
+                raise ValueError(f"{path} and its link target {ef.link} differ in structure")
 
     def _efs(self, df: Df) -> Iterator[tuple[str, Ef]]:
         for child in df.children:

@@ -86,7 +86,7 @@ class StoreError(ValueError):
 
 
 def blank_files(fs: FileSystem) -> dict[str, bytearray]:
-    return {path: bytearray(ef.blank_content()) for path, ef in fs.efs()}
+    return {path: bytearray(ef.blank_content()) for path, ef in fs.stored_efs()}
 
 
 def load(path: Path, fs: FileSystem) -> CardState:
@@ -106,12 +106,24 @@ def _from_json(doc: dict[str, Any], fs: FileSystem) -> CardState:
     if doc.get("format") != FORMAT:
         raise ValueError(f"format is {doc.get('format')!r}, expected {FORMAT!r}")
     files = blank_files(fs)  # files added to the layout since the store was written stay blank
+    record_len = {path: ef.record_len for path, ef in fs.stored_efs()}
+    links = fs.links()
     for path, content in doc["files"].items():
+        if path in links:
+            # Stores written before the layout linked this entry kept a copy of its own:
+            # the linked file's content wins, the copy fills it only if the store has none.
+            if links[path] in doc["files"]:
+                continue
+            path = links[path]
         if path not in files:
             raise ValueError(f"file {path} is not part of the card layout")
         data = bytes.fromhex(content)
-        if len(data) != len(files[path]):
-            raise ValueError(f"file {path} holds {len(data)} bytes, expected {len(files[path])}")
+        size = len(files[path])
+        grown = record_len[path] and len(data) < size and not len(data) % record_len[path]
+        if grown:  # a record file the layout gave more records: the new ones stay blank
+            data += files[path][len(data) :]
+        if len(data) != size:
+            raise ValueError(f"file {path} holds {len(data)} bytes, expected {size}")
         files[path] = bytearray(data)
     pins = {}
     for name, p in doc["pins"].items():

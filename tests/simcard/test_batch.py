@@ -107,3 +107,40 @@ def test_bad_rows_are_reported_with_their_line_and_the_rest_read() -> None:
 def test_csv_without_identities_is_refused() -> None:
     with pytest.raises(ProfileError, match="lacks iccid"):
         list(read_csv(io.StringIO("imsi,ki\n001010000000102,00\n")))
+
+
+# Two rows as `pySim-prog --write-csv` appends them (write_params_csv: no header; name, iccid,
+# mcc, mnc, imsi, smsp, ki, opc), the first one from pySim's own SJA2 test values.
+PYSIM_WRITE_CSV = (
+    "Magic,8988211000000467343,001,01,001010000000102,"
+    f"e1{'ff' * 12}0581005155f5ffffffffffff000000,aabbccddeeffaabbccddeeffaabbccdd,"
+    "12345678901234567890123456789012\r\n"
+    "Magic,8988211000000467350,001,01,001010000000103,"
+    f"e1{'ff' * 12}0581005155f5ffffffffffff000000,{'11' * 16},{'22' * 16}\r\n"
+)
+
+
+def test_pysim_prog_write_csv_rows_without_a_header_are_read_in_its_column_order() -> None:
+    rows = list(read_csv(io.StringIO(PYSIM_WRITE_CSV)))
+    assert [line for line, _ in rows] == [1, 2]
+    first, second = rows[0][1], rows[1][1]
+    assert isinstance(first, CardProfile) and isinstance(second, CardProfile)
+    assert (first.spn, first.iccid) == ("Magic", "8988211000000467343")
+    assert (first.mcc, first.mnc) == ("001", "01")
+    assert first.imsi == "001010000000102" and first.smsc == "0015555"
+    assert first.ki_bytes.hex() == "aabbccddeeffaabbccddeeffaabbccdd"
+    assert first.opc_bytes is not None and first.opc_bytes.hex().startswith("1234")
+    assert first.adm1 is None  # pySim-prog does not write the ADM code to this file
+    assert second.iccid == "8988211000000467350"
+
+
+def test_a_header_less_row_of_the_wrong_width_is_refused_naming_the_columns() -> None:
+    with pytest.raises(ProfileError, match=r"line 1: neither a header .* expected 8: name, iccid"):
+        list(read_csv(io.StringIO("8988211000000467343,001010000000102\n")))
+
+
+def test_a_bad_header_less_row_names_its_line_and_the_rest_is_read() -> None:
+    bad = PYSIM_WRITE_CSV.replace("001010000000103", "00101000000010X")
+    rows = list(read_csv(io.StringIO(bad)))
+    assert isinstance(rows[0][1], CardProfile)
+    assert isinstance(rows[1][1], ProfileError) and "line 2: imsi" in str(rows[1][1])

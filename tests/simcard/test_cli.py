@@ -12,6 +12,7 @@ from emulators.usim.card import UsimCard
 from simcard.batch import generate, write_csv
 from simcard.cli import EXIT_BATCH_FAILURES, card
 from simcard.transport import InProcessTransport
+from tests.emulators.usim.usim_terminal import Terminal
 from tests.simcard.conftest import ADM1, KI, OPC
 
 WRITE = ["--iccid", "8988211000000467343", "--imsi", "001010000000102", "--spn", "Magic"]
@@ -124,6 +125,32 @@ def test_write_from_a_csv_row_and_a_json_profile(tmp_path: Path) -> None:
     )
     result = run([UsimCard.blank()], ["write", "--profile", str(json_file), "--adm1", ADM1])
     assert result.exit_code == 0, result.output
+
+
+def test_write_from_pysim_prog_write_csv_on_an_sja2_claims_no_iccid(tmp_path: Path) -> None:
+    """pySim-prog --write-csv output (no header) programs a card; the SJA2 keeps its ICCID,
+    so the report says whose ICCID it is instead of claiming to have written it."""
+    from tests.simcard.test_batch import PYSIM_WRITE_CSV
+
+    csv_file = tmp_path / "pysim.csv"
+    csv_file.write_text(PYSIM_WRITE_CSV)
+    sja2 = UsimCard.blank(model="sja2")
+    Terminal(sja2).adm()
+    Terminal(sja2).ok("00 A4 00 0C 02 2FE2")
+    Terminal(sja2).ok("00 D6 00 00 0A 988812010000407643F3")  # made with 8988211000000467343
+    args = ["write", "--csv", str(csv_file), "--row", "1", "--adm1", ADM1]
+    result = run([sja2], args)
+    assert result.exit_code == 0, result.output
+    assert "IMSI 001010000000102 written and verified by AUTHENTICATE" in result.stdout
+    assert "ICCID 8988211000000467343 is the card's own (this model keeps it)" in result.stdout
+    assert "ICCID 8988211000000467343, IMSI" not in result.stdout
+    blank_iccid = run([UsimCard.blank(model="sja2")], [*args, "--json"])
+    report = json.loads(blank_iccid.stdout)
+    assert report["iccid"] == "" and report["iccid_written"] is False
+    provgw = json.loads(run([UsimCard.blank()], [*args, "--json"]).stdout)
+    assert provgw["iccid"] == "8988211000000467343" and provgw["iccid_written"] is True
+    human = run([UsimCard.blank(model="sja2")], args).stdout
+    assert "ICCID not written (this model keeps its own, and this card's is blank)" in human
 
 
 def test_generate_writes_a_private_csv(tmp_path: Path) -> None:

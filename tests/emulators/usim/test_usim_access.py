@@ -43,12 +43,12 @@ def test_read_binary_by_sfi_selects_the_file(term: Terminal) -> None:
 
 def test_records_absolute_mode_and_record_bounds(term: Terminal) -> None:
     term.adm()
-    term.select("7F10", "6F40")  # EF.MSISDN: 2 records of 34
+    term.select("7F10", "6F40")  # EF.MSISDN: 6 records of 34
     record = bytes(20) + bytes.fromhex("07917777366341f3ffffffffffff")
     term.ok(f"00 DC 02 04 22 {record.hex()}")
     assert term.ok("00 B2 02 04 22") == record
     assert term.ok("00 B2 01 04 00") == b"\xff" * 34
-    assert term.sw("00 B2 03 04 22") == 0x6A83
+    assert term.sw("00 B2 07 04 22") == 0x6A83
     assert term.sw("00 B2 00 04 22") == 0x6A83
     assert term.sw("00 B2 01 04 10") == 0x6C22
     assert term.sw("00 DC 01 04 10 " + "00" * 16) == 0x6700

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from emulators.usim.cli import card
+from emulators.usim.cli import card, parse_keyset
 
 
 @pytest.mark.parametrize(
@@ -18,6 +18,10 @@ from emulators.usim.cli import card
         (["--adm1", "12ab"], "--adm1"),
         (["--model", "sjs1"], "--model"),
         (["--port", "65535", "--slot", "1"], "--port"),
+        (["--ota-keys", "1:aes:00"], "--ota-keys"),
+        (["--ota-keys", "1:rc4:" + "00" * 16 + ":" + "00" * 16], "--ota-keys"),
+        (["--ota-keys", "0:aes:" + "00" * 16 + ":" + "00" * 16], "--ota-keys"),
+        (["--ota-keys", "1:3des:" + "00" * 8 + ":" + "00" * 16], "--ota-keys"),
     ],
 )
 def test_bad_options_are_refused_by_name(args: list[str], named: str) -> None:
@@ -37,5 +41,21 @@ def test_corrupt_store_is_refused_and_left_alone(tmp_path: Path) -> None:
 
 def test_help_documents_every_option() -> None:
     result = CliRunner().invoke(card, ["--help"])
-    for option in ("--blank", "--store", "--model", "--slot", "--host", "--port", "--adm1"):
+    options = (
+        "--blank",
+        "--store",
+        "--model",
+        "--slot",
+        "--host",
+        "--port",
+        "--adm1",
+        "--ota-keys",
+    )
+    for option in options:
         assert option in result.output
+
+
+def test_ota_key_sets_are_read_as_documented() -> None:
+    keys = parse_keyset("2:aes:" + "11" * 16 + ":" + "22" * 32)
+    assert (keys.version, keys.kic, len(keys.kid)) == (2, b"\x11" * 16, 32)
+    assert parse_keyset("3:3DES:" + "11" * 16 + ":" + "22" * 16).kic_byte == 0x35
