@@ -535,9 +535,9 @@ class Engine:
         order_id = run.order_id
         busy = 0
         while True:
-            if await self._wait_for_ne(run, ne_name, phase):
+            if await self._wait_for_ne(run, ne_name, deadline=phase == "forward"):
                 schedule.reset()  # the NE was found back: start the schedule again
-            if uncertain and await self._reconcile(run, ne_name, op, phase):
+            if uncertain and await self._reconcile(run, ne_name, op):
                 return await self._reconciled(run, idx, phase, ne_name, op, next_intent)
             if phase == "forward" and self._past_deadline(run):
                 return Reply(
@@ -567,7 +567,7 @@ class Engine:
                 return reply
             await self.store.outcome(order_id, idx, phase, ne_name, None, reply)
             if reply.outcome is Outcome.PERMANENT:
-                if phase == "compensate" and await self._reconcile(run, ne_name, op, phase):
+                if phase == "compensate" and await self._reconcile(run, ne_name, op):
                     # Refused because it is already so (e.g. the record it removes is gone).
                     return await self._reconciled(run, idx, phase, ne_name, op, next_intent)
                 return reply
@@ -591,9 +591,11 @@ class Engine:
         run.noted = True
         await self.clock.sleep(delay)
 
-    async def _wait_for_ne(self, run: _Run, ne_name: str, phase: Phase) -> bool:
-        """While the NE's breaker is open, the order waits (``waiting_for_ne``); a forward
-        step stops waiting at the order's deadline. True when it waited."""
+    async def _wait_for_ne(self, run: _Run, ne_name: str, *, deadline: bool) -> bool:
+        """While the NE's breaker is open, the order waits (``waiting_for_ne``) — until the
+        order's deadline if ``deadline`` (a forward step that may still be given up), else as
+        long as it takes (an undo; a step whose outcome must be settled first). True when it
+        waited."""
         breaker = self.breakers.get(ne_name)
         if breaker is None or breaker.closed:
             return False
@@ -604,7 +606,7 @@ class Engine:
         )
         await self.store.waiting(run.order_id, ne_name, since, note)
         self._publish(run.order_id, OrderState.WAITING, ne=ne_name, since=since)
-        if phase == "forward" and run.deadline_at is not None:
+        if deadline and run.deadline_at is not None:
             remaining = run.deadline_at - self.clock.time()
             await first_of(breaker.wait_closed(), self.clock.sleep(max(remaining, 0.0)))
         else:
@@ -643,12 +645,13 @@ class Engine:
         run.noted = False
         return reply
 
-    async def _reconcile(self, run: _Run, target: str, op: StepOperation, phase: Phase) -> bool:
-        """Ask the NE whether ``op``'s effect is in place, waiting for it as long as it takes:
-        an unknown outcome can be neither repeated nor undone before the NE answers."""
+    async def _reconcile(self, run: _Run, target: str, op: StepOperation) -> bool:
+        """Ask the NE whether ``op``'s effect is in place, waiting for it as long as it takes
+        (past the order's deadline too): an unknown outcome can be neither repeated nor undone
+        before the NE answers."""
         schedule = Backoff(self.config.retry, self._rng)
         while True:
-            if await self._wait_for_ne(run, target, phase):
+            if await self._wait_for_ne(run, target, deadline=False):
                 schedule.reset()
             try:
                 view = await self.targets.read(target, op, op.lookup())

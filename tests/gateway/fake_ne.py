@@ -30,6 +30,7 @@ class FakeNe:
     unreadable: int = 0  # reads that fail before reads work
     down: bool = False  # an outage: nothing is sent, reads and probes get no answer
     probes: int = 0
+    reads: int = 0
 
     def render(self, op: Operation) -> str:
         return f"{op.op}"
@@ -68,6 +69,7 @@ class FakeNe:
             raise ConnectionError("NE unreachable")
 
     async def read(self, lookup: Lookup) -> SubscriberView:
+        self.reads += 1
         if self.down:
             raise ConnectionError("NE unreachable")
         if self.unreadable:

@@ -235,3 +235,37 @@ async def test_an_undo_refused_because_it_is_already_done_is_done(
     rec = await record(store, "o1")
     assert rec.state is OrderState.COMPENSATED and not rec.attention
     assert ne.views == {}
+
+
+async def test_a_step_lost_in_an_outage_is_settled_before_the_order_is_undone(
+    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+) -> None:
+    """The connection dies right after ADD TPLSUB took effect, and the NE stays away past the
+    deadline: the engine reads the NE back once it returns (no busy loop meanwhile), finds the
+    subscriber, and then undoes both steps."""
+    eng, ne = engine
+    real_execute = ne.execute
+
+    async def execute(op):  # type: ignore[no-untyped-def]
+        reply = await real_execute(op)
+        if op.op == "create_subscriber":
+            ne.down = True  # it ran; its answer is lost with the connection
+            return reply.model_copy(update={"outcome": Outcome.UNKNOWN, "unreachable": True})
+        return reply
+
+    ne.execute = execute  # type: ignore[method-assign]
+    await eng.submit(open_account("o1"))
+    for _ in range(5):
+        await settle()
+        clock.advance(1)
+    clock.advance(DEADLINE_S)
+    await settle(500)
+    assert ne.reads < 10, "waiting for the NE, not asking it in a loop"
+    assert (await record(store, "o1")).state is OrderState.WAITING
+    ne.down = False
+    clock.advance(PROBE_S)
+    await settle(300)
+    rec = await record(store, "o1")
+    assert rec.state is OrderState.COMPENSATED and "deadline" in (rec.reason or "")
+    assert ne.views == {}
+    assert ne.sent[-2:] == ["remove_subscriber", "remove_auth"]

@@ -17,9 +17,10 @@ from click.testing import CliRunner
 from emulators.hlr.server import HlrEmulator
 from gateway.api import create_app
 from gateway.cli import main
-from gateway.config import BreakerPolicy, GatewayConfig
+from gateway.config import BreakerPolicy, Deadlines, GatewayConfig
 from gateway.engine import Engine
 from gateway.network import build_targets, close_targets
+from gateway.orders import parse_order
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 from tests.integration.test_api import open_body
@@ -126,3 +127,55 @@ async def test_an_outage_is_seen_everywhere_and_its_end_within_a_probe_interval(
         code, listed = await cli(url, "order", "list", "--attention")
         assert code == 0 and listed == [], "only orders an engineer must see"
     assert hlr.state.snapshot()["subscribers"].keys() == {"460000000000001"}
+
+
+async def test_an_undo_held_up_by_an_outage_completes_when_the_hlr_returns(
+    hlr: HlrEmulator, ssh_config: GatewayConfig
+) -> None:
+    """The HLR goes away after the Ki is loaded and stays away past the order's deadline: the
+    order is undone, and the undo waits for the HLR (as does settling the step that was on its
+    way when the HLR went) instead of giving up with a Ki left behind."""
+    config = ssh_config.model_copy(
+        update={
+            "breaker": BreakerPolicy(failures_to_open=2, probe_interval_s=PROBE_S),
+            "deadlines": Deadlines(default_s=1.0),
+        }
+    )
+    targets = build_targets(config)
+    async with SqliteStore(config.database, Vault(bytes(32))) as store:
+        engine = Engine(store, config, targets.network, stations=targets.stations)
+        await engine.start()
+        try:
+            hlr.faults.update(latency_ms=300)  # time to cut the HLR off after step 1
+            await engine.submit(parse_order(open_body("u1")))
+
+            async def step_one_done() -> bool:
+                rec = await store.get("u1")
+                return rec is not None and any(
+                    s.phase == "forward" and s.idx == 0 and s.state.value == "done"
+                    for s in rec.steps
+                )
+
+            await eventually(step_one_done)
+            await hlr.stop()
+            assert list(hlr.state.snapshot()["ki"]) == ["460000000000001"]
+
+            async def waiting_past_its_deadline() -> bool:
+                rec = await store.get("u1", full=False)
+                return (
+                    rec is not None
+                    and rec.waiting_for == "hlr1"
+                    and engine.clock.time() > (rec.deadline_at or 0)
+                )
+
+            await eventually(waiting_past_its_deadline)
+            hlr.faults.update(latency_ms=0)
+            await hlr.start()
+            await engine.drain()
+            rec = await store.get("u1", full=False)
+            assert rec is not None and rec.state.value == "compensated", rec.reason
+            assert not rec.attention and "deadline" in (rec.reason or "")
+            assert hlr.state.snapshot()["ki"] == {} and hlr.state.snapshot()["subscribers"] == {}
+        finally:
+            await engine.stop()
+    await close_targets(targets)
