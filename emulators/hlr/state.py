@@ -232,22 +232,23 @@ class Subscriber:
 class HlrState:
     """The KI table and the subscribers, indexed by IMSI and by ISDN.
 
-    `on_change` (if set) is called after every change — the state file uses it to schedule a
-    batched write instead of rewriting the file per command.
+    `on_change` (if set) is called after every change with the IMSIs whose records changed
+    (none: everything did) — the state file uses it to schedule a batched write, or to journal
+    just those records before the command is answered.
     """
 
     def __init__(self, templates: Mapping[int, Template] | None = None) -> None:
         self.templates: dict[int, Template] = dict(
             default_templates() if templates is None else templates
         )
-        self.on_change: Callable[[], None] | None = None
+        self.on_change: Callable[[tuple[str, ...]], None] | None = None
         self._auth: dict[str, AuthRecord] = {}
         self._by_imsi: dict[str, Subscriber] = {}
         self._by_isdn: dict[str, Subscriber] = {}
 
-    def _changed(self) -> None:
+    def _changed(self, *imsis: str) -> None:
         if self.on_change is not None:
-            self.on_change()
+            self.on_change(imsis)
 
     # -- queries -------------------------------------------------------------------------
 
@@ -282,19 +283,19 @@ class HlrState:
                 Outcome.RECORD_ALREADY_DEFINED, f"IMSI: KI already loaded for {record.imsi}"
             )
         self._auth[record.imsi] = record
-        self._changed()
+        self._changed(record.imsi)
 
     def remove_auth(self, imsi: str) -> None:
         self.auth(imsi)
         if imsi in self._by_imsi:
             raise CommandError(Outcome.KI_IN_USE, f"IMSI: KI of {imsi} is used by a subscriber")
         del self._auth[imsi]
-        self._changed()
+        self._changed(imsi)
 
     def set_sqn(self, imsi: str, sqn: int) -> None:
         """Record the AuC's SQN for the KI of `imsi` (the AuC has checked it)."""
         self._auth[imsi] = replace(self.auth(imsi), sqn=sqn)
-        self._changed()
+        self._changed(imsi)
 
     # -- subscribers ---------------------------------------------------------------------
 
@@ -311,7 +312,7 @@ class HlrState:
         sub = Subscriber.from_template(imsi, isdn, tplid, template)
         self._by_imsi[imsi] = sub
         self._by_isdn[isdn] = sub
-        self._changed()
+        self._changed(imsi)
         return sub
 
     def remove_subscriber(self, sub: Subscriber, *, remove_auth: bool) -> None:
@@ -319,7 +320,7 @@ class HlrState:
         del self._by_isdn[sub.isdn]
         if remove_auth:
             del self._auth[sub.imsi]
-        self._changed()
+        self._changed(sub.imsi)
 
     def change_isdn(self, sub: Subscriber, new_isdn: str) -> None:
         if new_isdn in self._by_isdn:
@@ -327,7 +328,7 @@ class HlrState:
         del self._by_isdn[sub.isdn]
         sub.isdn = new_isdn
         self._by_isdn[new_isdn] = sub
-        self._changed()
+        self._changed(sub.imsi)
 
     def change_imsi(self, sub: Subscriber, new_imsi: str) -> None:
         if new_imsi not in self._auth:
@@ -336,26 +337,27 @@ class HlrState:
             raise CommandError(
                 Outcome.SUBSCRIBER_ALREADY_DEFINED, f"NEWIMSI: {new_imsi} is a subscriber"
             )
-        del self._by_imsi[sub.imsi]
+        old_imsi = sub.imsi
+        del self._by_imsi[old_imsi]
         sub.imsi = new_imsi
         self._by_imsi[new_imsi] = sub
-        self._changed()
+        self._changed(old_imsi, new_imsi)
 
     def update(self, sub: Subscriber, **changes: Any) -> None:
         """Set service fields of a subscriber (MOD LCK/ODB…/NAM/TPLGPRS); values pre-checked."""
         for name, value in changes.items():
             setattr(sub, name, value)
-        self._changed()
+        self._changed(sub.imsi)
 
     def register_forwarding(self, sub: Subscriber, kind: str, number: str) -> None:
         sub.forwarding[kind] = number
-        self._changed()
+        self._changed(sub.imsi)
 
     def erase_forwarding(self, sub: Subscriber, kind: str) -> None:
         if kind not in sub.forwarding:
             raise CommandError(Outcome.SS_NOT_REGISTERED, f"{kind}: not registered")
         del sub.forwarding[kind]
-        self._changed()
+        self._changed(sub.imsi)
 
     # -- whole state ---------------------------------------------------------------------
 
@@ -367,6 +369,16 @@ class HlrState:
                 for imsi in sorted(self._auth)
             },
             "subscribers": {imsi: self._by_imsi[imsi].to_dict() for imsi in sorted(self._by_imsi)},
+        }
+
+    def records(self, imsi: str) -> dict[str, Any]:
+        """What the state holds under one IMSI, keys revealed (a journal entry): its KI record
+        and its subscriber, each None when absent."""
+        auth, sub = self._auth.get(imsi), self._by_imsi.get(imsi)
+        return {
+            "imsi": imsi,
+            "ki": auth.to_dict(reveal_secrets=True) if auth is not None else None,
+            "subscriber": sub.to_dict() if sub is not None else None,
         }
 
     def restore(self, data: Mapping[str, Any]) -> None:

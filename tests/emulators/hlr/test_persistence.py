@@ -132,3 +132,62 @@ def test_codes_file(tmp_path: Path) -> None:
     path.write_text("[SUBSCRIBER_ALREADY_DEFINED]\ncode = 3101\n")
     with pytest.raises(ValueError, match=r"codes\.toml: codes\.SUBSCRIBER_ALREADY_DEFINED\.text"):
         read_codes(path)
+
+
+def _journal_lines(path: Path) -> list[dict[str, object]]:
+    journal = path.with_name(path.name + ".journal")
+    return [json.loads(line) for line in journal.read_text().splitlines()]
+
+
+async def test_sync_mode_journals_each_change_before_it_is_answered(tmp_path: Path) -> None:
+    """--state-sync: what was answered is on disk at once, one journal line per record touched,
+    and a new emulator started from the file and the journal (the old one killed, never
+    closed) holds exactly that."""
+    path = tmp_path / "hlr.json"
+    emulator = HlrEmulator()
+    state_file = StateFile(path, emulator.state, interval=0)
+    state_file.attach()
+    desk = Desk(emulator)
+    desk.ok(LOGIN, add_ki(), add_sub(), add_ki(IMSI2), f'RMV KI:HLRSN=1,IMSI="{IMSI2}";')
+    entries = _journal_lines(path)
+    assert [e["imsi"] for e in entries] == [IMSI, IMSI, IMSI2, IMSI2]
+    assert entries[-1] == {"imsi": IMSI2, "ki": None, "subscriber": None}
+    assert stat.S_IMODE(path.with_name("hlr.json.journal").stat().st_mode) == 0o600
+    assert not path.exists(), "no whole-file rewrite per change"
+    restarted = HlrState()
+    assert StateFile(path, restarted).load()
+    assert restarted.snapshot(reveal_secrets=True) == emulator.state.snapshot(reveal_secrets=True)
+    state_file.close()
+    assert not path.with_name("hlr.json.journal").exists(), "folded into the file on close"
+    assert sorted(json.loads(path.read_text())["subscribers"]) == [IMSI]
+
+
+async def test_a_journal_line_cut_short_by_a_kill_is_dropped(tmp_path: Path) -> None:
+    path = tmp_path / "hlr.json"
+    emulator = HlrEmulator()
+    StateFile(path, emulator.state, interval=0).attach()
+    Desk(emulator).ok(LOGIN, add_ki())
+    with path.with_name("hlr.json.journal").open("a") as journal:
+        journal.write('{"imsi": "4600')  # the process died mid-write: never answered
+    restarted = HlrState()
+    StateFile(path, restarted).load()
+    assert list(restarted.snapshot()["ki"]) == [IMSI]
+    with path.with_name("hlr.json.journal").open("a") as journal:
+        journal.write('\n{"imsi": "1"}\n')  # a bad line that is not the last one
+    with pytest.raises(ValueError, match="line 2 is not a journal entry"):
+        StateFile(path, HlrState()).load()
+
+
+async def test_the_journal_is_folded_into_the_file_when_it_grows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("emulators.hlr.statefile.COMPACT_AFTER", 2)
+    path = tmp_path / "hlr.json"
+    emulator = HlrEmulator()
+    StateFile(path, emulator.state, interval=0).attach()
+    Desk(emulator).ok(LOGIN, add_ki(), add_ki(IMSI2), add_sub())
+    assert sorted(json.loads(path.read_text())["ki"]) == [IMSI, IMSI2]
+    assert not path.with_name("hlr.json.journal").exists()
+    restarted = HlrState()
+    StateFile(path, restarted).load()
+    assert restarted.snapshot(reveal_secrets=True) == emulator.state.snapshot(reveal_secrets=True)
