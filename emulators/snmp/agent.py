@@ -209,7 +209,9 @@ class SnmpAgent:
             *objects,
         ]
         try:
-            self._originator.send_varbinds(self._engine, _NOTIFY, None, "", varbinds)
+            # The context name must be b"", not "": pysnmp's access control looks it up in a
+            # map of octet strings, and a notification it cannot find is dropped silently.
+            self._originator.send_varbinds(self._engine, _NOTIFY, None, b"", varbinds)
         except Exception as exc:  # a trap is best effort; the alarm table still tells
             log.warning("%s: trap %s not sent: %s", self.system.name, trap, exc)
 

@@ -11,6 +11,8 @@ import os
 
 import pytest
 
+from adapters.snmp import mib as manager_mib
+from emulators.alarms import Severity
 from emulators.snmp import mib
 from tests.fixtures.netsnmp import MIB_FILE, base_mibs, run, tool
 
@@ -63,8 +65,34 @@ async def test_the_mib_is_clean_smiv2() -> None:
     assert (process.returncode, out.decode()) == (0, "")
 
 
-async def test_the_agents_numbers_are_the_mibs() -> None:
-    assert await translate(*NAMES) == [dotted(oid) for oid in NAMES.values()]
+# What the gateway's manager reads (adapters may not import emulators: it has its own copy).
+MANAGER_NAMES = {
+    "SNMPv2-MIB::sysUpTime": manager_mib.SYS_UPTIME,
+    "SNMPv2-MIB::snmpTrapOID": manager_mib.SNMP_TRAP_OID_0[:-1],
+    "SNMPv2-MIB::coldStart": manager_mib.COLD_START,
+    "SNMPv2-MIB::warmStart": manager_mib.WARM_START,
+    "PROVGW-EMULATOR-MIB::provgwEmulatorMIB": manager_mib.PROVGW_EMULATOR_MIB,
+    "PROVGW-EMULATOR-MIB::provgwEmuAlarmRaised": manager_mib.ALARM_RAISED,
+    "PROVGW-EMULATOR-MIB::provgwEmuAlarmCleared": manager_mib.ALARM_CLEARED,
+    "PROVGW-EMULATOR-MIB::provgwEmuAlarmSeverity": manager_mib.ALARM_SEVERITY,
+    "PROVGW-EMULATOR-MIB::provgwEmuAlarmText": manager_mib.ALARM_TEXT,
+}
+
+
+@pytest.mark.parametrize("names", [NAMES, MANAGER_NAMES], ids=["agents", "manager"])
+async def test_the_numbers_in_the_code_are_the_mibs(names: dict[str, tuple[int, ...]]) -> None:
+    assert await translate(*names) == [dotted(oid) for oid in names.values()]
+
+
+async def test_the_severity_names_are_the_mibs() -> None:
+    _, text = await run(
+        "snmptranslate", "-M", f"{base_mibs()}:{MIB_FILE.parent}", "-m", "PROVGW-EMULATOR-MIB",
+        "-Td", "PROVGW-EMULATOR-MIB::provgwEmuAlarmSeverity",
+    )  # fmt: skip
+    for number, name in manager_mib.SEVERITY_NAMES.items():
+        assert f"{name}({number})" in text
+    for severity in Severity:
+        assert f"{severity.name.lower()}({severity.value})" in text
 
 
 @pytest.mark.parametrize(
