@@ -30,7 +30,7 @@ from emulators.hlr.session import Account, MmlService, MmlSession, password_matc
 from emulators.hlr.state import HlrState, Template
 from emulators.hlr.statefile import StateFile
 from emulators.service import ServicePort
-from emulators.snmp import AgentSettings, SnmpAgent, SystemInfo
+from emulators.snmp import AgentSettings, SnmpAgent, SystemInfo, start_agent
 from emulators.snmp.mib import PRODUCT_HLR
 
 log = logging.getLogger(__name__)
@@ -250,14 +250,10 @@ class HlrEmulator:
         await self._listen()
         self.service_port.description = f"MML over SSH, {self.host}:{self.port}"
         self.service_port.attach()
-        if self._snmp_settings is not None:
-            system = SystemInfo(
-                "provgw HLR/HSS emulator (Huawei-style MML over SSH)", PRODUCT_HLR, self.ne_name
-            )
-            self.snmp = SnmpAgent.for_emulator(
-                self._snmp_settings, system, self.service_port, self.host
-            )
-            await self.snmp.start()
+        system = SystemInfo(
+            "provgw HLR/HSS emulator (Huawei-style MML over SSH)", PRODUCT_HLR, self.ne_name
+        )
+        self.snmp = await start_agent(self._snmp_settings, system, self.service_port, self.host)
 
     async def _listen(self) -> None:
         self._acceptor = await asyncssh.create_server(

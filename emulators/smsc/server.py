@@ -19,7 +19,7 @@ from emulators.smsc.faults import Faults
 from emulators.smsc.protocol import Status
 from emulators.smsc.session import BindState, SmppSession
 from emulators.smsc.store import Message, MessageStore, normalise
-from emulators.snmp import AgentSettings, SnmpAgent, SystemInfo
+from emulators.snmp import AgentSettings, SnmpAgent, SystemInfo, start_agent
 from emulators.snmp.mib import PRODUCT_SMSC
 
 log = logging.getLogger(__name__)
@@ -143,14 +143,8 @@ class SmscEmulator:
             description += f"; admin HTTP, {self.host}:{self.admin_port}"
         self.service_port.description = description
         self.service_port.attach()
-        if self._snmp_settings is not None:
-            system = SystemInfo(
-                "provgw SMS centre emulator (SMPP 3.4)", PRODUCT_SMSC, self.system_id
-            )
-            self.snmp = SnmpAgent.for_emulator(
-                self._snmp_settings, system, self.service_port, self.host
-            )
-            await self.snmp.start()
+        system = SystemInfo("provgw SMS centre emulator (SMPP 3.4)", PRODUCT_SMSC, self.system_id)
+        self.snmp = await start_agent(self._snmp_settings, system, self.service_port, self.host)
 
     async def _listen(self) -> None:
         loop = asyncio.get_running_loop()

@@ -88,7 +88,7 @@ class SystemInfo:
 
 class SnmpAgent:
     """``async with SnmpAgent(system, service, port=0) as agent: agent.port …``; an emulator
-    makes one with `for_emulator`.
+    starts one with `start_agent`.
 
     ``trap_targets`` are (host, port) pairs that receive every trap. ``clock`` is where
     sysUpTime counts from (a test sets it to read a restart)."""
@@ -117,19 +117,6 @@ class SnmpAgent:
         self._engine: Any = None
         self._originator: Any = None
         self._view = _MibView(self._objects, lambda: service.alarms.version)
-
-    @classmethod
-    def for_emulator(
-        cls, settings: AgentSettings, system: SystemInfo, service: ServicePort, host: str
-    ) -> SnmpAgent:
-        return cls(
-            system,
-            service,
-            host=settings.host or host,
-            port=settings.port,
-            community=settings.community,
-            trap_targets=settings.trap_targets,
-        )
 
     def uptime(self) -> int:
         """sysUpTime: hundredths of a second since the agent started."""
@@ -250,6 +237,25 @@ class SnmpAgent:
     def _ticks(self, moment: float) -> int:
         """sysUpTime at ``moment`` (a reading of the agent's clock); 0 if before it started."""
         return max(0, int((moment - self._started) * 100)) % _TICKS
+
+
+async def start_agent(
+    settings: AgentSettings | None, system: SystemInfo, service: ServicePort, host: str
+) -> SnmpAgent | None:
+    """The agent an emulator's settings ask for, started (None without settings); ``host``
+    is the emulator's address, the agent's unless the settings name another."""
+    if settings is None:
+        return None
+    agent = SnmpAgent(
+        system,
+        service,
+        host=settings.host or host,
+        port=settings.port,
+        community=settings.community,
+        trap_targets=settings.trap_targets,
+    )
+    await agent.start()
+    return agent
 
 
 class _MibView:
