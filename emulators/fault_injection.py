@@ -1,29 +1,81 @@
-"""What every emulator's fault settings share: latency with jitter, a random source, and
-changes that are checked as a whole (all or nothing), at start and while it runs."""
+"""What every emulator's fault settings share: latency with jitter, an outage, a random source,
+changes that are checked as a whole (all or nothing), at start and while it runs, and the alarm
+conditions the settings amount to.
+
+An **outage** takes the NE's service ports down (connections refused, sessions cut) while the
+process stays up and its management interface (SNMP) keeps answering — a maintenance window or
+a crashed service. ``outage_s`` makes it end by itself, which is how it is set over the NE's own
+interfaces (the outage closes them, so nothing could clear it there).
+"""
 
 from __future__ import annotations
 
 import random
+from collections.abc import Callable
 from dataclasses import dataclass, field, fields
 from typing import Any
 
+from emulators.alarms import Condition, Severity
+
 MAX_DELAY_MS = 600_000
 """Ten minutes: beyond that a client's timeout is long gone and the setting is surely a typo."""
+MAX_OUTAGE_S = 86_400
+"""A day: an outage set to end by itself ends within one."""
+SLOW_REPLY_MS = 1_000
+"""Replies delayed by this much or more raise a minor alarm: most clients time out soon after."""
+RATE_ALARM = 0.1
+"""A fraction of commands refused (or sessions cut) from which on a minor alarm is raised…"""
+RATE_MAJOR = 0.5
+"""…and from which on it is major."""
 
 
 @dataclass
 class FaultSettings:
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
+    outage: bool = False
+    outage_s: float = 0.0  # 0: until cleared; otherwise the outage ends after this long
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self.check(self.settings())
+        self._watchers: list[Callable[[], None]] = []
 
     def check(self, settings: dict[str, Any]) -> None:
         """Raise `ValueError` naming the first bad field; subclasses check theirs too."""
         for name in ("latency_ms", "jitter_ms"):
             milliseconds(name, settings[name])
+        if not isinstance(settings["outage"], bool):
+            raise ValueError("outage: expected true or false")
+        outage_s = settings["outage_s"]
+        if not is_number(outage_s) or not 0 <= outage_s <= MAX_OUTAGE_S:
+            raise ValueError(f"outage_s: expected seconds between 0 and {MAX_OUTAGE_S}")
+
+    def watch(self, watcher: Callable[[], None]) -> None:
+        """Call ``watcher`` after every change (the emulator applies outages and alarms)."""
+        self._watchers.append(watcher)
+
+    def unwatch(self, watcher: Callable[[], None]) -> None:
+        self._watchers.remove(watcher)
+
+    def conditions(self) -> dict[str, Condition]:
+        """The alarm conditions these settings amount to, by key; subclasses add theirs."""
+        conditions: dict[str, Condition] = {}
+        if self.outage:
+            conditions["outage"] = Condition(Severity.CRITICAL, "service down: injected outage")
+        if self.latency_ms >= SLOW_REPLY_MS:
+            conditions["latency"] = Condition(
+                Severity.MINOR, f"replies delayed by {self.latency_ms:g} ms or more"
+            )
+        for key, rate, what in self.failure_rates():
+            if rate >= RATE_ALARM:
+                severity = Severity.MAJOR if rate >= RATE_MAJOR else Severity.MINOR
+                conditions[key] = Condition(severity, f"{rate:.0%} of {what}")
+        return conditions
+
+    def failure_rates(self) -> list[tuple[str, float, str]]:
+        """(alarm key, fraction, what goes wrong) for each kind of injected failure."""
+        return []
 
     def settings(self) -> dict[str, Any]:
         """The settings, without the random generator (what engineers see)."""
@@ -37,6 +89,8 @@ class FaultSettings:
         self.check({**self.settings(), **changes})
         for name, value in changes.items():
             setattr(self, name, value)
+        for watcher in list(self._watchers):
+            watcher()
 
     def delay(self) -> float:
         """Seconds to wait before the next answer."""

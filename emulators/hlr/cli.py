@@ -18,6 +18,7 @@ from emulators.hlr.faults import Faults
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
 from emulators.serving import run
+from emulators.snmp.options import agent_settings, snmp_options
 
 _FILE = click.Path(dir_okay=False, path_type=Path)
 
@@ -65,6 +66,7 @@ _FILE = click.Path(dir_okay=False, path_type=Path)
     "--amf", default=DEFAULT_AMF, show_default=True, help="AMF of the AuC's vectors (4 hex)."
 )
 @click.option("--ind", default=0, show_default=True, help="IND slot of the AuC's SQNs (0-31).")
+@snmp_options
 @click.option("--json", "as_json", is_flag=True, help="Print the listening line as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Log refused commands to stderr.")
 def hlr(
@@ -89,12 +91,16 @@ def hlr(
     stuck_after: int,
     amf: str,
     ind: int,
+    snmp_port: int | None,
+    snmp_community: str,
+    snmp_trap_targets: tuple[tuple[str, int], ...],
     as_json: bool,
     verbose: bool,
 ) -> None:
     """Run the HLR/HSS emulator (Huawei-style MML over SSH)."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
     logging.getLogger("asyncssh").setLevel(logging.WARNING)
+    snmp = agent_settings(snmp_port, snmp_community, snmp_trap_targets)
     try:
         faults = Faults(
             latency_ms=latency_ms,
@@ -117,6 +123,7 @@ def hlr(
             state_sync=state_sync,
             host_key=host_key,
             auc=AuthCentre(amf=amf, ind=ind),
+            snmp=snmp,
         )
         run(emulator, lambda: _listening(emulator), as_json=as_json)
     except (ValueError, OSError) as exc:
@@ -124,6 +131,14 @@ def hlr(
 
 
 def _listening(emulator: HlrEmulator) -> tuple[dict[str, Any], str]:
-    fields = {"host": emulator.host, "port": emulator.port, "ne": emulator.ne_name}
-    address = f"ssh://{emulator.host}:{emulator.port}"
-    return fields, f"HLR emulator {emulator.ne_name} listening on {address}"
+    snmp = emulator.snmp
+    fields = {
+        "host": emulator.host,
+        "port": emulator.port,
+        "ne": emulator.ne_name,
+        "snmp_port": None if snmp is None else snmp.port,
+    }
+    line = f"HLR emulator {emulator.ne_name} listening on ssh://{emulator.host}:{emulator.port}"
+    if snmp is not None:
+        line += f", snmp udp://{snmp.host}:{snmp.port}"
+    return fields, line

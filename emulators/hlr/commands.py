@@ -372,11 +372,17 @@ FAULT_PARAMS = {
     "ERRCODE": "error_code",
     "DROPRATE": "drop_rate",
     "STUCKAFTER": "stuck_after",
+    "OUTAGE": "outage",
+    "OUTAGEDUR": "outage_s",
 }
 
 
 def _set_emufault(ctx: MmlContext, args: Args) -> None:
-    ctx.faults.update(**{FAULT_PARAMS[name]: value for name, value in args.items()})
+    changes = {FAULT_PARAMS[name]: value for name, value in args.items()}
+    if "outage" in changes:
+        changes["outage"] = bool(changes["outage"])
+    # An outage cuts this session too: the engineer sees the connection drop, no reply.
+    ctx.faults.update(**changes)
 
 
 def _lst_emufault(ctx: MmlContext, args: Args) -> Fields:
@@ -488,6 +494,8 @@ COMMANDS: dict[str, CommandSpec] = {
             "ERRCODE": Integer(1, 99999),
             "DROPRATE": Fraction(),
             "STUCKAFTER": Integer(0, 999_999_999),
+            "OUTAGE": Integer(0, 1),
+            "OUTAGEDUR": Integer(0, 86_400),
         },
         _set_emufault,
         some_optional=True,

@@ -5,7 +5,11 @@
   default) *without* being executed — the gateway should retry them;
 - drops: after a provisioning command took effect, the SSH connection is cut before the reply
   with probability `drop_rate` — the gateway does not know the outcome and must reconcile;
-- stuck sessions: a session that has answered `stuck_after` provisioning commands goes silent.
+- stuck sessions: a session that has answered `stuck_after` provisioning commands goes silent;
+- outage: the SSH service stops (connections refused, sessions cut), see `FaultSettings`.
+
+An outage, slow replies and high error or drop rates raise alarms (`conditions`), which the
+emulator's SNMP agent reports.
 
 "Provisioning commands" are all but LGI, LGO and the emulator's own engineer commands, so an
 engineer can still log in, look and switch faults off. One `Faults` object is shared by all
@@ -41,6 +45,12 @@ class Faults(FaultSettings):
         stuck = settings["stuck_after"]
         if not isinstance(stuck, int) or isinstance(stuck, bool) or stuck < 0:
             raise ValueError("stuck_after: expected a number of commands ≥ 0 (0 = never)")
+
+    def failure_rates(self) -> list[tuple[str, float, str]]:
+        return [
+            ("error-rate", self.error_rate, f"provisioning commands refused ({self.error_code})"),
+            ("drop-rate", self.drop_rate, "provisioning commands answered by a cut connection"),
+        ]
 
     def clear(self) -> None:
         """Back to a healthy NE."""

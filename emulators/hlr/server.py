@@ -19,6 +19,7 @@ from typing import Any
 
 import asyncssh
 
+from emulators.alarms import AlarmTable
 from emulators.hlr.auc import AuthCentre
 from emulators.hlr.codes import ReturnCodes
 from emulators.hlr.commands import MmlContext
@@ -28,6 +29,9 @@ from emulators.hlr.reply import ReplyRenderer
 from emulators.hlr.session import Account, MmlService, MmlSession, password_matches
 from emulators.hlr.state import HlrState, Template
 from emulators.hlr.statefile import StateFile
+from emulators.service import ServicePort
+from emulators.snmp import AgentSettings, SnmpAgent, SystemInfo, start_agent
+from emulators.snmp.mib import PRODUCT_HLR
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +188,8 @@ class HlrEmulator:
     `users` are the SSH accounts, `operators` the MML (LGI) accounts — by default the same.
     `auc` sets the authentication centre's AMF, IND slot and RAND source.
     `state`, `faults` and `codes` can be inspected and changed while it runs.
+    With `snmp` settings an SNMP agent runs beside it (`snmp`); ``faults.update(outage=True)``
+    stops the SSH service (`service_port`), and the alarms it raises are in `alarms`.
     """
 
     def __init__(
@@ -201,6 +207,7 @@ class HlrEmulator:
         state_sync: bool = False,
         host_key: Path | None = None,
         auc: AuthCentre | None = None,
+        snmp: AgentSettings | None = None,
     ) -> None:
         self.host = host
         self.port = port
@@ -225,18 +232,35 @@ class HlrEmulator:
         self._host_key_path = host_key
         self._acceptor: Any = None
         self._connections: set[asyncssh.SSHServerConnection] = set()
+        self._host_key: asyncssh.SSHKey | None = None
+        self.service_port = ServicePort(self.faults, stop=self._stop_ssh, start=self._listen)
+        self._snmp_settings = snmp
+        self.snmp: SnmpAgent | None = None
+
+    @property
+    def alarms(self) -> AlarmTable:
+        return self.service_port.alarms
 
     async def start(self) -> None:
         """Load the state file (if any) and listen; `self.port` is then the real port."""
         if self._state_file is not None:
             self._state_file.load()
             self._state_file.attach()
-        key = load_host_key(self._host_key_path)
+        self._host_key = load_host_key(self._host_key_path)
+        await self._listen()
+        self.service_port.description = f"MML over SSH, {self.host}:{self.port}"
+        self.service_port.attach()
+        system = SystemInfo(
+            "provgw HLR/HSS emulator (Huawei-style MML over SSH)", PRODUCT_HLR, self.ne_name
+        )
+        self.snmp = await start_agent(self._snmp_settings, system, self.service_port, self.host)
+
+    async def _listen(self) -> None:
         self._acceptor = await asyncssh.create_server(
             lambda: _SshServer(self, self._connections),
             self.host,
             self.port,
-            server_host_keys=[key],
+            server_host_keys=[self._host_key],
             encoding="utf-8",
             errors="replace",
             keepalive_interval=0,
@@ -245,8 +269,19 @@ class HlrEmulator:
         self.port = self._acceptor.get_port()
         log.info("%s listening on ssh://%s:%d", self.ne_name, self.host, self.port)
 
+    def _stop_ssh(self) -> None:
+        """The outage: stop listening and cut every session at once, as a crashed SSH daemon."""
+        if self._acceptor is not None:
+            self._acceptor.close()
+            self._acceptor = None
+        for conn in list(self._connections):
+            conn.abort()
+
     async def stop(self) -> None:
         """Stop listening, close every connection, write the state file a last time."""
+        await self.service_port.detach()
+        if self.snmp is not None:
+            await self.snmp.stop()
         if self._acceptor is not None:
             self._acceptor.close()
             for conn in list(self._connections):

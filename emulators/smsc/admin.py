@@ -11,6 +11,8 @@ authentication with the admin account.
     GET    /messages[?destination=] {"messages": [reassembled messages]}
     DELETE /messages                {"cleared": parts}
     GET    /faults                  fault settings;  PATCH /faults {"refuse_rate": 0.5, …}
+                                    ({"outage": true, "outage_s": 60}: SMPP and this API
+                                    refuse connections for a minute)
     GET    /status                  counters (binds, submit_sm, drops, receipts …)
 
 Numbers are international digits without '+'. Errors are {"error": "<field>: <why>"} with
@@ -76,18 +78,29 @@ class AdminApi:
         self._credentials = f"{user}:{password}".encode()
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
+        self._answering: asyncio.StreamWriter | None = None  # the request being routed
 
     async def start(self, host: str, port: int) -> int:
         self._server = await asyncio.start_server(self._serve, host, port)
         return int(self._server.sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
+        server = self._server
+        self.close()
+        if server is not None:
+            await server.wait_closed()
+
+    def close(self) -> None:
+        """Stop listening and close every connection at once (`start` listens again).
+
+        A request that closed the API (PATCH /faults with an outage) is answered first; its
+        connection closes after the answer."""
         if self._server is None:
             return
         self._server.close()
         for writer in list(self._writers):
-            writer.close()
-        await self._server.wait_closed()
+            if writer is not self._answering:
+                writer.close()
         self._server = None
 
     async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -104,11 +117,14 @@ class AdminApi:
                 method, target, headers, body = request
                 try:
                     self._authorise(headers)
+                    self._answering = writer
                     status, payload = self._route(method, target, body)
                     allow = ""
                 except _HttpError as exc:
                     status, payload, allow = exc.status, {"error": str(exc)}, exc.allow
-                close = headers.get("connection", "").lower() == "close"
+                finally:
+                    self._answering = None
+                close = self._server is None or headers.get("connection", "").lower() == "close"
                 _write(writer, status, payload, close=close, allow=allow)
                 await writer.drain()
                 if close:

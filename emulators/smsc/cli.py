@@ -14,6 +14,7 @@ import click
 from emulators.serving import run
 from emulators.smsc.faults import DROP_STAGES, Faults
 from emulators.smsc.server import BARRED_STATUS, IDEMPOTENCY_TAG, SmscEmulator
+from emulators.snmp.options import agent_settings, snmp_options
 
 
 def _status(text: str) -> int:
@@ -60,6 +61,7 @@ def _status(text: str) -> int:
 @click.option("--drop-rate", default=0.0, show_default=True, help="Fraction cutting the bind.")
 @click.option("--drop-stage", type=click.Choice(DROP_STAGES), default="stored", show_default=True)
 @click.option("--seed", type=int, help="Seed of the fault generator (repeatable runs).")
+@snmp_options
 @click.option("--json", "as_json", is_flag=True, help="Print the listening line as JSON.")
 @click.option("-v", "--verbose", is_flag=True, help="Log binds and refusals to stderr.")
 def smsc(
@@ -83,11 +85,15 @@ def smsc(
     drop_rate: float,
     drop_stage: str,
     seed: int | None,
+    snmp_port: int | None,
+    snmp_community: str,
+    snmp_trap_targets: tuple[tuple[str, int], ...],
     as_json: bool,
     verbose: bool,
 ) -> None:
     """Run the SMSC emulator (SMPP 3.4, admin API over HTTP)."""
     logging.basicConfig(level=logging.INFO if verbose else logging.WARNING)
+    snmp = agent_settings(snmp_port, snmp_community, snmp_trap_targets)
     try:
         faults = Faults(
             latency_ms=latency_ms,
@@ -112,6 +118,7 @@ def smsc(
             barred=barred,
             barred_status=_status(barred_status),
             idempotency_tag=None if no_idempotency else IDEMPOTENCY_TAG,
+            snmp=snmp,
         )
         run(emulator, lambda: _listening(emulator), as_json=as_json)
     except (ValueError, OSError) as exc:
@@ -124,8 +131,11 @@ def _listening(emulator: SmscEmulator) -> tuple[dict[str, Any], str]:
         "port": emulator.port,
         "admin_port": emulator.admin_port,
         "system_id": emulator.system_id,
+        "snmp_port": None if emulator.snmp is None else emulator.snmp.port,
     }
     line = f"SMSC emulator {emulator.system_id} listening on smpp://{emulator.host}:{emulator.port}"
     if emulator.admin_port is not None:
         line += f", admin http://{emulator.host}:{emulator.admin_port}"
+    if emulator.snmp is not None:
+        line += f", snmp udp://{emulator.snmp.host}:{emulator.snmp.port}"
     return fields, line

@@ -6,7 +6,11 @@
   (ESME_RTHROTTLED 0x58 by default; 0x14 is "message queue full") and not stored;
 - dropped binds: with probability ``drop_rate`` a submit_sm makes the SMSC cut the connection
   without answering — at ``drop_stage`` "received" before the message is stored (the ESME must
-  send it again), at "stored" after (the ESME must not make it a duplicate).
+  send it again), at "stored" after (the ESME must not make it a duplicate);
+- outage: SMPP and the admin API stop (connections refused, binds cut), see `FaultSettings`.
+
+An outage, slow responses and high refusal or drop rates raise alarms (`conditions`), which
+the emulator's SNMP agent reports.
 
 ``receipt_delay_ms`` is not a fault but is set the same way: how long after a message is
 accepted its delivery receipt goes out. One object is shared by every bind; a change applies
@@ -41,6 +45,12 @@ class Faults(FaultSettings):
             raise ValueError("refuse_status: expected a non-zero command_status")
         if settings["drop_stage"] not in DROP_STAGES:
             raise ValueError(f"drop_stage: expected one of {', '.join(DROP_STAGES)}")
+
+    def failure_rates(self) -> list[tuple[str, float, str]]:
+        return [
+            ("refuse-rate", self.refuse_rate, f"submit_sm refused with 0x{self.refuse_status:08X}"),
+            ("drop-rate", self.drop_rate, "submit_sm answered by a cut bind"),
+        ]
 
     def clear(self) -> None:
         """No faults (the receipt delay is kept)."""

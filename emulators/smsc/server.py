@@ -11,12 +11,16 @@ import logging
 from collections.abc import Iterable, Mapping
 from types import TracebackType
 
+from emulators.alarms import AlarmTable
+from emulators.service import ServicePort
 from emulators.smsc.admin import AdminApi
 from emulators.smsc.core import SmscCore, Stats
 from emulators.smsc.faults import Faults
 from emulators.smsc.protocol import Status
 from emulators.smsc.session import BindState, SmppSession
 from emulators.smsc.store import Message, MessageStore, normalise
+from emulators.snmp import AgentSettings, SnmpAgent, SystemInfo, start_agent
+from emulators.snmp.mib import PRODUCT_SMSC
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +36,9 @@ IDEMPOTENCY_TAG = 0x1400
 class SmscEmulator:
     """`accounts` maps ESME system_id to password; the admin API takes `admin_user` and
     `admin_password` (by default the first account's), and listens on `admin_port` unless
-    that is None."""
+    that is None. With `snmp` settings an SNMP agent runs beside it (`snmp`);
+    ``faults.update(outage=True)`` closes SMPP and the admin API (`service_port`), and the
+    alarms it raises are in `alarms`."""
 
     def __init__(
         self,
@@ -48,6 +54,7 @@ class SmscEmulator:
         barred: Iterable[str] = (),
         barred_status: int = BARRED_STATUS,
         idempotency_tag: int | None = IDEMPOTENCY_TAG,
+        snmp: AgentSettings | None = None,
     ) -> None:
         accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
         for system, password in accounts.items():
@@ -76,6 +83,15 @@ class SmscEmulator:
             first_password if admin_password is None else admin_password,
         )
         self._server: asyncio.Server | None = None
+        self.service_port = ServicePort(
+            self.core.faults, stop=self._stop_service, start=self._listen
+        )
+        self._snmp_settings = snmp
+        self.snmp: SnmpAgent | None = None
+
+    @property
+    def alarms(self) -> AlarmTable:
+        return self.service_port.alarms
 
     @property
     def system_id(self) -> str:
@@ -121,18 +137,46 @@ class SmscEmulator:
         return len(sessions)
 
     async def start(self) -> None:
+        await self._listen()
+        description = f"SMPP, {self.host}:{self.port}"
+        if self.admin_port is not None:
+            description += f"; admin HTTP, {self.host}:{self.admin_port}"
+        self.service_port.description = description
+        self.service_port.attach()
+        system = SystemInfo("provgw SMS centre emulator (SMPP 3.4)", PRODUCT_SMSC, self.system_id)
+        self.snmp = await start_agent(self._snmp_settings, system, self.service_port, self.host)
+
+    async def _listen(self) -> None:
         loop = asyncio.get_running_loop()
         self._server = await loop.create_server(
             lambda: SmppSession(self.core), self.host, self.port
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
         if self.admin_port is not None:
-            self.admin_port = await self._admin.start(self.host, self.admin_port)
+            try:
+                self.admin_port = await self._admin.start(self.host, self.admin_port)
+            except OSError:
+                self._server.close()
+                self._server = None
+                raise
         log.info("SMSC %s listening on smpp://%s:%d", self.system_id, self.host, self.port)
+
+    def _stop_service(self) -> None:
+        """The outage: SMPP and the admin API stop listening, every bind is cut at once."""
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        self.drop_binds()
+        self._admin.close()
 
     async def stop(self) -> None:
         """Ask every bound ESME to unbind, then close all connections and stop listening."""
+        await self.service_port.detach()
+        if self.snmp is not None:
+            await self.snmp.stop()
         if self._server is None:
+            await self._admin.stop()
+            self.core.stop()
             return
         self._server.close()
         sessions = list(self.core.sessions)

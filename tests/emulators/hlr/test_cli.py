@@ -59,6 +59,7 @@ async def test_json_line_then_serves_and_stops_on_sigterm_keeping_state(
         "host": "127.0.0.1",
         "port": event["port"],
         "ne": "HSS9860",
+        "snmp_port": None,
     }
     client = await SshClient.open(port)
     assert (await client.send(LOGIN)).code == 0

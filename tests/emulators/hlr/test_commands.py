@@ -413,10 +413,14 @@ def test_exp_state_is_the_masked_snapshot(subscribed: Desk) -> None:
 
 
 def test_set_and_lst_emufault(desk: Desk) -> None:
-    desk.ok("SET EMUFAULT:LATENCY=20,JITTER=5,ERRRATE=0.1,ERRCODE=5002,DROPRATE=0,STUCKAFTER=7;")
+    desk.ok(
+        "SET EMUFAULT:LATENCY=20,JITTER=5,ERRRATE=0.1,ERRCODE=5002,DROPRATE=0,STUCKAFTER=7,"
+        "OUTAGEDUR=30;"
+    )
     faults = desk.emulator.faults
     assert (faults.latency_ms, faults.jitter_ms, faults.error_rate) == (20, 5, 0.1)
     assert (faults.error_code, faults.drop_rate, faults.stuck_after) == (5002, 0, 7)
+    assert (faults.outage, faults.outage_s) == (False, 30)
     assert desk.send("LST EMUFAULT:;").fields == {
         "LATENCY": "20",
         "JITTER": "5",
@@ -424,6 +428,8 @@ def test_set_and_lst_emufault(desk: Desk) -> None:
         "ERRCODE": "5002",
         "DROPRATE": "0",
         "STUCKAFTER": "7",
+        "OUTAGE": "0",
+        "OUTAGEDUR": "30",
     }
 
 
@@ -436,6 +442,8 @@ def test_set_and_lst_emufault(desk: Desk) -> None:
         ('SET EMUFAULT:LATENCY="20";', 1002),
         ("SET EMUFAULT:LATENCY=-1;", 1001),
         ("SET EMUFAULT:NOISE=1;", 1001),
+        ("SET EMUFAULT:OUTAGE=2;", 1002),
+        ("SET EMUFAULT:OUTAGE=1,OUTAGEDUR=86401;", 1002),
     ],
 )
 def test_bad_emufault_changes_nothing(desk: Desk, text: str, code: int) -> None:

@@ -59,6 +59,7 @@ async def test_json_line_options_and_sigterm(spawn: list[subprocess.Popen[str]])
         "port": event["port"],
         "admin_port": event["admin_port"],
         "system_id": "SMSC",
+        "snmp_port": None,
     }
     esme = await Esme.open(event["port"])
     assert (await esme.ask(0x09, 1, bind_body("esme1", "pw1")))[1] == 0
