@@ -27,6 +27,9 @@ RATE_ALARM = 0.1
 """A fraction of commands refused (or sessions cut) from which on a minor alarm is raised…"""
 RATE_MAJOR = 0.5
 """…and from which on it is major."""
+OUTAGE = Condition(Severity.CRITICAL, "service down: injected outage")
+"""Raised with the outage; cleared once the service listens again (not when the outage is
+merely switched off), so that a clearing trap means the NE can be used."""
 
 
 @dataclass
@@ -62,7 +65,7 @@ class FaultSettings:
         """The alarm conditions these settings amount to, by key; subclasses add theirs."""
         conditions: dict[str, Condition] = {}
         if self.outage:
-            conditions["outage"] = Condition(Severity.CRITICAL, "service down: injected outage")
+            conditions["outage"] = OUTAGE
         if self.latency_ms >= SLOW_REPLY_MS:
             conditions["latency"] = Condition(
                 Severity.MINOR, f"replies delayed by {self.latency_ms:g} ms or more"

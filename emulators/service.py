@@ -18,7 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 
 from emulators.alarms import AlarmTable, Condition, Severity
-from emulators.fault_injection import FaultSettings
+from emulators.fault_injection import OUTAGE, FaultSettings
 
 log = logging.getLogger(__name__)
 
@@ -78,6 +78,8 @@ class ServicePort:
 
     def _sync_alarms(self) -> None:
         conditions = self.faults.conditions()
+        if not self.up and self._listen_error is None:
+            conditions["outage"] = OUTAGE  # until the port is open again, whatever the setting
         if self._listen_error is not None:
             conditions["listen"] = Condition(
                 Severity.CRITICAL, f"service port could not open again: {self._listen_error}"

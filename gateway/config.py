@@ -47,6 +47,32 @@ class Product(_Config):
     services: list[str] = Field(default_factory=list)
 
 
+class NeSnmpConfig(_Config):
+    """Where an NE's SNMP agent answers (SNMPv2c): its health comes from polls of sysUpTime and
+    its alarm table, and from its traps (docs/snmp.md). An NE without it is probed instead."""
+
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    host: str | None = Field(None, description="the agent's address; the NE's own by default")
+    port: int = Field(161, ge=1, le=65535)
+    community: SecretStr | None = Field(None, description="for emulators and tests")
+    community_env: str | None = Field(None, description="variable holding the community")
+    interval_s: float = Field(10.0, gt=0, le=3600, description="seconds between polls")
+
+    def secret(self, owner: str) -> str:
+        """The community: from the environment when named, else given, else "public"."""
+        if self.community is None and self.community_env is None:
+            return "public"
+        return _secret(f"{owner} snmp", self.community, self.community_env)
+
+
+class SnmpTrapConfig(_Config):
+    """Where the gateway receives NEs' SNMP traps (one UDP port for all)."""
+
+    host: str = Field("127.0.0.1", description="address to listen on")
+    port: int | None = Field(None, ge=0, le=65535, description="none: traps are not received")
+
+
 class NeConfigBase(_Config):
     """What every NE has, whatever its dialect: how to reach it, how long a command may take,
     and which subscribers it serves (by number prefixes)."""
@@ -60,6 +86,7 @@ class NeConfigBase(_Config):
     command_timeout_s: float = Field(10, gt=0)
     imsi_prefixes: list[str] = Field(default_factory=list)
     msisdn_prefixes: list[str] = Field(default_factory=list)
+    snmp: NeSnmpConfig | None = Field(None, description="its SNMP agent, if it has one")
 
     @model_validator(mode="before")
     @classmethod
@@ -210,6 +237,7 @@ class SmscConfig(_Config):
     password_env: str | None = None
     window: int = Field(10, ge=1, le=1000)
     templates: Path | None = Field(None, description="notification texts; packaged by default")
+    snmp: NeSnmpConfig | None = Field(None, description="its SNMP agent, if it has one")
 
     def secret(self) -> str:
         """The ESME password (also the admin interface's), from the environment if named."""
@@ -296,6 +324,7 @@ class GatewayConfig(_Config):
     network_elements: list[NetworkElementConfig] = Field(default_factory=list)
     card_stations: list[CardStationConfig] = Field(default_factory=list)
     smsc: SmscConfig | None = None
+    snmp_traps: SnmpTrapConfig = SnmpTrapConfig()
     card_spn: str = Field("provgw", max_length=16, description="service provider name on cards")
     products: list[Product] = Field(default_factory=list)
 

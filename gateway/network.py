@@ -13,20 +13,29 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from pydantic import SecretStr
+
 from adapters.cards.card_agent import AgentTimeouts, agent_station
 from adapters.cards.card_station import AucLookup, pcsc_station
 from adapters.huawei_mml.mml_ssh import MmlOverSsh, MmlSshSettings
-from adapters.network_element import AuthenticationCentre, CardStation, NetworkElement
+from adapters.network_element import (
+    AuthenticationCentre,
+    CardStation,
+    HealthReading,
+    NetworkElement,
+)
 from adapters.osmo_hlr.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
 from adapters.smpp.client import ReceiptHandler, SmppClient, SmppSettings
 from adapters.smpp.sms_templates import NotificationTemplates, load_templates
 from adapters.smpp.smsc import Smsc, SmscAdminSettings
+from adapters.snmp import SnmpManager, SnmpSettings
 from gateway.config import (
     NE_DIALECTS,
     CardStationConfig,
     GatewayConfig,
     HuaweiMmlConfig,
     NeConfigBase,
+    NeSnmpConfig,
     NetworkElementConfig,
     OsmoHlrCtrlConfig,
     SmscConfig,
@@ -174,3 +183,29 @@ async def close_targets(targets: Targets) -> None:
     closing += [station.close() for station in targets.stations.values()]
     await asyncio.gather(*closing, return_exceptions=True)
     await asyncio.gather(*(close() for close in targets.closers), return_exceptions=True)
+
+
+def build_snmp_manager(
+    config: GatewayConfig, on_reading: Callable[[HealthReading], None]
+) -> SnmpManager | None:
+    """The SNMP manager for the NEs (and SMS centre) that have an agent configured, with the
+    trap receiver if a trap port is set; None when there is nothing to poll or receive."""
+    elements: list[tuple[str, str, NeSnmpConfig | None]] = [
+        (ne.name, ne.host, ne.snmp) for ne in config.network_elements
+    ]
+    if config.smsc is not None:
+        elements.append((config.smsc.name, config.smsc.host, config.smsc.snmp))
+    targets = {
+        name: SnmpSettings(
+            host=snmp.host or host,
+            port=snmp.port,
+            community=SecretStr(snmp.secret(name)),
+            interval=snmp.interval_s,
+        )
+        for name, host, snmp in elements
+        if snmp is not None
+    }
+    traps = config.snmp_traps
+    if not targets and traps.port is None:
+        return None
+    return SnmpManager(targets, on_reading, trap_host=traps.host, trap_port=traps.port)

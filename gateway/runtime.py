@@ -9,6 +9,7 @@ import contextlib
 import gc
 import json
 import os
+import socket
 import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
@@ -16,11 +17,11 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
-from gateway.config import GatewayConfig, HuaweiMmlConfig, SmscConfig
+from gateway.config import GatewayConfig, HuaweiMmlConfig, NeSnmpConfig, SmscConfig
 from gateway.counter import Counter
 from gateway.engine import Engine
 from gateway.monitor import ProbeMonitor
-from gateway.network import build_notices, build_targets, close_targets
+from gateway.network import build_notices, build_snmp_manager, build_targets, close_targets
 from gateway.receipts import ReceiptBook
 from gateway.resources.guard import make_guard
 from gateway.resources.service import Resources
@@ -56,12 +57,28 @@ async def running_gateway(
             )
             await engine.start()
             try:
-                async with ProbeMonitor(engine, config.breaker.health_interval_s):
+                async with ne_health(config, engine):
                     yield engine
             finally:
                 await engine.stop()
     finally:
         await close_targets(targets)
+
+
+@contextlib.asynccontextmanager
+async def ne_health(config: GatewayConfig, engine: Engine) -> AsyncIterator[None]:
+    """Where each NE's health comes from, feeding its breaker: SNMP polls and traps for NEs
+    with an agent, a probe every interval for the others (osmo-hlr has no SNMP)."""
+    async with contextlib.AsyncExitStack() as stack:
+        snmp = build_snmp_manager(config, engine.health_reading)
+        polled: set[str] = set()
+        if snmp is not None:
+            await stack.enter_async_context(snmp)
+            polled = set(snmp.targets)
+        await stack.enter_async_context(
+            ProbeMonitor(engine, config.breaker.health_interval_s, skip=polled)
+        )
+        yield
 
 
 def settle_garbage_collector() -> None:
@@ -116,6 +133,7 @@ class EmulatorProcess:
     host: str
     port: int
     ne: str
+    snmp_port: int | None = None  # its SNMP agent, when started with one
 
 
 @contextlib.asynccontextmanager
@@ -143,7 +161,11 @@ async def hlr_emulator_process(
         args += ["--state", str(state_file)]
     async with _announced_process("the HLR emulator", args) as (proc, event):
         yield EmulatorProcess(
-            proc, str(event["host"]), int(str(event["port"])), str(event.get("ne", "HLR"))
+            proc,
+            str(event["host"]),
+            int(str(event["port"])),
+            str(event.get("ne", "HLR")),
+            _port_or_none(event.get("snmp_port")),
         )
 
 
@@ -151,11 +173,23 @@ async def hlr_emulator_process(
 class SmscProcess:
     process: asyncio.subprocess.Process
     config: SmscConfig  # what reaches it with its built-in ESME account
+    snmp_port: int | None = None
+
+
+def _port_or_none(value: object) -> int | None:
+    return None if value is None else int(str(value))
+
+
+def free_udp_port(host: str = "127.0.0.1") -> int:
+    """A UDP port nobody uses now (for a receiver whose senders must be told it first)."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
 
 
 @contextlib.asynccontextmanager
 async def smsc_emulator_process(
-    host: str = "127.0.0.1", port: int = 0, admin_port: int = 0
+    *extra_args: str, host: str = "127.0.0.1", port: int = 0, admin_port: int = 0
 ) -> AsyncIterator[SmscProcess]:
     """Start ``python -m emulators.smsc`` (on free ports unless given them)."""
     args = [
@@ -173,8 +207,10 @@ async def smsc_emulator_process(
         DEMO_USER,
         "--password",
         DEMO_PASSWORD,
+        *extra_args,
     ]
     async with _announced_process("the SMSC emulator", args) as (proc, event):
+        snmp_port = _port_or_none(event.get("snmp_port"))
         yield SmscProcess(
             proc,
             SmscConfig(
@@ -183,7 +219,9 @@ async def smsc_emulator_process(
                 admin_port=int(str(event["admin_port"])),
                 system_id=DEMO_USER,
                 password=SecretStr(DEMO_PASSWORD),
+                snmp=None if snmp_port is None else NeSnmpConfig(port=snmp_port),
             ),
+            snmp_port,
         )
 
 
@@ -191,10 +229,12 @@ def emulator_ne(
     emulator: EmulatorProcess, name: str = "hlr1", sessions: int = 4
 ) -> HuaweiMmlConfig:
     """The NE configuration that reaches a local emulator with its built-in account."""
+    snmp = None if emulator.snmp_port is None else NeSnmpConfig(port=emulator.snmp_port)
     return HuaweiMmlConfig(
         name=name,
         host=emulator.host,
         port=emulator.port,
+        snmp=snmp,
         username=DEMO_USER,
         password=DEMO_PASSWORD,
         sessions=sessions,

@@ -16,7 +16,7 @@ import uvicorn
 from pydantic import SecretStr
 
 from gateway.api import create_app
-from gateway.config import CardStationConfig, GatewayConfig
+from gateway.config import CardStationConfig, GatewayConfig, SnmpTrapConfig
 from gateway.resources.demo import seed_demo
 from gateway.runtime import (
     EmulatorProcess,
@@ -26,6 +26,7 @@ from gateway.runtime import (
     card_agent_process,
     card_reader_process,
     emulator_ne,
+    free_udp_port,
     hlr_emulator_process,
     running_gateway,
     settle_garbage_collector,
@@ -89,44 +90,7 @@ async def _serve(
         if demo:
             var = config.database.parent
             var.mkdir(parents=True, exist_ok=True)
-            hlr_port = smpp_port = admin_port = 0  # free ports first, then the same on restarts
-
-            def start_hlr() -> AbstractAsyncContextManager[EmulatorProcess]:
-                return hlr_emulator_process(
-                    "--state-sync",  # what it acknowledged survives a crash, as on a real HLR
-                    "--host-key",
-                    str(var / "hlr-host-key"),
-                    state_file=var / "hlr-state.json",
-                    port=hlr_port,
-                )
-
-            def start_smsc() -> AbstractAsyncContextManager[SmscProcess]:
-                return smsc_emulator_process(port=smpp_port, admin_port=admin_port)
-
-            emulator = await stack.enter_async_context(
-                Supervised("the HLR emulator", start_hlr, lambda e: e.process, say=say)
-            )
-            hlr_port = emulator.port
-            config = config.model_copy(
-                update={"network_elements": [emulator_ne(emulator)], "cancel_hold_days": 0}
-            )
-            say(
-                f"HLR/HSS emulator {emulator.ne} (PID {emulator.process.pid}, restarted if it "
-                f"dies): ssh -p {emulator.port} "
-                f"provgw@{emulator.host} (password provgw, then LGI:HLRSN=1,"
-                'OPNAME="provgw",PWD="provgw";)'
-            )
-            smsc = (
-                await stack.enter_async_context(
-                    Supervised("the SMSC emulator", start_smsc, lambda e: e.process, say=say)
-                )
-            ).config
-            smpp_port, admin_port = smsc.smpp_port, smsc.admin_port
-            config = config.model_copy(update={"smsc": smsc})
-            say(
-                f"SMS centre emulator: smpp://{smsc.host}:{smsc.smpp_port}  ·  messages and "
-                f"barring: http://{smsc.host}:{smsc.admin_port}/messages (provgw / provgw)"
-            )
+            config = await _demo_network(stack, config, var, say)
             reader = await _demo_reader(stack, var / "reader", say)
             if reader is not None:
                 config = config.model_copy(update={"card_stations": [_demo_station(token)]})
@@ -203,6 +167,69 @@ class _Server(uvicorn.Server):
         finally:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 loop.remove_signal_handler(signum)
+
+
+async def _demo_network(
+    stack: contextlib.AsyncExitStack, config: GatewayConfig, var: Path, say: Callable[..., Any]
+) -> GatewayConfig:
+    """The demo's HLR and SMS centre emulators, each supervised (restarted on the same ports
+    with its state when it dies) and each with an SNMP agent that sends its traps to the
+    gateway; ``config`` reaching them."""
+    traps = free_udp_port()
+    trap_target = ("--snmp-trap-target", f"127.0.0.1:{traps}")
+    hlr_ports = {"ssh": 0, "snmp": 0}  # free ports first, then the same on restarts
+    smsc_ports = {"smpp": 0, "admin": 0, "snmp": 0}
+
+    def start_hlr() -> AbstractAsyncContextManager[EmulatorProcess]:
+        return hlr_emulator_process(
+            "--state-sync",  # what it acknowledged survives a crash, as on a real HLR
+            "--host-key",
+            str(var / "hlr-host-key"),
+            "--snmp-port",
+            str(hlr_ports["snmp"]),
+            *trap_target,
+            state_file=var / "hlr-state.json",
+            port=hlr_ports["ssh"],
+        )
+
+    def start_smsc() -> AbstractAsyncContextManager[SmscProcess]:
+        return smsc_emulator_process(
+            "--snmp-port",
+            str(smsc_ports["snmp"]),
+            *trap_target,
+            port=smsc_ports["smpp"],
+            admin_port=smsc_ports["admin"],
+        )
+
+    hlr = await stack.enter_async_context(
+        Supervised("the HLR emulator", start_hlr, lambda e: e.process, say=say)
+    )
+    hlr_ports.update(ssh=hlr.port, snmp=hlr.snmp_port or 0)
+    say(
+        f"HLR/HSS emulator {hlr.ne} (PID {hlr.process.pid}, restarted if it dies): "
+        f"ssh -p {hlr.port} provgw@{hlr.host} (password provgw, then LGI:HLRSN=1,"
+        f'OPNAME="provgw",PWD="provgw";)  ·  SNMP: snmpwalk -v2c -c public '
+        f"{hlr.host}:{hlr.snmp_port}"
+    )
+    smsc = await stack.enter_async_context(
+        Supervised("the SMSC emulator", start_smsc, lambda e: e.process, say=say)
+    )
+    smsc_ports.update(
+        smpp=smsc.config.smpp_port, admin=smsc.config.admin_port, snmp=smsc.snmp_port or 0
+    )
+    say(
+        f"SMS centre emulator: smpp://{smsc.config.host}:{smsc.config.smpp_port}  ·  "
+        f"messages and barring: http://{smsc.config.host}:{smsc.config.admin_port}/messages "
+        "(provgw / provgw)"
+    )
+    return config.model_copy(
+        update={
+            "network_elements": [emulator_ne(hlr)],
+            "smsc": smsc.config,
+            "snmp_traps": SnmpTrapConfig(port=traps),
+            "cancel_hold_days": 0,
+        }
+    )
 
 
 async def _demo_reader(

@@ -106,6 +106,11 @@ class SnmpManager:
         """The last reading of ``ne`` (None before its first)."""
         return self._readings.get(ne)
 
+    @property
+    def targets(self) -> frozenset[str]:
+        """The NEs this manager polls."""
+        return frozenset(self._targets)
+
     async def start(self, *, poll: bool = True) -> None:
         """Open the trap port, and (unless ``poll`` is False) poll every NE now and then
         every interval. Raises `OSError` if the trap port cannot be had."""

@@ -157,3 +157,24 @@ async def test_an_answer_to_a_command_sent_before_the_outage_closes_it(
     assert breaker.state is BreakerState.CLOSED
     assert changes[-1].reason == "the NE answered"
     await breaker.close()
+
+
+async def test_probes_come_faster_while_health_says_up_but_the_ne_does_not_answer_yet(
+    ne_and_breaker: tuple[Ne, Breaker], clock: ManualClock
+) -> None:
+    """A clearing trap can come a moment before the service port is open again."""
+    ne, breaker = ne_and_breaker
+    breaker.reading(reading(NeHealth.DOWN, "alarm"))
+    await settle()
+    breaker.reading(reading(NeHealth.UP))  # probe now: the port is not open yet
+    await settle()
+    assert ne.probes == 1 and not breaker.closed
+    assert clock.sleeps[-1] == 0.2, "the next one soon, not a whole interval later"
+    clock.advance(0.2)
+    await settle()
+    assert ne.probes == 2 and clock.sleeps[-1] == 0.4
+    ne.up = True
+    clock.advance(0.4)
+    await settle()
+    assert ne.probes == 3 and breaker.closed
+    await breaker.close()
