@@ -36,6 +36,8 @@ merely switched off), so that a clearing trap means the NE can be used."""
 class FaultSettings:
     latency_ms: float = 0.0
     jitter_ms: float = 0.0
+    spike_rate: float = 0.0  # this fraction of answers waits spike_ms more: a latency spike
+    spike_ms: float = 0.0
     outage: bool = False
     outage_s: float = 0.0  # 0: until cleared; otherwise the outage ends after this long
     rng: random.Random = field(default_factory=random.Random, repr=False, compare=False)
@@ -46,8 +48,9 @@ class FaultSettings:
 
     def check(self, settings: dict[str, Any]) -> None:
         """Raise `ValueError` naming the first bad field; subclasses check theirs too."""
-        for name in ("latency_ms", "jitter_ms"):
+        for name in ("latency_ms", "jitter_ms", "spike_ms"):
             milliseconds(name, settings[name])
+        fraction("spike_rate", settings["spike_rate"])
         if not isinstance(settings["outage"], bool):
             raise ValueError("outage: expected true or false")
         outage_s = settings["outage_s"]
@@ -97,9 +100,10 @@ class FaultSettings:
 
     def delay(self) -> float:
         """Seconds to wait before the next answer."""
-        if not self.latency_ms and not self.jitter_ms:
+        if not self.latency_ms and not self.jitter_ms and not self.spike_rate:
             return 0.0
-        return (self.latency_ms + self.rng.uniform(0.0, self.jitter_ms)) / 1000.0
+        spike = self.spike_ms if self.chance(self.spike_rate) else 0.0
+        return (self.latency_ms + self.rng.uniform(0.0, self.jitter_ms) + spike) / 1000.0
 
     def chance(self, rate: float) -> bool:
         """True with probability ``rate``."""

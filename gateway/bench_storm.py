@@ -7,8 +7,9 @@ real HLR. Three phases, each with fresh numbers and the same mix of orders (open
 change roaming, suspend and resume, call forwarding, pre-cancel and cancel):
 
 1. **clean**: no faults — the goodput every other figure is compared with;
-2. **errors**: 10 % of commands answered "busy" (5001, not executed), latency spikes, and a few
-   sessions cut after a command took effect (outcome unknown: reconciled by reading back);
+2. **errors**: 10 % of commands answered "busy" (5001, not executed), latency spikes (2 % of
+   replies 500 ms late), and a few sessions cut after a command took effect (outcome unknown:
+   reconciled by reading back);
 3. **outages**: the errors of phase 2, and the emulator SIGKILLed twice mid-run — once for
    ``outage_s`` (30 s in the full storm), once briefly — and restarted on the same port.
 
@@ -49,8 +50,11 @@ from gateway.runtime import (
     running_gateway,
 )
 
-ERRORS = "SET EMUFAULT:LATENCY={latency},JITTER={jitter},ERRRATE={error_rate},DROPRATE={drop_rate};"
-CLEAR = "SET EMUFAULT:LATENCY={latency},JITTER=0,ERRRATE=0,DROPRATE=0;"
+ERRORS = (
+    "SET EMUFAULT:LATENCY={latency},SPIKERATE={spike_rate},SPIKE={spike},"
+    "ERRRATE={error_rate},DROPRATE={drop_rate};"
+)
+CLEAR = "SET EMUFAULT:LATENCY={latency},SPIKERATE=0,ERRRATE=0,DROPRATE=0;"
 
 
 @dataclass
@@ -61,7 +65,8 @@ class StormSettings:
     error_rate: float = 0.1
     drop_rate: float = 0.01
     latency_ms: float = 5.0  # every reply
-    spike_ms: float = 50.0  # jitter: 0…spike_ms more on every reply
+    spike_rate: float = 0.02  # a latency spike: this fraction of replies waits spike_ms more
+    spike_ms: float = 500.0
     sessions: int = 8
     window: int = 128
     probe_interval_s: float = 0.5
@@ -311,7 +316,11 @@ async def run_storm(settings: StormSettings, *, show_progress: bool = False) -> 
 
 def _faults(template: str, s: StormSettings) -> str:
     return template.format(
-        latency=s.latency_ms, jitter=s.spike_ms, error_rate=s.error_rate, drop_rate=s.drop_rate
+        latency=int(s.latency_ms),
+        spike_rate=s.spike_rate,
+        spike=int(s.spike_ms),
+        error_rate=s.error_rate,
+        drop_rate=s.drop_rate,
     )
 
 

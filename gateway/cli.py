@@ -452,7 +452,8 @@ def bench_orders(
 @click.option("--error-rate", default=0.1, show_default=True, help="Commands answered busy.")
 @click.option("--drop-rate", default=0.01, show_default=True, help="Sessions cut after a change.")
 @click.option("--latency-ms", default=5.0, show_default=True, help="Every reply's latency.")
-@click.option("--spike-ms", default=50.0, show_default=True, help="Up to this much more.")
+@click.option("--spike-rate", default=0.02, show_default=True, help="Replies that spike.")
+@click.option("--spike-ms", default=500.0, show_default=True, help="How much later they come.")
 @click.option("--window", default=128, show_default=True, help="Orders in flight at most.")
 @_json
 def bench_storm(
@@ -462,6 +463,7 @@ def bench_storm(
     error_rate: float,
     drop_rate: float,
     latency_ms: float,
+    spike_rate: float,
     spike_ms: float,
     window: int,
     as_json: bool,
@@ -479,6 +481,7 @@ def bench_storm(
         error_rate=error_rate,
         drop_rate=drop_rate,
         latency_ms=latency_ms,
+        spike_rate=spike_rate,
         spike_ms=spike_ms,
         window=window,
     )

@@ -368,6 +368,8 @@ def _mod_authsqn(ctx: MmlContext, args: Args) -> None:
 FAULT_PARAMS = {
     "LATENCY": "latency_ms",
     "JITTER": "jitter_ms",
+    "SPIKERATE": "spike_rate",
+    "SPIKE": "spike_ms",
     "ERRRATE": "error_rate",
     "ERRCODE": "error_code",
     "DROPRATE": "drop_rate",
@@ -490,6 +492,8 @@ COMMANDS: dict[str, CommandSpec] = {
         {
             "LATENCY": Integer(0, 600_000),
             "JITTER": Integer(0, 600_000),
+            "SPIKERATE": Fraction(),
+            "SPIKE": Integer(0, 600_000),
             "ERRRATE": Fraction(),
             "ERRCODE": Integer(1, 99999),
             "DROPRATE": Fraction(),

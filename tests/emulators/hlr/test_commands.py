@@ -414,16 +414,19 @@ def test_exp_state_is_the_masked_snapshot(subscribed: Desk) -> None:
 
 def test_set_and_lst_emufault(desk: Desk) -> None:
     desk.ok(
-        "SET EMUFAULT:LATENCY=20,JITTER=5,ERRRATE=0.1,ERRCODE=5002,DROPRATE=0,STUCKAFTER=7,"
-        "OUTAGEDUR=30;"
+        "SET EMUFAULT:LATENCY=20,JITTER=5,SPIKERATE=0.02,SPIKE=500,ERRRATE=0.1,ERRCODE=5002,"
+        "DROPRATE=0,STUCKAFTER=7,OUTAGEDUR=30;"
     )
     faults = desk.emulator.faults
     assert (faults.latency_ms, faults.jitter_ms, faults.error_rate) == (20, 5, 0.1)
+    assert (faults.spike_rate, faults.spike_ms) == (0.02, 500)
     assert (faults.error_code, faults.drop_rate, faults.stuck_after) == (5002, 0, 7)
     assert (faults.outage, faults.outage_s) == (False, 30)
     assert desk.send("LST EMUFAULT:;").fields == {
         "LATENCY": "20",
         "JITTER": "5",
+        "SPIKERATE": "0.02",
+        "SPIKE": "500",
         "ERRRATE": "0.1",
         "ERRCODE": "5002",
         "DROPRATE": "0",
