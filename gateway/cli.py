@@ -446,7 +446,7 @@ def bench_orders(
 
 
 @bench.command("storm")
-@click.option("-n", "count", default=500, show_default=True, help="Orders in each of 3 phases.")
+@click.option("-n", "count", default=2000, show_default=True, help="Orders in each of 3 phases.")
 @click.option("--outage-s", default=30.0, show_default=True, help="The long outage.")
 @click.option("--short-outage-s", default=2.0, show_default=True, help="The short one.")
 @click.option("--error-rate", default=0.1, show_default=True, help="Commands answered busy.")
