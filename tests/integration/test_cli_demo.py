@@ -36,9 +36,8 @@ def provgw(*args: str, cwd: Path, url: str | None = None) -> subprocess.Complete
     )
 
 
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
-    cwd = tmp_path_factory.mktemp("demo")
+def start_demo(cwd: Path) -> tuple[subprocess.Popen[str], str]:
+    """`provgw serve --demo` on a free port, and its URL; not waited for."""
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
@@ -49,16 +48,33 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]
         stderr=subprocess.STDOUT,
         text=True,
     )
-    url = f"http://127.0.0.1:{port}"
+    return proc, f"http://127.0.0.1:{port}"
+
+
+def wait_until_up(url: str) -> None:
+    for _ in range(300):
+        try:
+            if httpx.get(f"{url}/health").status_code == 200:
+                return
+        except httpx.TransportError:
+            time.sleep(0.05)
+    raise RuntimeError("the demo gateway did not come up")
+
+
+def first_line(proc: subprocess.Popen[str]) -> tuple[int, int]:
+    """The PID and SSH port of the HLR emulator, from the demo's first line ("HLR/HSS emulator
+    HLR9820 (PID n, restarted if it dies): ssh -p PORT provgw@127.0.0.1 …")."""
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    return int(line.split("(PID ")[1].split(",")[0]), int(line.split("ssh -p ")[1].split()[0])
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
+    cwd = tmp_path_factory.mktemp("demo")
+    proc, url = start_demo(cwd)
     try:
-        for _ in range(300):
-            try:
-                if httpx.get(f"{url}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
-        else:
-            raise RuntimeError("the demo gateway did not come up")
+        wait_until_up(url)
         yield url, cwd
     finally:
         proc.send_signal(signal.SIGINT)
@@ -165,25 +181,9 @@ def test_unreachable_gateway_exit_code(tmp_path: Path) -> None:
 
 
 def test_sigterm_stops_the_demo_and_every_part_it_started(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--demo", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()  # "HLR/HSS emulator HLR9820: ssh -p PORT provgw@127.0.0.1 …"
-    hlr_port = int(first.split("ssh -p ")[1].split()[0])
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.05)
+    proc, url = start_demo(tmp_path)
+    _, hlr_port = first_line(proc)
+    wait_until_up(url)
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     with socket.socket() as s, pytest.raises(ConnectionRefusedError):
@@ -191,21 +191,10 @@ def test_sigterm_stops_the_demo_and_every_part_it_started(tmp_path: Path) -> Non
 
 
 def test_the_demo_restarts_a_crashed_hlr_emulator(tmp_path: Path) -> None:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--demo", "--port", str(port)],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
+    proc, url = start_demo(tmp_path)
     assert proc.stdout is not None
     try:
-        first = proc.stdout.readline()  # "HLR/HSS emulator HLR9820 (PID n, …): ssh -p PORT …"
-        pid = int(first.split("(PID ")[1].split(",")[0])
-        hlr_port = int(first.split("ssh -p ")[1].split()[0])
+        pid, hlr_port = first_line(proc)
         os.kill(pid, signal.SIGKILL)
         said = ""
         while "restarted" not in said:
@@ -214,28 +203,15 @@ def test_the_demo_restarts_a_crashed_hlr_emulator(tmp_path: Path) -> None:
         assert "the HLR emulator restarted (1 so far)" in said
         with socket.create_connection(("127.0.0.1", hlr_port), timeout=5):
             pass  # listening again, on the port the gateway is configured with
-        for _ in range(300):  # up, so that SIGTERM meets its handler
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/health").status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.05)
+        wait_until_up(url)  # so that SIGTERM meets the server's handler
     finally:
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(30) == 0
 
 
 def test_sigterm_during_start_up_stops_what_had_started(tmp_path: Path) -> None:
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "gateway", "serve", "--demo", "--port", "0"],
-        cwd=tmp_path,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    assert proc.stdout is not None
-    first = proc.stdout.readline()  # the HLR emulator is up; the API is not yet
-    pid = int(first.split("(PID ")[1].split(",")[0])
+    proc, _ = start_demo(tmp_path)
+    pid, _ = first_line(proc)  # the HLR emulator is up; the API is not yet
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(30) == 0
     for _ in range(100):
