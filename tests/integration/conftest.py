@@ -1,12 +1,16 @@
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
+from gateway.api import create_app
 from gateway.config import GatewayConfig, HuaweiMmlConfig, RetryPolicy, load_config
 from gateway.engine import Engine
 from gateway.network import build_targets, close_targets
@@ -52,3 +56,21 @@ async def engine(ssh_config: GatewayConfig) -> AsyncIterator[Engine]:
         yield eng
         await eng.stop()
     await close_targets(targets)
+
+
+@contextlib.asynccontextmanager
+async def served(engine: Engine) -> AsyncIterator[str]:
+    """The gateway's API on a real HTTP server on a free port; its base URL."""
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(engine), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
+        )
+    )
+    serving = asyncio.create_task(server.serve())
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await serving

@@ -2,19 +2,18 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 
 from emulators.hlr.server import HlrEmulator
 from gateway.api import create_app
 from gateway.engine import Engine
 from tests.gateway.orders_factory import CUSTOMER, KI, OPC, iccid
+from tests.integration.conftest import served
 
 M = "13800000001"
 
@@ -135,34 +134,22 @@ async def test_list_filters(client: httpx.AsyncClient, engine: Engine) -> None:
 
 async def test_events_stream_reports_state_changes(engine: Engine) -> None:
     """Server-sent events over a real HTTP server: accepted → provisioning → completed."""
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(engine), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.01)
-    port = server.servers[0].sockets[0].getsockname()[1]
     states: list[str] = []
-    try:
-        async with (
-            httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=10) as c,
-            c.stream("GET", "/events") as stream,
-        ):
-            lines = stream.aiter_lines()
-            assert await anext(lines) == ": connected"
-            await c.post("/orders", json=open_body("e1"))
-            async for line in lines:
-                if line.startswith("data: "):
-                    event = json.loads(line[6:])
-                    assert event["order_id"] == "e1"
-                    states.append(event["state"])
-                    if event["state"] in ("completed", "failed", "compensated"):
-                        break
-    finally:
-        server.should_exit = True
-        await serving
+    async with (
+        served(engine) as url,
+        httpx.AsyncClient(base_url=url, timeout=10) as c,
+        c.stream("GET", "/events") as stream,
+    ):
+        lines = stream.aiter_lines()
+        assert await anext(lines) == ": connected"
+        await c.post("/orders", json=open_body("e1"))
+        async for line in lines:
+            if line.startswith("data: "):
+                event = json.loads(line[6:])
+                assert event["order_id"] == "e1"
+                states.append(event["state"])
+                if event["state"] in ("completed", "failed", "compensated"):
+                    break
     assert states == ["accepted", "provisioning", "completed"]
 
 

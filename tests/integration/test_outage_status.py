@@ -11,11 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from click.testing import CliRunner
 
 from emulators.hlr.server import HlrEmulator
-from gateway.api import create_app
 from gateway.cli import main
 from gateway.config import BreakerPolicy, Deadlines, GatewayConfig
 from gateway.engine import Engine
@@ -23,6 +21,7 @@ from gateway.network import build_targets, close_targets
 from gateway.orders import parse_order
 from gateway.store import SqliteStore
 from gateway.vault import Vault
+from tests.integration.conftest import served
 from tests.integration.test_api import open_body
 
 PROBE_S = 0.2
@@ -44,17 +43,8 @@ async def engine(ssh_config: GatewayConfig) -> AsyncIterator[Engine]:
 
 @pytest.fixture
 async def url(engine: Engine) -> AsyncIterator[str]:
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(engine), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-        )
-    )
-    serving = asyncio.create_task(server.serve())
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{server.servers[0].sockets[0].getsockname()[1]}"
-    server.should_exit = True
-    await serving
+    async with served(engine) as base:
+        yield base
 
 
 async def cli(url: str, *args: str) -> tuple[int, Any]:
