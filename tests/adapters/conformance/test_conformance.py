@@ -17,11 +17,16 @@ import pytest
 
 from adapters.network_element import NotSupported
 from gateway.operations import (
+    AddApn,
+    AddCug,
+    ApnProfile,
     BarIncoming,
     BarOutgoing,
     BarRoaming,
     ChangeMsisdn,
+    ChangeTemplate,
     CreateSubscriber,
+    Cug,
     EraseForwarding,
     ForwardingKind,
     LoadAuth,
@@ -31,16 +36,22 @@ from gateway.operations import (
     Operation,
     Outcome,
     RegisterForwarding,
+    RemoveApn,
     RemoveAuth,
+    RemoveCug,
     RemoveSubscriber,
     SendSms,
     SetData,
+    SetImsSubscription,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
+    SetPushToTalk,
     SetRoamingBarring,
     SetSmsBarring,
+    SetSmsService,
+    SetVolte,
     SwapImsi,
 )
 from tests.adapters.conformance.conftest import IMSI, KI, MSISDN, OPC, Harness
@@ -48,6 +59,11 @@ from tests.adapters.conformance.conftest import IMSI, KI, MSISDN, OPC, Harness
 IMSI2 = "001010000012346"
 MSISDN2 = "8613800000002"
 FTN = "8613900000009"
+INTERNET = ApnProfile(
+    context_id=1, apn="cmnet", qci=9, ambr_ul_bps=50_000_000, ambr_dl_bps=100_000_000
+)
+IMS = ApnProfile(context_id=2, apn="ims", qci=5, ambr_ul_bps=256_000, ambr_dl_bps=256_000)
+GROUP_CUG = Cug(index=10, interlock="0460A001")
 
 LIFECYCLE: list[Operation] = [
     LoadAuth(imsi=IMSI, ki=KI, opc=OPC),
@@ -81,6 +97,15 @@ CATALOGUE: list[Operation] = [
     SetNetworkAccess(msisdn=MSISDN, mode=NetworkAccess.PS_ONLY),
     SwapImsi(msisdn=MSISDN, new_imsi=IMSI2),
     SendSms(msisdn=MSISDN, text="Welcome", sender="provgw", reference="c-2"),
+    ChangeTemplate(msisdn=MSISDN, template_id=2),
+    SetSmsService(msisdn=MSISDN, mo=False, mt=True),
+    AddApn(msisdn=MSISDN, profile=IMS),
+    SetImsSubscription(msisdn=MSISDN, enabled=True),
+    SetVolte(msisdn=MSISDN, enabled=True),
+    RemoveApn(msisdn=MSISDN, context_id=2),
+    AddCug(msisdn=MSISDN, cug=GROUP_CUG),
+    SetPushToTalk(msisdn=MSISDN, group="G-1"),
+    RemoveCug(msisdn=MSISDN, index=10),
 ]
 """Every kind of operation, with the values some dialects cannot take."""
 
