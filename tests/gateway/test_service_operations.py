@@ -3,12 +3,13 @@ record of a line (`apply_operation`), and that its compensation puts that record
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
 from pydantic import ValidationError
 
-from gateway.config import DEFAULT_PRODUCTS, Product
+from gateway.config import DEFAULT_PRODUCTS, Product, load_config
 from gateway.lines import apply_operation
 from gateway.operations import (
     AddApn,
@@ -185,6 +186,14 @@ def test_the_default_products_say_what_they_imply() -> None:
     assert [p.apn for p in products["4g-basic"].apns] == ["cmnet"]
     assert not products["4g-basic"].volte
     assert (products["voice-only"].apns, products["voice-only"].volte) == ([], False)
+
+
+def test_the_documented_example_products_read() -> None:
+    config = load_config(Path(__file__).parents[2] / "docs" / "examples" / "provgw.toml")
+    basic, volte = config.product("4g-basic"), config.product("4g-volte")
+    assert basic is not None and volte is not None
+    assert basic.apns == [INTERNET] and not basic.volte
+    assert volte.volte and volte.apns == [INTERNET, IMS]
 
 
 def test_an_older_product_configuration_still_reads() -> None:

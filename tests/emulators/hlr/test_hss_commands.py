@@ -3,6 +3,8 @@ push-to-talk): what each does, as LST SUB shows it, and every refusal with its r
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from emulators.hlr import HlrEmulator, Template
@@ -304,3 +306,15 @@ def test_a_sim_swap_keeps_the_services(subscribed: Desk) -> None:
     fields = lst(subscribed)
     assert (fields["IMSI"], fields["PDNCNTXNUM"], fields["CUGNUM"]) == (IMSI2, "1", "1")
     assert IMSI not in subscribed.emulator.state.snapshot()["subscribers"]
+
+
+def test_the_contracts_example_session_is_what_the_emulator_answers(subscribed: Desk) -> None:
+    """docs/dialects/huawei-mml.md shows a session command by command with its RETCODE line;
+    replayed here, each answer must be the one shown (the doc cannot drift from the code)."""
+    doc = (Path(__file__).parents[3] / "docs" / "dialects" / "huawei-mml.md").read_text()
+    session = doc.split("An example session (a tariff change", 1)[1].split("```\n", 2)[1]
+    lines = session.splitlines()
+    assert len(lines) >= 20 and len(lines) % 2 == 0
+    for command, shown in zip(lines[::2], lines[1::2], strict=True):
+        reply = subscribed.send(command)
+        assert f"RETCODE = {reply.code}  {reply.text}" == shown.split("  (")[0].rstrip(), command
