@@ -450,16 +450,16 @@ class ChangeTemplate(_Model):
     """Move a subscriber onto another HLR service template: the product's ``template_id``
     (C8 tariff change).
 
-    What a template change resets differs between HLRs. A real HLR9820 applies a template once,
-    when the subscriber is created (``ADD TPLSUB``); operators' gateways have been seen to
-    change templates by removing the subscriber and creating it again, which drops every
-    individual setting and is not what this operation does. Here ``MOD TPLSUB`` changes which
-    template the subscription refers to — and with it what the HLR derives from the template
-    at run time and provisioning never sets one by one (the basic and teleservice bundle,
-    CAMEL triggers, charging characteristics) — and **keeps every value provisioning sets
-    individually**: the lock, barring classes, forwarding, network access mode, packet data,
-    SMS teleservices, EPS PDN contexts, IMS and VoLTE, CUGs and push-to-talk. The view
-    compares ``template_id`` only.
+    What a template change resets differs between HLRs. On a Huawei HLR a template is the
+    service data a subscriber is created with (``ADD TPLSUB``); operators' gateways have been
+    seen to change templates by removing the subscriber and creating it again, which resets
+    every individual setting to the template's (and drops EPS, IMS and CUG data) — not what
+    this operation does. Here ``MOD TPLSUB`` changes which template the subscription refers to
+    — and with it what the HSS takes from the template and provisioning never sets one by one
+    (the bundle of basic services, CAMEL triggers, charging characteristics) — and **keeps
+    every value provisioning sets individually**: the lock, barring classes, forwarding,
+    network access mode, packet data, SMS teleservices, EPS PDN contexts, IMS and VoLTE, CUGs
+    and push-to-talk. The view compares ``template_id`` only.
 
     How a process uses it: first, so that the product's individual steps (packet data, APN
     profiles, VoLTE, SMS) follow from the new template; its compensation is
@@ -485,9 +485,10 @@ class AddApn(_Model):
     context id or an APN the subscriber already has.
 
     How a process uses it: after packet data is on (`SetData`), one step per profile of the
-    product; compensation ``RemoveApn(msisdn, profile.context_id)``. To change a profile,
-    remove the old one and add the new one (two steps, each with its compensation). The IMS
-    APN must be there before VoLTE is switched on.
+    product the line lacks; compensation ``RemoveApn(msisdn, profile.context_id)``. To change
+    a profile, remove the old one and add the new one (two steps, each with its compensation).
+    The IMS APN must be there before VoLTE is switched on. A product without data has no
+    profiles: a tariff change to it removes the line's (after VoLTE is off), then data.
     """
 
     op: Literal["add_apn"] = "add_apn"
@@ -521,8 +522,10 @@ class RemoveApn(_Model):
 
 class SetImsSubscription(_Model):
     """Create (``enabled``) or remove the subscriber's IMS subscription in the HSS: its
-    private and public identities, derived by the HSS from the IMSI and the number, from IMS
-    template ``ims_template_id``. Removing it is refused while VoLTE is on.
+    private and public identities, derived by the HSS from the IMSI and the number. Which IMS
+    template it is made from is the NE's matter (the dialect's), not the order's, so that
+    removing and creating it again gives back the same subscription. Removing it is refused
+    while VoLTE is on.
 
     How a process uses it: VoLTE on is ``AddApn`` (the IMS APN, if the line lacks it) →
     ``SetImsSubscription(True)`` (if ``not line.network.ims``) → ``SetVolte(True)``; off is the
@@ -533,7 +536,6 @@ class SetImsSubscription(_Model):
     op: Literal["set_ims_subscription"] = "set_ims_subscription"
     msisdn: E164
     enabled: bool
-    ims_template_id: int = Field(1, ge=1, le=9999)
 
     def lookup(self) -> Lookup:
         return Lookup(msisdn=self.msisdn)

@@ -67,6 +67,9 @@ END_LINE = "---    END"
 SECRET_NAMES = frozenset({"KIVALUE", "OPCVALUE", "PWD", "XRES", "CK", "IK"})
 """Fields whose values never leave the adapter in clear: keys and passwords in commands, and
 an authentication vector's expected response and session keys in replies."""
+IMS_TEMPLATE = 1
+"""The IMS template every IMS subscription is made from (``ADD TPLIMSSUB:…,IMSTPLID=1``): one,
+so that removing an IMS subscription and creating it again gives back the same one."""
 DEFAULT_TRANSIENT_CODES = frozenset({5001, 5002})
 """System busy / database busy: the NE asks to be tried again later."""
 
@@ -288,7 +291,7 @@ def command_for(op: Operation, hlrsn: int = 1) -> Command:
             return _by_isdn("RMV PDNCNTX", hlrsn, op.msisdn, bare("CNTXID", op.context_id))
         case SetImsSubscription():
             if op.enabled:
-                template = bare("IMSTPLID", op.ims_template_id)
+                template = bare("IMSTPLID", IMS_TEMPLATE)
                 return _by_isdn("ADD TPLIMSSUB", hlrsn, op.msisdn, template)
             return _by_isdn("RMV IMSSUB", hlrsn, op.msisdn)
         case SetVolte():
