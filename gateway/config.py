@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
+from gateway.operations import IMS_APN, ApnProfile
 from gateway.orders import ORDER_KINDS, ProductId
 
 MIN_TOKEN_LENGTH = 24  # a card agent's bearer token guards the card keys: no short ones
@@ -36,15 +37,36 @@ class _Config(BaseModel):
 
 
 class Product(_Config):
-    """A sellable product: the HLR service template it maps to and what it includes."""
+    """A sellable product: the HLR service template it maps to and what it implies on the
+    network — packet data, the EPS PDN contexts (APN profiles) a 4G line gets, and VoLTE — and
+    what it includes (``services``, for people). A tariff change moves a line from one
+    product's network settings to the other's."""
 
     id: ProductId
     name: str
     name_zh: str = ""
     template_id: int = Field(ge=0)
     data: bool = True
+    apns: list[ApnProfile] = Field(
+        default_factory=list, description="EPS PDN contexts: none for a 2G/3G-only product"
+    )
+    volte: bool = Field(False, description="VoLTE: an IMS subscription with the VoLTE flag")
     monthly_fee_cents: int = Field(0, ge=0)
     services: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _network_settings_agree(self) -> Product:
+        ids = [p.context_id for p in self.apns]
+        names = [p.apn for p in self.apns]
+        if len(set(ids)) != len(ids) or len(set(names)) != len(names):
+            raise ValueError(f"product {self.id}: apns: each context_id and APN once")
+        if self.apns and not self.data:
+            raise ValueError(f"product {self.id}: apns need data = true (EPS data is packet data)")
+        if self.volte and IMS_APN not in names:
+            raise ValueError(
+                f'product {self.id}: volte needs a PDN context for the IMS APN ("{IMS_APN}")'
+            )
+        return self
 
 
 class NeSnmpConfig(_Config):
@@ -349,6 +371,15 @@ DEFAULT_PRODUCTS = [
         name_zh="4G基础套餐",
         template_id=1,
         data=True,
+        apns=[
+            ApnProfile(
+                context_id=1,
+                apn="cmnet",
+                qci=9,
+                ambr_ul_bps=50_000_000,
+                ambr_dl_bps=100_000_000,
+            )
+        ],
         monthly_fee_cents=3800,
         services=["voice", "sms", "data"],
     ),
@@ -367,6 +398,18 @@ DEFAULT_PRODUCTS = [
         name_zh="4G畅享套餐",
         template_id=2,
         data=True,
+        apns=[
+            ApnProfile(
+                context_id=1,
+                apn="cmnet",
+                qci=9,
+                ambr_ul_bps=100_000_000,
+                ambr_dl_bps=300_000_000,
+            ),
+            # IMS signalling only (the voice bearers are dedicated ones, set up by the PCRF).
+            ApnProfile(context_id=2, apn=IMS_APN, qci=5, ambr_ul_bps=256_000, ambr_dl_bps=256_000),
+        ],
+        volte=True,
         monthly_fee_cents=12800,
         services=["voice", "sms", "data", "volte", "roaming"],
     ),

@@ -18,23 +18,32 @@ from gateway.identifiers import Iccid, Imsi, Msisdn
 from gateway.operations import (
     ABSENT,
     CARD_OPERATIONS,
+    AddApn,
+    AddCug,
     ChangeMsisdn,
+    ChangeTemplate,
     CreateSubscriber,
     EraseForwarding,
     LoadAuth,
     Lock,
     ProveAuthentication,
     RegisterForwarding,
+    RemoveApn,
     RemoveAuth,
+    RemoveCug,
     RemoveSubscriber,
     SendSms,
     SetData,
+    SetImsSubscription,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
+    SetPushToTalk,
     SetRoamingBarring,
     SetSmsBarring,
+    SetSmsService,
+    SetVolte,
     StepOperation,
     SubscriberView,
     SwapImsi,
@@ -127,9 +136,35 @@ def apply_operation(view: SubscriberView, op: StepOperation) -> SubscriberView:
             return view.model_copy(update={"imsi": op.new_imsi})
         case SetSmsBarring():
             return view.model_copy(update={"sms_barred": op.barred})
+        case ChangeTemplate():
+            return view.model_copy(update={"template_id": op.template_id})
+        case AddApn():
+            others = [p for p in view.apns if p.context_id != op.profile.context_id]
+            return _updated(view, apns=(*others, op.profile))
+        case RemoveApn():
+            return _updated(view, apns=[p for p in view.apns if p.context_id != op.context_id])
+        case SetImsSubscription():
+            # VoLTE is a flag of the IMS subscription: it goes with it.
+            return view.model_copy(update={"ims": op.enabled, "volte": view.volte and op.enabled})
+        case SetVolte():
+            return view.model_copy(update={"volte": op.enabled})
+        case AddCug():
+            return _updated(view, cugs=(*(c for c in view.cugs if c.index != op.cug.index), op.cug))
+        case RemoveCug():
+            return _updated(view, cugs=[c for c in view.cugs if c.index != op.index])
+        case SetPushToTalk():
+            return view.model_copy(update={"ptt_group": op.group})
+        case SetSmsService():
+            return view.model_copy(update={"sms_mo": op.mo, "sms_mt": op.mt})
         case WriteCard() | ProveAuthentication() | SendSms():
             return view  # the card, or the customer's phone, changed: not the NE's record
     raise AssertionError(f"unhandled operation {op!r}")
+
+
+def _updated(view: SubscriberView, **changes: object) -> SubscriberView:
+    """``view`` with ``changes`` validated (``model_copy`` does not validate, and the view keeps
+    its PDN contexts and CUGs sorted)."""
+    return SubscriberView.model_validate({**view.model_dump(), **changes})
 
 
 ALL_LOCKED = Lock(incoming=True, outgoing=True, data=True)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator
 
 from gateway.identifiers import E164, HexKey, Iccid, Imsi, Secret
 
@@ -67,6 +67,100 @@ class NetworkAccess(StrEnum):
     PS_ONLY = "SGSN"
 
 
+class CugRestriction(StrEnum):
+    """Intra-CUG restriction of one membership (TS 22.085 §1.2): calls *within* the group."""
+
+    NONE = "NONE"
+    INCOMING_BARRED = "ICB"  # the member receives no calls from other members
+    OUTGOING_BARRED = "OCB"  # the member calls no other member
+
+
+class CugAccess(StrEnum):
+    """Inter-CUG access (TS 22.085 §1.2): calls across the group's edge. Without outgoing
+    access a member can call only the group; without incoming access only the group can call
+    the member."""
+
+    CUG_ONLY = "CUGONLY"
+    OUTGOING = "OA"
+    INCOMING = "IA"
+    BOTH = "OAIA"
+
+
+def _upper(value: object) -> object:
+    return value.upper() if isinstance(value, str) else value
+
+
+def _lower(value: object) -> object:
+    return value.lower() if isinstance(value, str) else value
+
+
+Apn = Annotated[
+    str,
+    BeforeValidator(_lower),
+    Field(
+        max_length=63,
+        pattern=r"^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*$",
+        description="APN network identifier (TS 23.003 §9.1.1): labels of letters, digits and "
+        "hyphens joined by dots, at most 63 characters; compared without regard to case",
+    ),
+]
+InterlockCode = Annotated[
+    str,
+    BeforeValidator(_upper),
+    Field(
+        pattern=r"^[0-9A-F]{8}$",
+        description="CUG interlock code: the 4 octets MAP carries (TS 29.002 CUG-Interlock), "
+        "as 8 hexadecimal digits",
+    ),
+]
+PttGroup = Annotated[
+    str,
+    Field(pattern=r"^[A-Za-z0-9_-]{1,32}$", description="push-to-talk group (the group order's)"),
+]
+BitRate = Annotated[
+    int,
+    Field(ge=1, le=4_294_967_295, description="bits per second (Diameter Unsigned32)"),
+]
+
+
+IMS_APN = "ims"
+"""The well-known APN of IMS (GSMA IR.92 §4.3): VoLTE's signalling runs on it."""
+
+
+class ApnProfile(_Model):
+    """One EPS PDN context a subscriber may open (TS 29.272 APN-Configuration), as far as a
+    provisioning order sets it: which context, which APN, its QoS class and its APN-AMBR.
+
+    Huawei's HSS keeps the same in a PDN context of the subscriber's EPS data (``CNTXID``,
+    with APN, QCI and the maximum requested bandwidths); the ARP and the PDN type stay at the
+    HSS's defaults. ``qci`` 1–9 are the standardised classes (TS 23.203 table 6.1.7), 128–254
+    operator-specific ones; default bearers of an internet APN use 9, the IMS APN 5.
+    """
+
+    context_id: int = Field(ge=1, le=255)
+    apn: Apn
+    qci: int = Field(9, ge=1, le=254)
+    ambr_ul_bps: BitRate
+    ambr_dl_bps: BitRate
+
+
+class Cug(_Model):
+    """A subscriber's membership of a closed user group (TS 22.085): the index the network
+    knows the group by for this subscriber, the interlock code that identifies the group
+    network-wide, and what the member may do within and across the group.
+
+    MAP sends inter-CUG access per basic service (CUG-Feature); provgw keeps it with the
+    membership that brought it, because a group product sets both together. The default,
+    ``BOTH``, lets a member call and be called outside the group as before — the normal
+    choice when a CUG serves a push-to-talk group rather than a closed company switchboard.
+    """
+
+    index: int = Field(ge=0, le=32767, description="CUG index (TS 29.002 CUG-Index)")
+    interlock: InterlockCode
+    restriction: CugRestriction = CugRestriction.NONE
+    access: CugAccess = CugAccess.BOTH
+
+
 class Lookup(_Model):
     """How to find the subscriber an operation is about: by IMSI or by MSISDN (E.164)."""
 
@@ -102,6 +196,23 @@ class SubscriberView(_Model):
     data_enabled: bool = False
     network_access: NetworkAccess = NetworkAccess.BOTH
     sms_barred: bool = False  # at the SMS centre
+    sms_mo: bool = True  # teleservice SMS-MO (TS22): may send
+    sms_mt: bool = True  # teleservice SMS-MT (TS21): may receive
+    apns: tuple[ApnProfile, ...] = ()  # EPS PDN contexts, by context id
+    ims: bool = False  # an IMS subscription
+    volte: bool = False  # the IMS subscription's VoLTE service flag
+    cugs: tuple[Cug, ...] = ()  # by CUG index
+    ptt_group: PttGroup | None = None  # push-to-talk (和对讲) on, in this group
+
+    @field_validator("apns")
+    @classmethod
+    def _apns_in_order(cls, value: tuple[ApnProfile, ...]) -> tuple[ApnProfile, ...]:
+        return tuple(sorted(value, key=lambda p: p.context_id))
+
+    @field_validator("cugs")
+    @classmethod
+    def _cugs_in_order(cls, value: tuple[Cug, ...]) -> tuple[Cug, ...]:
+        return tuple(sorted(value, key=lambda c: c.index))
 
 
 ABSENT = SubscriberView(exists=False)
@@ -327,6 +438,209 @@ class SendSms(_Model):
         return False
 
 
+# -- services a product or a group implies (tariff change, C7.4, 和对讲) ----------------------
+#
+# Each is one command on an HLR/HSS, looked up by number, and undone by the same operation
+# with the line's previous value (`gateway.lines.Line.network` holds it). An NE that cannot
+# hold the service refuses the operation with `NotSupported` from `check`, so an order needing
+# it is refused before anything is sent.
+
+
+class ChangeTemplate(_Model):
+    """Move a subscriber onto another HLR service template: the product's ``template_id``
+    (C8 tariff change).
+
+    What a template change resets differs between HLRs. On a Huawei HLR a template is the
+    service data a subscriber is created with (``ADD TPLSUB``); operators' gateways have been
+    seen to change templates by removing the subscriber and creating it again, which resets
+    every individual setting to the template's (and drops EPS, IMS and CUG data) — not what
+    this operation does. Here ``MOD TPLSUB`` changes which template the subscription refers to
+    — and with it what the HSS takes from the template and provisioning never sets one by one
+    (the bundle of basic services, CAMEL triggers, charging characteristics) — and **keeps
+    every value provisioning sets individually**: the lock, barring classes, forwarding,
+    network access mode, packet data, SMS teleservices, EPS PDN contexts, IMS and VoLTE, CUGs
+    and push-to-talk. The view compares ``template_id`` only.
+
+    How a process uses it: first, so that the product's individual steps (packet data, APN
+    profiles, VoLTE, SMS) follow from the new template; its compensation is
+    ``ChangeTemplate(msisdn, line.network.template_id)`` — exact, because nothing individual
+    changed. An NE without templates (osmo-hlr) refuses it; a tariff change there can only
+    carry the individual steps.
+    """
+
+    op: Literal["change_template"] = "change_template"
+    msisdn: E164
+    template_id: int = Field(ge=1, le=9999)
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.template_id == self.template_id
+
+
+class AddApn(_Model):
+    """Give a subscriber an EPS PDN context (4G data on one APN): the product's
+    `ApnProfile`. The first context makes the subscriber's EPS data; the HSS refuses a
+    context id or an APN the subscriber already has.
+
+    How a process uses it: after packet data is on (`SetData`), one step per profile of the
+    product the line lacks; compensation ``RemoveApn(msisdn, profile.context_id)``. To change
+    a profile, remove the old one and add the new one (two steps, each with its compensation).
+    The IMS APN must be there before VoLTE is switched on. A product without data has no
+    profiles: a tariff change to it removes the line's (after VoLTE is off), then data.
+    """
+
+    op: Literal["add_apn"] = "add_apn"
+    msisdn: E164
+    profile: ApnProfile
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and self.profile in view.apns
+
+
+class RemoveApn(_Model):
+    """Take one EPS PDN context away. The HSS refuses the last one while VoLTE is on (VoLTE
+    needs EPS data): switch VoLTE off first.
+
+    Compensation: ``AddApn(msisdn, <the profile the line had>)`` from ``line.network.apns``.
+    """
+
+    op: Literal["remove_apn"] = "remove_apn"
+    msisdn: E164
+    context_id: int = Field(ge=1, le=255)
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and all(p.context_id != self.context_id for p in view.apns)
+
+
+class SetImsSubscription(_Model):
+    """Create (``enabled``) or remove the subscriber's IMS subscription in the HSS: its
+    private and public identities, derived by the HSS from the IMSI and the number. Which IMS
+    template it is made from is the NE's matter (the dialect's), not the order's, so that
+    removing and creating it again gives back the same subscription. Removing it is refused
+    while VoLTE is on.
+
+    How a process uses it: VoLTE on is ``AddApn`` (the IMS APN, if the line lacks it) →
+    ``SetImsSubscription(True)`` (if ``not line.network.ims``) → ``SetVolte(True)``; off is the
+    reverse, and may stop after ``SetVolte(False)`` (the IMS subscription can stay for other
+    IMS services). Compensation: the same operation with ``enabled`` flipped.
+    """
+
+    op: Literal["set_ims_subscription"] = "set_ims_subscription"
+    msisdn: E164
+    enabled: bool
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.ims == self.enabled
+
+
+class SetVolte(_Model):
+    """Switch the IMS subscription's VoLTE service flag (C7.4). On needs an IMS subscription
+    and EPS data (a PDN context); the HSS refuses it otherwise. Compensation: the opposite."""
+
+    op: Literal["set_volte"] = "set_volte"
+    msisdn: E164
+    enabled: bool
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.volte == self.enabled
+
+
+class AddCug(_Model):
+    """Make the subscriber a member of a closed user group (和对讲 member added). The HSS
+    refuses a CUG index or an interlock code the subscriber already has, and an eleventh CUG
+    (TS 22.085: ten at most).
+
+    How a process uses it: member add is ``AddCug`` → ``SetPushToTalk(group)``; compensation
+    ``RemoveCug(msisdn, cug.index)``.
+    """
+
+    op: Literal["add_cug"] = "add_cug"
+    msisdn: E164
+    cug: Cug
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and self.cug in view.cugs
+
+
+class RemoveCug(_Model):
+    """End the subscriber's membership of the CUG with this index (和对讲 member removed:
+    ``SetPushToTalk(None)`` → ``RemoveCug``). Compensation: ``AddCug`` with the membership
+    from ``line.network.cugs``."""
+
+    op: Literal["remove_cug"] = "remove_cug"
+    msisdn: E164
+    index: int = Field(ge=0, le=32767)
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and all(c.index != self.index for c in view.cugs)
+
+
+class SetPushToTalk(_Model):
+    """The push-to-talk (和对讲) service: on in ``group``, or off (``None``). Setting another
+    group moves the subscriber; one group at a time, as the group product sells it.
+
+    Compensation: ``SetPushToTalk(msisdn, line.network.ptt_group)`` — the previous group, or
+    off.
+    """
+
+    op: Literal["set_push_to_talk"] = "set_push_to_talk"
+    msisdn: E164
+    group: PttGroup | None
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and view.ptt_group == self.group
+
+
+class SetSmsService(_Model):
+    """The subscriber's SMS service in the HLR (C7.4 "SMS on/off"): the teleservices SMS-MO
+    (TS22, may send) and SMS-MT (TS21, may receive).
+
+    Why the HLR and not the SMS centre: SMS is a subscription the HLR holds. Without TS22 the
+    MSC refuses every message the handset sends, to whatever SMS centre; without TS21 the HLR
+    refuses routing information to any SMS centre that asks (SRI-for-SM), including other
+    operators'. `SetSmsBarring` at our SMS centre stops only what our centre delivers, so it
+    remains what it is for: a temporary bar while a line is suspended.
+
+    Compensation: ``SetSmsService(msisdn, line.network.sms_mo, line.network.sms_mt)``. An NE
+    without teleservice data (osmo-hlr) refuses it; there, barring at the SMS centre is the
+    nearest, weaker, substitute, and a process that uses it should say so to the clerk.
+    """
+
+    op: Literal["set_sms_service"] = "set_sms_service"
+    msisdn: E164
+    mo: bool
+    mt: bool
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.msisdn)
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.exists and (view.sms_mo, view.sms_mt) == (self.mo, self.mt)
+
+
 NetworkOperation = (
     LoadAuth
     | RemoveAuth
@@ -344,6 +658,15 @@ NetworkOperation = (
     | SwapImsi
     | SetSmsBarring
     | SendSms
+    | ChangeTemplate
+    | AddApn
+    | RemoveApn
+    | SetImsSubscription
+    | SetVolte
+    | AddCug
+    | RemoveCug
+    | SetPushToTalk
+    | SetSmsService
 )
 Operation = Annotated[NetworkOperation, Field(discriminator="op")]
 """What a network element executes."""

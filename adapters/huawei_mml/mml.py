@@ -21,12 +21,19 @@ from typing import NamedTuple, TypeVar
 
 from adapters.network_element import NotSupported
 from gateway.operations import (
+    AddApn,
+    AddCug,
+    ApnProfile,
     AuthVector,
     BarIncoming,
     BarOutgoing,
     BarRoaming,
     ChangeMsisdn,
+    ChangeTemplate,
     CreateSubscriber,
+    Cug,
+    CugAccess,
+    CugRestriction,
     EraseForwarding,
     ForwardingKind,
     LoadAuth,
@@ -36,14 +43,20 @@ from gateway.operations import (
     Operation,
     Outcome,
     RegisterForwarding,
+    RemoveApn,
     RemoveAuth,
+    RemoveCug,
     RemoveSubscriber,
     SetData,
+    SetImsSubscription,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
+    SetPushToTalk,
     SetRoamingBarring,
+    SetSmsService,
+    SetVolte,
     SubscriberView,
     SwapImsi,
 )
@@ -54,6 +67,9 @@ END_LINE = "---    END"
 SECRET_NAMES = frozenset({"KIVALUE", "OPCVALUE", "PWD", "XRES", "CK", "IK"})
 """Fields whose values never leave the adapter in clear: keys and passwords in commands, and
 an authentication vector's expected response and session keys in replies."""
+IMS_TEMPLATE = 1
+"""The IMS template every IMS subscription is made from (``ADD TPLIMSSUB:…,IMSTPLID=1``): one,
+so that removing an IMS subscription and creating it again gives back the same one."""
 DEFAULT_TRANSIENT_CODES = frozenset({5001, 5002})
 """System busy / database busy: the NE asks to be tried again later."""
 
@@ -182,6 +198,15 @@ _COMMANDS = (
     SetNetworkAccess,
     ChangeMsisdn,
     SwapImsi,
+    ChangeTemplate,
+    SetSmsService,
+    AddApn,
+    RemoveApn,
+    SetImsSubscription,
+    SetVolte,
+    AddCug,
+    RemoveCug,
+    SetPushToTalk,
 )
 """The operations `command_for` has a command for (tests hold the two together)."""
 
@@ -246,6 +271,49 @@ def command_for(op: Operation, hlrsn: int = 1) -> Command:
             return _by_isdn("MOD ISDN", hlrsn, op.msisdn, quoted("NEWISDN", op.new_msisdn))
         case SwapImsi():
             return _by_isdn("MOD IMSI", hlrsn, op.msisdn, quoted("NEWIMSI", op.new_imsi))
+        case ChangeTemplate():
+            return _by_isdn("MOD TPLSUB", hlrsn, op.msisdn, bare("TPLID", op.template_id))
+        case SetSmsService():
+            return _by_isdn("MOD TS", hlrsn, op.msisdn, bare("TS21", op.mt), bare("TS22", op.mo))
+        case AddApn():
+            profile = op.profile
+            return _by_isdn(
+                "ADD PDNCNTX",
+                hlrsn,
+                op.msisdn,
+                bare("CNTXID", profile.context_id),
+                quoted("APN", profile.apn),
+                bare("QCI", profile.qci),
+                bare("AMBRUL", profile.ambr_ul_bps),
+                bare("AMBRDL", profile.ambr_dl_bps),
+            )
+        case RemoveApn():
+            return _by_isdn("RMV PDNCNTX", hlrsn, op.msisdn, bare("CNTXID", op.context_id))
+        case SetImsSubscription():
+            if op.enabled:
+                template = bare("IMSTPLID", IMS_TEMPLATE)
+                return _by_isdn("ADD TPLIMSSUB", hlrsn, op.msisdn, template)
+            return _by_isdn("RMV IMSSUB", hlrsn, op.msisdn)
+        case SetVolte():
+            return _by_isdn("MOD VOLTETAG", hlrsn, op.msisdn, bare("VOLTETAG", op.enabled))
+        case AddCug():
+            cug = op.cug
+            return _by_isdn(
+                "ADD CUG",
+                hlrsn,
+                op.msisdn,
+                bare("CUGINDEX", cug.index),
+                quoted("INTERLOCK", cug.interlock),
+                bare("RESTRICT", cug.restriction.value),
+                bare("ACCESS", cug.access.value),
+            )
+        case RemoveCug():
+            return _by_isdn("RMV CUG", hlrsn, op.msisdn, bare("CUGINDEX", op.index))
+        case SetPushToTalk():
+            if op.group is None:
+                return _by_isdn("MOD PTT", hlrsn, op.msisdn, bare("PROV", False))
+            group = quoted("PTTGRP", op.group)
+            return _by_isdn("MOD PTT", hlrsn, op.msisdn, bare("PROV", True), group)
     raise _unsupported(op)
 
 
@@ -440,7 +508,9 @@ def view_from_lst(sub: Mapping[str, str] | None, ki: Mapping[str, str] | None) -
 
     A field the contract lists but the NE left out raises `KeyError`; a value outside the
     contract's vocabulary raises `ValueError` naming the field. Guessing a default here would
-    let reconciliation believe a change is in place when nobody knows.
+    let reconciliation believe a change is in place when nobody knows. That holds for the
+    HSS's fields too: an HLR that lists no ``TS21`` or ``PDNCNTXNUM`` is not one this adapter
+    can reconcile against.
     """
     auth_loaded = ki is not None
     if sub is None:
@@ -462,7 +532,66 @@ def view_from_lst(sub: Mapping[str, str] | None, ki: Mapping[str, str] | None) -
         forwarding=forwarding,
         data_enabled=_flag(sub, "GPRS"),
         network_access=_enum(NetworkAccess, sub, "NAM"),
+        sms_mo=_flag(sub, "TS22"),
+        sms_mt=_flag(sub, "TS21"),
+        apns=tuple(
+            _apn(cntxid, _record(sub, f"PDNCNTX{cntxid}")) for cntxid in _listed(sub, "PDNCNTX")
+        ),
+        ims=_flag(sub, "IMS"),
+        volte=_flag(sub, "VOLTE"),
+        cugs=tuple(_cug(index, _record(sub, f"CUG{index}")) for index in _listed(sub, "CUG")),
+        ptt_group=_ptt_group(sub),
     )
+
+
+def _listed(fields: Mapping[str, str], name: str) -> list[int]:
+    """The ids of the ``<name><id>`` lines of a list (PDN contexts, CUGs), checked against the
+    count the NE gives in ``<name>NUM``: a line lost on the way must not read as a removal."""
+    pattern = re.compile(rf"{name}([0-9]+)")
+    ids = [int(m.group(1)) for key in fields if (m := pattern.fullmatch(key)) is not None]
+    if len(ids) != _number(fields, f"{name}NUM"):
+        raise ValueError(f"LST SUB lists {len(ids)} {name} lines, and {name}NUM says otherwise")
+    return ids
+
+
+def _record(fields: Mapping[str, str], name: str) -> dict[str, str]:
+    """A list line's ``A=x,B=y`` value as a mapping; `ValueError` naming the line."""
+    parts = [part.partition("=") for part in fields[name].split(",")]
+    if any(not key or not equals for key, equals, _ in parts):
+        raise ValueError(f"LST SUB field {name} is not NAME=value pairs: {fields[name]!r}")
+    return {key: value for key, _, value in parts}
+
+
+def _apn(cntxid: int, record: Mapping[str, str]) -> ApnProfile:
+    try:
+        return ApnProfile(
+            context_id=cntxid,
+            apn=record["APN"],
+            qci=int(record["QCI"]),
+            ambr_ul_bps=int(record["AMBRUL"]),
+            ambr_dl_bps=int(record["AMBRDL"]),
+        )
+    except (KeyError, ValueError):  # a ValidationError is a ValueError
+        raise ValueError(f"LST SUB field PDNCNTX{cntxid} is not a PDN context") from None
+
+
+def _cug(index: int, record: Mapping[str, str]) -> Cug:
+    try:
+        return Cug(
+            index=index,
+            interlock=record["INTERLOCK"],
+            restriction=CugRestriction(record["RESTRICT"]),
+            access=CugAccess(record["ACCESS"]),
+        )
+    except (KeyError, ValueError):
+        raise ValueError(f"LST SUB field CUG{index} is not a CUG membership") from None
+
+
+def _ptt_group(fields: Mapping[str, str]) -> str | None:
+    on, group = _flag(fields, "PTT"), fields["PTTGRP"]
+    if on == (group == "NONE"):
+        raise ValueError(f"LST SUB fields PTT and PTTGRP disagree: {on}, {group!r}")
+    return group if on else None
 
 
 def _number(fields: Mapping[str, str], name: str) -> int:

@@ -8,8 +8,9 @@ access. So LoadAuth creates the record (keys set, access off) and CreateSubscrib
 number and CS access: a record without a number is "authentication data only", the state an
 MML HLR has between ADD KI and ADD TPLSUB. The lock and the data subscription share the
 switches. What osmo-hlr cannot hold — barring classes, call forwarding, a lock of incoming
-calls only, an IMSI change — raises `NotSupported`, and the engine refuses the order before
-anything is sent.
+calls only, an IMSI change, and everything an HSS adds (templates, SMS teleservices, APN
+profiles, IMS and VoLTE, CUGs, push-to-talk) — raises `NotSupported`, and the engine refuses
+the order before anything is sent.
 
 An operation is a short script of stages. The commands of a stage go out together (pipelined);
 the next stage waits for every answer. A changing command may name its undo: when a later
@@ -28,21 +29,30 @@ from adapters.network_element import NotSupported
 from adapters.osmo_hlr.ctrl import MASK, Command
 from gateway.operations import (
     ABSENT,
+    AddApn,
+    AddCug,
     ChangeMsisdn,
+    ChangeTemplate,
     CreateSubscriber,
     EraseForwarding,
     LoadAuth,
     Lock,
     Operation,
     RegisterForwarding,
+    RemoveApn,
     RemoveAuth,
+    RemoveCug,
     RemoveSubscriber,
     SetData,
+    SetImsSubscription,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
+    SetPushToTalk,
     SetRoamingBarring,
+    SetSmsService,
+    SetVolte,
     SubscriberView,
     SwapImsi,
 )
@@ -321,6 +331,36 @@ def script_for(op: Operation, data_lock: DataLock = "refuse") -> tuple[Stage, ..
             raise NotSupported(
                 "osmo-hlr cannot move a number to another IMSI in one step, and moving it "
                 "command by command could leave the number on neither card if interrupted"
+            )
+        case ChangeTemplate():
+            raise NotSupported(
+                "osmo-hlr has no service templates: a subscriber there is its CS and PS "
+                "switches, so a product shows on it only as voice and packet data on or off"
+            )
+        case SetSmsService():
+            raise NotSupported(
+                "osmo-hlr keeps no teleservice subscription: every subscriber with CS access "
+                "may send and receive SMS; SMS can only be barred at the SMS centre"
+            )
+        case AddApn() | RemoveApn():
+            raise NotSupported(
+                "osmo-hlr keeps no APN profiles (EPS PDN contexts) per subscriber: its PS "
+                "switch is the whole packet-data subscription"
+            )
+        case SetImsSubscription() | SetVolte():
+            raise NotSupported(
+                "osmo-hlr is no HSS: it keeps no IMS subscription, so VoLTE cannot be "
+                "provisioned on it"
+            )
+        case AddCug() | RemoveCug():
+            raise NotSupported(
+                "osmo-hlr keeps no closed user groups (supplementary services are not "
+                "provisioned in it)"
+            )
+        case SetPushToTalk():
+            raise NotSupported(
+                "osmo-hlr keeps no push-to-talk (和对讲) service; group members need an "
+                "HLR/HSS that does"
             )
     raise NotSupported(f"osmo-hlr has no equivalent of {type(op).__name__}")
 

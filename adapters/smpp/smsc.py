@@ -1,6 +1,7 @@
 """The SMS centre as a `NetworkElement`: SMS barring over its admin API, notifications over SMPP.
 
-Two operations of `gateway.operations` reach an SMSC:
+Two operations of `gateway.operations` reach an SMSC (the SMS *service*, `SetSmsService`, is
+the HLR's: see its docstring for why barring here does not replace it):
 
 * ``SetSmsBarring(msisdn, barred)`` — bar or unbar SMS to a number: ``PUT`` or ``DELETE
   /barring/{msisdn}`` on the SMSC's provisioning interface (HTTP JSON, Basic authentication;
@@ -44,6 +45,7 @@ from gateway.operations import (
     Reply,
     SendSms,
     SetSmsBarring,
+    SetSmsService,
     SubscriberView,
 )
 
@@ -90,6 +92,11 @@ class Smsc:
             return (
                 f"submit_sm to {op.msisdn} from {op.sender}, {encoded.segments} part(s) "
                 f"{coding}, reference {op.reference}: {op.text}"
+            )
+        if isinstance(op, SetSmsService):
+            raise NotSupported(
+                f"{self.name}: the SMS service (the SMS-MO/MT teleservices) is the subscriber's "
+                "subscription in the HLR/HSS; an SMS centre can only bar a number"
             )
         raise NotSupported(f"{self.name}: an SMSC does not carry out {type(op).__name__}")
 

@@ -32,6 +32,9 @@ class Outcome(enum.Enum):
     SS_NOT_REGISTERED = "SS_NOT_REGISTERED"
     NO_UMTS_AUTH = "NO_UMTS_AUTH"
     AUTS_INVALID = "AUTS_INVALID"
+    NO_EPS_DATA = "NO_EPS_DATA"
+    NEEDED_BY_VOLTE = "NEEDED_BY_VOLTE"
+    TOO_MANY_CUGS = "TOO_MANY_CUGS"
     SYSTEM_BUSY = "SYSTEM_BUSY"
     DATABASE_BUSY = "DATABASE_BUSY"
 
@@ -73,6 +76,10 @@ DEFAULT_CODES: Mapping[Outcome, ReturnCode] = {
     # The AuC extension's own codes (no public source numbers these; see the contract).
     Outcome.NO_UMTS_AUTH: ReturnCode(3015, "ERR3015:KI not usable for UMTS authentication"),
     Outcome.AUTS_INVALID: ReturnCode(3016, "ERR3016:AUTS verification failed"),
+    # The HSS services' own rules (our numbers too: no public source gives them).
+    Outcome.NO_EPS_DATA: ReturnCode(3017, "ERR3017:No EPS data"),
+    Outcome.NEEDED_BY_VOLTE: ReturnCode(3018, "ERR3018:Needed by VoLTE"),
+    Outcome.TOO_MANY_CUGS: ReturnCode(3019, "ERR3019:Too many CUGs"),
     Outcome.SYSTEM_BUSY: ReturnCode(5001, "ERR5001:System busy"),
     Outcome.DATABASE_BUSY: ReturnCode(5002, "ERR5002:Database busy, try again later"),
 }

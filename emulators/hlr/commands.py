@@ -20,6 +20,20 @@ from emulators.hlr.codes import CommandError, Outcome
 from emulators.hlr.faults import Faults
 from emulators.hlr.mml import Command, Value
 from emulators.hlr.reply import Fields
+from emulators.hlr.services import (
+    ACCESSES,
+    APN,
+    APN_MAX,
+    BIT_RATES,
+    CONTEXT_IDS,
+    CUG_INDEXES,
+    HEX8,
+    PTT_GROUP,
+    QCIS,
+    RESTRICTIONS,
+    CugMembership,
+    PdnContext,
+)
 from emulators.hlr.state import (
     ALGORITHMS,
     DEFAULT_GPRS_TEMPLATE,
@@ -94,7 +108,7 @@ class Integer:
         if (
             value.quoted
             or not text.isdigit()
-            or len(text) > 9
+            or len(text) > len(str(self.high))
             or not self.low <= int(text) <= self.high
         ):
             raise _invalid(name, f"a bare integer from {self.low} to {self.high}")
@@ -121,6 +135,15 @@ KEY_VALUE = Quoted("32 hexadecimal digits", HEX32)
 AUTS_VALUE = Quoted("28 hexadecimal digits", re.compile(r"[0-9A-Fa-f]{28}\Z"))
 TEXT_VALUE = Quoted("a non-empty string")
 TEMPLATE_ID = Integer(1, 9999)
+APN_VALUE = Quoted(
+    f"an APN: labels of letters, digits and hyphens joined by dots, {APN_MAX} at most",
+    re.compile(rf"(?=.{{1,{APN_MAX}}}\Z)(?i:{APN.pattern})"),
+)
+CONTEXT_ID = Integer(*CONTEXT_IDS)
+BIT_RATE = Integer(*BIT_RATES)
+CUG_INDEX = Integer(*CUG_INDEXES)
+INTERLOCK_VALUE = Quoted("8 hexadecimal digits", re.compile(HEX8.pattern, re.IGNORECASE))
+PTT_GROUP_VALUE = Quoted("1 to 32 letters, digits, _ or -", PTT_GROUP)
 
 # -- command rows ------------------------------------------------------------------------
 
@@ -289,6 +312,18 @@ def _lst_sub(ctx: MmlContext, args: Args) -> Fields:
     fields.extend((kind, sub.forwarding.get(kind, "NOTREG")) for kind in FORWARDINGS)
     fields.append(("GPRS", _yes_no(sub.gprs)))
     fields.append(("GPRSTPLID", "NONE" if sub.gprstplid is None else str(sub.gprstplid)))
+    fields.extend((("TS21", _yes_no(sub.ts21)), ("TS22", _yes_no(sub.ts22))))
+    fields.append(("PDNCNTXNUM", str(len(sub.pdn))))
+    fields.extend((f"PDNCNTX{i}", sub.pdn[i].listed()) for i in sorted(sub.pdn))
+    ims = sub.imstplid is not None
+    fields.append(("IMS", _yes_no(ims)))
+    fields.append(("IMSTPLID", str(sub.imstplid) if ims else "NONE"))
+    fields.append(("IMPU", f"tel:+{sub.isdn}" if ims else "NONE"))
+    fields.append(("VOLTE", _yes_no(sub.volte)))
+    fields.append(("CUGNUM", str(len(sub.cugs))))
+    fields.extend((f"CUG{i}", sub.cugs[i].listed()) for i in sorted(sub.cugs))
+    fields.append(("PTT", _yes_no(sub.pttgrp is not None)))
+    fields.append(("PTTGRP", "NONE" if sub.pttgrp is None else sub.pttgrp))
     return fields
 
 
@@ -321,6 +356,71 @@ def _mod_tplgprs(ctx: MmlContext, args: Args) -> None:
     else:
         tplid = DEFAULT_GPRS_TEMPLATE if sub.gprstplid is None else sub.gprstplid
     ctx.state.update(sub, gprs=True, gprstplid=tplid)
+
+
+def _mod_tplsub(ctx: MmlContext, args: Args) -> None:
+    ctx.state.change_template(_target(ctx, args), args.number("TPLID"))
+
+
+def _add_pdncntx(ctx: MmlContext, args: Args) -> None:
+    context = PdnContext(
+        cntxid=args.number("CNTXID"),
+        apn=args.text("APN").lower(),  # APNs are compared without regard to case
+        qci=args.number("QCI"),
+        ambrul=args.number("AMBRUL"),
+        ambrdl=args.number("AMBRDL"),
+    )
+    ctx.state.add_pdn_context(_target(ctx, args), context)
+
+
+def _rmv_pdncntx(ctx: MmlContext, args: Args) -> None:
+    ctx.state.remove_pdn_context(_target(ctx, args), args.number("CNTXID"))
+
+
+def _add_tplimssub(ctx: MmlContext, args: Args) -> None:
+    ctx.state.add_ims(_target(ctx, args), args.number("IMSTPLID"))
+
+
+def _rmv_imssub(ctx: MmlContext, args: Args) -> None:
+    ctx.state.remove_ims(_target(ctx, args))
+
+
+def _mod_voltetag(ctx: MmlContext, args: Args) -> None:
+    ctx.state.set_volte(_target(ctx, args), args.flag("VOLTETAG"))
+
+
+def _add_cug(ctx: MmlContext, args: Args) -> None:
+    cug = CugMembership(
+        cugindex=args.number("CUGINDEX"),
+        interlock=args.text("INTERLOCK").upper(),
+        restrict=args.text("RESTRICT"),
+        access=args.text("ACCESS"),
+    )
+    ctx.state.add_cug(_target(ctx, args), cug)
+
+
+def _rmv_cug(ctx: MmlContext, args: Args) -> None:
+    ctx.state.remove_cug(_target(ctx, args), args.number("CUGINDEX"))
+
+
+def _mod_ptt(ctx: MmlContext, args: Args) -> None:
+    sub = _target(ctx, args)
+    if not args.flag("PROV"):
+        if "PTTGRP" in args:
+            raise _invalid("PTTGRP", "no PTTGRP with PROV=FALSE")
+        ctx.state.update(sub, pttgrp=None)
+        return
+    if "PTTGRP" not in args:
+        raise CommandError(Outcome.SYNTAX_ERROR, "PTTGRP: missing (PROV=TRUE)")
+    ctx.state.update(sub, pttgrp=args.text("PTTGRP"))
+
+
+def _mod_ts(ctx: MmlContext, args: Args) -> None:
+    changes = {name.lower(): args.flag(name) for name in _SMS_TELESERVICES if name in args}
+    ctx.state.update(_target(ctx, args), **changes)
+
+
+_SMS_TELESERVICES = ("TS21", "TS22")  # SMS-MT, SMS-MO (TS 22.003)
 
 
 def _reg(kind: str) -> Handler:
@@ -462,6 +562,55 @@ COMMANDS: dict[str, CommandSpec] = {
     ),
     "MOD TPLGPRS": CommandSpec(
         Role.PROVISIONING, {**_BY_ISDN, "PROV": Flag()}, {"TPLID": TEMPLATE_ID}, _mod_tplgprs
+    ),
+    "MOD TPLSUB": CommandSpec(
+        Role.PROVISIONING, {**_BY_ISDN, "TPLID": TEMPLATE_ID}, handler=_mod_tplsub
+    ),
+    "MOD TS": CommandSpec(
+        Role.PROVISIONING,
+        _BY_ISDN,
+        {name: Flag() for name in _SMS_TELESERVICES},
+        _mod_ts,
+        some_optional=True,
+    ),
+    "ADD PDNCNTX": CommandSpec(
+        Role.PROVISIONING,
+        {
+            **_BY_ISDN,
+            "CNTXID": CONTEXT_ID,
+            "APN": APN_VALUE,
+            "QCI": Integer(*QCIS),
+            "AMBRUL": BIT_RATE,
+            "AMBRDL": BIT_RATE,
+        },
+        handler=_add_pdncntx,
+    ),
+    "RMV PDNCNTX": CommandSpec(
+        Role.PROVISIONING, {**_BY_ISDN, "CNTXID": CONTEXT_ID}, handler=_rmv_pdncntx
+    ),
+    "ADD TPLIMSSUB": CommandSpec(
+        Role.PROVISIONING, {**_BY_ISDN, "IMSTPLID": TEMPLATE_ID}, handler=_add_tplimssub
+    ),
+    "RMV IMSSUB": CommandSpec(Role.PROVISIONING, _BY_ISDN, handler=_rmv_imssub),
+    "MOD VOLTETAG": CommandSpec(
+        Role.PROVISIONING, {**_BY_ISDN, "VOLTETAG": Flag()}, handler=_mod_voltetag
+    ),
+    "ADD CUG": CommandSpec(
+        Role.PROVISIONING,
+        {
+            **_BY_ISDN,
+            "CUGINDEX": CUG_INDEX,
+            "INTERLOCK": INTERLOCK_VALUE,
+            "RESTRICT": Choice(RESTRICTIONS),
+            "ACCESS": Choice(ACCESSES),
+        },
+        handler=_add_cug,
+    ),
+    "RMV CUG": CommandSpec(
+        Role.PROVISIONING, {**_BY_ISDN, "CUGINDEX": CUG_INDEX}, handler=_rmv_cug
+    ),
+    "MOD PTT": CommandSpec(
+        Role.PROVISIONING, {**_BY_ISDN, "PROV": Flag()}, {"PTTGRP": PTT_GROUP_VALUE}, _mod_ptt
     ),
     "MOD ISDN": CommandSpec(
         Role.PROVISIONING, {**_BY_ISDN, "NEWISDN": ISDN_VALUE}, handler=_mod_isdn

@@ -4,7 +4,10 @@ Rules (each refusal raises `CommandError` before anything changes, so commands a
 - one authentication record (KI) per IMSI; no subscriber without one;
 - one subscriber per IMSI, one ISDN per subscriber, and an ISDN belongs to one subscriber;
 - a KI in use by a subscriber cannot be removed; a SIM swap (MOD IMSI) only moves a subscriber
-  to an IMSI whose KI is loaded and that is not a subscriber yet.
+  to an IMSI whose KI is loaded and that is not a subscriber yet;
+- a subscriber's PDN contexts differ in id and APN, its CUGs in index and interlock code, and
+  it has ten CUGs at most; VoLTE needs an IMS subscription and EPS data (a PDN context), so
+  neither the IMS subscription nor the last PDN context goes while VoLTE is on.
 
 Each KI record also keeps the authentication centre's SQN for that card (the last sequence
 number put into a vector, `auc.py`), so it lives and dies with the keys: a KI loaded again
@@ -23,6 +26,13 @@ from dataclasses import dataclass, field, fields, replace
 from typing import Any
 
 from emulators.hlr.codes import CommandError, Outcome
+from emulators.hlr.services import (
+    MAX_CUGS,
+    PTT_GROUP,
+    CugMembership,
+    PdnContext,
+    integer,
+)
 
 IMSI = re.compile(r"[0-9]{15}\Z")
 E164 = re.compile(r"[0-9]{1,15}\Z")
@@ -101,6 +111,8 @@ class Template:
     odbroam: str = "NOBAR"
     gprs: bool = False
     gprstplid: int | None = None
+    ts21: bool = True  # SMS-MT
+    ts22: bool = True  # SMS-MO
 
     @classmethod
     def from_mapping(cls, where: str, data: Mapping[str, Any]) -> Template:
@@ -145,7 +157,9 @@ def default_templates() -> dict[int, Template]:
 
 @dataclass(slots=True)
 class Subscriber:
-    """A subscriber's service data; `forwarding` maps CFU/CFB/CFNRY/CFNRC to a number."""
+    """A subscriber's service data; `forwarding` maps CFU/CFB/CFNRY/CFNRC to a number, `pdn`
+    context ids and `cugs` CUG indexes to their records; `imstplid` is None without an IMS
+    subscription, `pttgrp` None without push-to-talk."""
 
     imsi: str
     isdn: str
@@ -159,7 +173,14 @@ class Subscriber:
     odbroam: str
     gprs: bool
     gprstplid: int | None
+    ts21: bool = True
+    ts22: bool = True
     forwarding: dict[str, str] = field(default_factory=dict)
+    pdn: dict[int, PdnContext] = field(default_factory=dict)
+    imstplid: int | None = None
+    volte: bool = False
+    cugs: dict[int, CugMembership] = field(default_factory=dict)
+    pttgrp: str | None = None
 
     @classmethod
     def from_template(cls, imsi: str, isdn: str, tplid: int, tpl: Template) -> Subscriber:
@@ -176,6 +197,8 @@ class Subscriber:
             odbroam=tpl.odbroam,
             gprs=tpl.gprs,
             gprstplid=tpl.gprstplid,
+            ts21=tpl.ts21,
+            ts22=tpl.ts22,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -195,6 +218,13 @@ class Subscriber:
             data[kind.lower()] = self.forwarding.get(kind)
         data["gprs"] = self.gprs
         data["gprstplid"] = self.gprstplid
+        data["ts21"] = self.ts21
+        data["ts22"] = self.ts22
+        data["pdncntx"] = [self.pdn[cntxid].to_dict() for cntxid in sorted(self.pdn)]
+        data["imstplid"] = self.imstplid
+        data["volte"] = self.volte
+        data["cugs"] = [self.cugs[index].to_dict() for index in sorted(self.cugs)]
+        data["pttgrp"] = self.pttgrp
         return data
 
     @classmethod
@@ -213,6 +243,8 @@ class Subscriber:
                     "odbroam",
                     "gprs",
                     "gprstplid",
+                    "ts21",
+                    "ts22",
                 )
                 if k in data
             },
@@ -226,7 +258,43 @@ class Subscriber:
         for kind in FORWARDINGS:
             if data.get(kind.lower()) is not None:
                 sub.forwarding[kind] = _text(where, data, kind.lower(), E164)
+        _restore_services(where, data, sub)
         return sub
+
+
+def _restore_services(where: str, data: Mapping[str, Any], sub: Subscriber) -> None:
+    """The HSS part of a subscriber from a state file, checked by the commands' rules. Files
+    written before it existed (versions 1 and 2) have none of its keys: no PDN contexts, no
+    IMS, no CUGs, no push-to-talk."""
+    for n, entry in enumerate(_list(where, data, "pdncntx")):
+        context = PdnContext.from_dict(f"{where}.pdncntx[{n}]", _mapping(where, entry))
+        if context.cntxid in sub.pdn or any(c.apn == context.apn for c in sub.pdn.values()):
+            raise ValueError(f"{where}.pdncntx[{n}]: context id or APN given twice")
+        sub.pdn[context.cntxid] = context
+    for n, entry in enumerate(_list(where, data, "cugs")):
+        cug = CugMembership.from_dict(f"{where}.cugs[{n}]", _mapping(where, entry))
+        if cug.cugindex in sub.cugs or any(c.interlock == cug.interlock for c in sub.cugs.values()):
+            raise ValueError(f"{where}.cugs[{n}]: CUG index or interlock code given twice")
+        sub.cugs[cug.cugindex] = cug
+    if len(sub.cugs) > MAX_CUGS:
+        raise ValueError(f"{where}.cugs: more than {MAX_CUGS}")
+    if data.get("imstplid") is not None:
+        sub.imstplid = integer(where, data, "imstplid", (1, 9999))
+    volte = data.get("volte", False)
+    if not isinstance(volte, bool):
+        raise ValueError(f"{where}.volte: expected true or false")
+    if volte and (sub.imstplid is None or not sub.pdn):
+        raise ValueError(f"{where}.volte: VoLTE needs an IMS subscription and a PDN context")
+    sub.volte = volte
+    if data.get("pttgrp") is not None:
+        sub.pttgrp = _text(where, data, "pttgrp", PTT_GROUP)
+
+
+def _list(where: str, data: Mapping[str, Any], key: str) -> list[Any]:
+    value = data.get(key, [])
+    if not isinstance(value, list):
+        raise ValueError(f"{where}.{key}: expected a list")
+    return value
 
 
 class HlrState:
@@ -349,6 +417,13 @@ class HlrState:
             setattr(sub, name, value)
         self._changed(sub.imsi)
 
+    def change_template(self, sub: Subscriber, tplid: int) -> None:
+        """MOD TPLSUB: the subscriber refers to another template; what provisioning set one
+        by one stays (see docs/dialects/huawei-mml.md)."""
+        if tplid not in self.templates:
+            raise CommandError(Outcome.TEMPLATE_NOT_DEFINED, f"TPLID: no template {tplid}")
+        self.update(sub, tplid=tplid)
+
     def register_forwarding(self, sub: Subscriber, kind: str, number: str) -> None:
         sub.forwarding[kind] = number
         self._changed(sub.imsi)
@@ -357,6 +432,67 @@ class HlrState:
         if kind not in sub.forwarding:
             raise CommandError(Outcome.SS_NOT_REGISTERED, f"{kind}: not registered")
         del sub.forwarding[kind]
+        self._changed(sub.imsi)
+
+    # -- EPS, IMS, CUG, push-to-talk ---------------------------------------------------------
+
+    def add_pdn_context(self, sub: Subscriber, context: PdnContext) -> None:
+        if context.cntxid in sub.pdn:
+            raise CommandError(
+                Outcome.RECORD_ALREADY_DEFINED, f"CNTXID: context {context.cntxid} exists"
+            )
+        if any(c.apn == context.apn for c in sub.pdn.values()):
+            raise CommandError(
+                Outcome.RECORD_ALREADY_DEFINED, f"APN: {context.apn} is in another context"
+            )
+        sub.pdn[context.cntxid] = context
+        self._changed(sub.imsi)
+
+    def remove_pdn_context(self, sub: Subscriber, cntxid: int) -> None:
+        if cntxid not in sub.pdn:
+            raise CommandError(Outcome.RECORD_NOT_DEFINED, f"CNTXID: no context {cntxid}")
+        if sub.volte and len(sub.pdn) == 1:
+            raise CommandError(Outcome.NEEDED_BY_VOLTE, "CNTXID: the last EPS data, VoLTE is on")
+        del sub.pdn[cntxid]
+        self._changed(sub.imsi)
+
+    def add_ims(self, sub: Subscriber, imstplid: int) -> None:
+        if sub.imstplid is not None:
+            raise CommandError(Outcome.RECORD_ALREADY_DEFINED, "ISDN: IMS subscription exists")
+        self.update(sub, imstplid=imstplid)
+
+    def remove_ims(self, sub: Subscriber) -> None:
+        if sub.imstplid is None:
+            raise CommandError(Outcome.RECORD_NOT_DEFINED, "ISDN: no IMS subscription")
+        if sub.volte:
+            raise CommandError(Outcome.NEEDED_BY_VOLTE, "ISDN: VoLTE is on")
+        self.update(sub, imstplid=None)
+
+    def set_volte(self, sub: Subscriber, on: bool) -> None:
+        if sub.imstplid is None:
+            raise CommandError(Outcome.RECORD_NOT_DEFINED, "ISDN: no IMS subscription")
+        if on and not sub.pdn:
+            raise CommandError(Outcome.NO_EPS_DATA, "VOLTETAG: no PDN context")
+        self.update(sub, volte=on)
+
+    def add_cug(self, sub: Subscriber, cug: CugMembership) -> None:
+        if cug.cugindex in sub.cugs:
+            raise CommandError(
+                Outcome.RECORD_ALREADY_DEFINED, f"CUGINDEX: {cug.cugindex} is defined"
+            )
+        if any(c.interlock == cug.interlock for c in sub.cugs.values()):
+            raise CommandError(
+                Outcome.RECORD_ALREADY_DEFINED, f"INTERLOCK: {cug.interlock} is a CUG already"
+            )
+        if len(sub.cugs) >= MAX_CUGS:
+            raise CommandError(Outcome.TOO_MANY_CUGS, f"CUGINDEX: {MAX_CUGS} CUGs already")
+        sub.cugs[cug.cugindex] = cug
+        self._changed(sub.imsi)
+
+    def remove_cug(self, sub: Subscriber, cugindex: int) -> None:
+        if cugindex not in sub.cugs:
+            raise CommandError(Outcome.RECORD_NOT_DEFINED, f"CUGINDEX: {cugindex} not defined")
+        del sub.cugs[cugindex]
         self._changed(sub.imsi)
 
     # -- whole state ---------------------------------------------------------------------

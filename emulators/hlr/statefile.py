@@ -14,10 +14,11 @@ each; loading replays the journal over the file, and the journal is folded into 
 `COMPACT_AFTER` lines and on `close`. Neither is fsync'ed: they survive the emulator being
 killed, not the machine losing power.
 
-Format versions: 1 had no SQNs; 2 adds the AuC's `sqn` to every KI entry. Version 1 files
-still load (every SQN then starts at 0, and a card that is ahead resynchronises once); files
-are written as version 2, which an emulator from before the AuC refuses instead of silently
-dropping the SQNs.
+Format versions: 1 had no SQNs; 2 adds the AuC's `sqn` to every KI entry; 3 adds the HSS's
+part of every subscriber (SMS teleservices, PDN contexts, IMS and VoLTE, CUGs, push-to-talk).
+Older files still load: every SQN then starts at 0 (a card that is ahead resynchronises once),
+and every subscriber has SMS and none of the HSS services. Files are written as version 3,
+which an older emulator refuses instead of silently dropping what it does not know.
 """
 
 from __future__ import annotations
@@ -31,8 +32,8 @@ from typing import Any
 
 from emulators.hlr.state import HlrState
 
-FORMAT_VERSION = 2
-READABLE_VERSIONS = (1, 2)
+FORMAT_VERSION = 3
+READABLE_VERSIONS = (1, 2, 3)
 COMPACT_AFTER = 10_000
 
 

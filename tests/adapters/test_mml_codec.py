@@ -7,11 +7,18 @@ import pytest
 from adapters.huawei_mml import mml
 from adapters.network_element import NotSupported
 from gateway.operations import (
+    AddApn,
+    AddCug,
+    ApnProfile,
     BarIncoming,
     BarOutgoing,
     BarRoaming,
     ChangeMsisdn,
+    ChangeTemplate,
     CreateSubscriber,
+    Cug,
+    CugAccess,
+    CugRestriction,
     EraseForwarding,
     ForwardingKind,
     LoadAuth,
@@ -21,16 +28,22 @@ from gateway.operations import (
     Operation,
     Outcome,
     RegisterForwarding,
+    RemoveApn,
     RemoveAuth,
+    RemoveCug,
     RemoveSubscriber,
     SendSms,
     SetData,
+    SetImsSubscription,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
+    SetPushToTalk,
     SetRoamingBarring,
     SetSmsBarring,
+    SetSmsService,
+    SetVolte,
     SubscriberView,
     SwapImsi,
 )
@@ -41,6 +54,8 @@ ISDN = "8613800000001"
 ISDN2 = "8613800000002"
 KI = "465b5ce8b199b49faa5f0a2ee238a6bc"  # TS 35.208 test set 1
 OPC = "cd63cb71954a9f4e48a5994e37a02baf"
+IMS = ApnProfile(context_id=2, apn="ims", qci=5, ambr_ul_bps=256_000, ambr_dl_bps=256_000)
+GROUP_CUG = Cug(index=10, interlock="0460a001", restriction=CugRestriction.OUTGOING_BARRED)
 
 RENDERED: list[tuple[Operation, str]] = [
     (
@@ -116,6 +131,35 @@ RENDERED: list[tuple[Operation, str]] = [
         f'MOD ISDN:HLRSN=1,ISDN="{ISDN}",NEWISDN="{ISDN2}";',
     ),
     (SwapImsi(msisdn=ISDN, new_imsi=IMSI2), f'MOD IMSI:HLRSN=1,ISDN="{ISDN}",NEWIMSI="{IMSI2}";'),
+    (
+        ChangeTemplate(msisdn=ISDN, template_id=2),
+        f'MOD TPLSUB:HLRSN=1,ISDN="{ISDN}",TPLID=2;',
+    ),
+    (
+        SetSmsService(msisdn=ISDN, mo=False, mt=True),
+        f'MOD TS:HLRSN=1,ISDN="{ISDN}",TS21=TRUE,TS22=FALSE;',
+    ),
+    (
+        AddApn(msisdn=ISDN, profile=IMS),
+        f'ADD PDNCNTX:HLRSN=1,ISDN="{ISDN}",CNTXID=2,APN="ims",QCI=5,AMBRUL=256000,AMBRDL=256000;',
+    ),
+    (RemoveApn(msisdn=ISDN, context_id=2), f'RMV PDNCNTX:HLRSN=1,ISDN="{ISDN}",CNTXID=2;'),
+    (
+        SetImsSubscription(msisdn=ISDN, enabled=True),
+        f'ADD TPLIMSSUB:HLRSN=1,ISDN="{ISDN}",IMSTPLID=1;',
+    ),
+    (SetImsSubscription(msisdn=ISDN, enabled=False), f'RMV IMSSUB:HLRSN=1,ISDN="{ISDN}";'),
+    (SetVolte(msisdn=ISDN, enabled=True), f'MOD VOLTETAG:HLRSN=1,ISDN="{ISDN}",VOLTETAG=TRUE;'),
+    (
+        AddCug(msisdn=ISDN, cug=GROUP_CUG),
+        f'ADD CUG:HLRSN=1,ISDN="{ISDN}",CUGINDEX=10,INTERLOCK="0460A001",RESTRICT=OCB,ACCESS=OAIA;',
+    ),
+    (RemoveCug(msisdn=ISDN, index=10), f'RMV CUG:HLRSN=1,ISDN="{ISDN}",CUGINDEX=10;'),
+    (
+        SetPushToTalk(msisdn=ISDN, group="G-1"),
+        f'MOD PTT:HLRSN=1,ISDN="{ISDN}",PROV=TRUE,PTTGRP="G-1";',
+    ),
+    (SetPushToTalk(msisdn=ISDN, group=None), f'MOD PTT:HLRSN=1,ISDN="{ISDN}",PROV=FALSE;'),
 ]
 
 
@@ -268,6 +312,19 @@ CFNRY  =  NOTREG
 CFNRC  =  8613900000009
 GPRS  =  TRUE
 GPRSTPLID  =  1
+TS21  =  TRUE
+TS22  =  FALSE
+PDNCNTXNUM  =  2
+PDNCNTX1  =  APN=cmnet,QCI=9,AMBRUL=50000000,AMBRDL=100000000
+PDNCNTX2  =  APN=ims,QCI=5,AMBRUL=256000,AMBRDL=256000
+IMS  =  TRUE
+IMSTPLID  =  1
+IMPU  =  tel:+{ISDN}
+VOLTE  =  TRUE
+CUGNUM  =  1
+CUG10  =  INTERLOCK=0460A001,RESTRICT=OCB,ACCESS=OAIA
+PTT  =  TRUE
+PTTGRP  =  G-1
 
 There is together 1 report
 ---    END
@@ -324,7 +381,9 @@ def test_parse_lst_body_keeps_order() -> None:
     fields = mml.parse_reply(LST_SUB_REPLY).fields
     assert list(fields) == [
         "IMSI", "ISDN", "TPLID", "CARDTYPE", "NAM", "IC", "OC", "GPRSLOCK", "ODBIC", "ODBOC",
-        "ODBROAM", "CFU", "CFB", "CFNRY", "CFNRC", "GPRS", "GPRSTPLID",
+        "ODBROAM", "CFU", "CFB", "CFNRY", "CFNRC", "GPRS", "GPRSTPLID", "TS21", "TS22",
+        "PDNCNTXNUM", "PDNCNTX1", "PDNCNTX2", "IMS", "IMSTPLID", "IMPU", "VOLTE", "CUGNUM",
+        "CUG10", "PTT", "PTTGRP",
     ]  # fmt: skip
     assert fields["CFB"] == ISDN2 and fields["NAM"] == "MSC"
 
@@ -396,7 +455,48 @@ def test_view_from_both_lists() -> None:
         forwarding={ForwardingKind.BUSY: ISDN2, ForwardingKind.NOT_REACHABLE: "8613900000009"},
         data_enabled=True,
         network_access=NetworkAccess.CS_ONLY,
+        sms_mo=False,
+        sms_mt=True,
+        apns=(
+            ApnProfile(
+                context_id=1, apn="cmnet", qci=9, ambr_ul_bps=50_000_000, ambr_dl_bps=100_000_000
+            ),
+            IMS,
+        ),
+        ims=True,
+        volte=True,
+        cugs=(GROUP_CUG,),
+        ptt_group="G-1",
     )
+
+
+def test_the_read_back_view_shows_each_service_operation_applied() -> None:
+    """What reconciliation asks after an unknown outcome, answered from the contract's LST."""
+    view = mml.view_from_lst(mml.parse_reply(LST_SUB_REPLY).fields, None)
+    applied = [
+        ChangeTemplate(msisdn=ISDN, template_id=2),
+        SetSmsService(msisdn=ISDN, mo=False, mt=True),
+        AddApn(msisdn=ISDN, profile=IMS),
+        RemoveApn(msisdn=ISDN, context_id=3),
+        SetImsSubscription(msisdn=ISDN, enabled=True),
+        SetVolte(msisdn=ISDN, enabled=True),
+        AddCug(msisdn=ISDN, cug=GROUP_CUG),
+        RemoveCug(msisdn=ISDN, index=11),
+        SetPushToTalk(msisdn=ISDN, group="G-1"),
+    ]
+    not_applied = [
+        ChangeTemplate(msisdn=ISDN, template_id=1),
+        SetSmsService(msisdn=ISDN, mo=True, mt=True),
+        AddApn(msisdn=ISDN, profile=IMS.model_copy(update={"qci": 6})),
+        RemoveApn(msisdn=ISDN, context_id=2),
+        SetImsSubscription(msisdn=ISDN, enabled=False),
+        SetVolte(msisdn=ISDN, enabled=False),
+        AddCug(msisdn=ISDN, cug=GROUP_CUG.model_copy(update={"access": CugAccess.OUTGOING})),
+        RemoveCug(msisdn=ISDN, index=10),
+        SetPushToTalk(msisdn=ISDN, group=None),
+    ]
+    assert [op.applied_in(view) for op in applied] == [True] * len(applied)
+    assert [op.applied_in(view) for op in not_applied] == [False] * len(not_applied)
 
 
 def test_view_of_auth_without_subscriber() -> None:
@@ -415,6 +515,35 @@ def test_view_refuses_what_the_contract_does_not_know() -> None:
         mml.view_from_lst({**sub, "TPLID": "NONE"}, None)
     del sub["NAM"]
     with pytest.raises(KeyError, match="NAM"):
+        mml.view_from_lst(sub, None)
+
+
+@pytest.mark.parametrize(
+    ("change", "complaint"),
+    [
+        ({"PDNCNTXNUM": "3"}, "PDNCNTX lines"),  # a line lost on the way is no removal
+        ({"CUGNUM": "0"}, "CUG lines"),
+        ({"PDNCNTX2": "APN=ims,QCI=5,AMBRUL=256000"}, "PDNCNTX2 is not a PDN context"),
+        ({"PDNCNTX2": "APN=ims;QCI=5"}, "PDNCNTX2"),
+        ({"PDNCNTX2": "APN=i s,QCI=5,AMBRUL=1,AMBRDL=1"}, "PDNCNTX2 is not a PDN context"),
+        ({"CUG10": "INTERLOCK=0460A001,RESTRICT=ALL,ACCESS=OA"}, "CUG10 is not a CUG"),
+        ({"PTT": "FALSE"}, "PTT and PTTGRP disagree"),
+        ({"PTTGRP": "NONE"}, "PTT and PTTGRP disagree"),
+        ({"VOLTE": "MAYBE"}, "VOLTE"),
+        ({"TS22": "NO"}, "TS22"),
+    ],
+)
+def test_view_refuses_hss_fields_it_cannot_read(change: dict[str, str], complaint: str) -> None:
+    sub = {**mml.parse_reply(LST_SUB_REPLY).fields, **change}
+    with pytest.raises(ValueError, match=complaint):
+        mml.view_from_lst(sub, None)
+
+
+@pytest.mark.parametrize("name", ["TS21", "PDNCNTXNUM", "IMS", "VOLTE", "CUGNUM", "PTTGRP"])
+def test_view_refuses_an_lst_without_the_hss_fields(name: str) -> None:
+    sub = dict(mml.parse_reply(LST_SUB_REPLY).fields)
+    del sub[name]
+    with pytest.raises(KeyError, match=name):
         mml.view_from_lst(sub, None)
 
 

@@ -20,11 +20,16 @@ from adapters.rate_limit import TokenBucket
 from emulators.hlr import Account, HlrEmulator
 from emulators.hlr.session import Answer, MmlSession
 from gateway.operations import (
+    AddApn,
+    AddCug,
+    ApnProfile,
     BarIncoming,
     BarOutgoing,
     BarRoaming,
     ChangeMsisdn,
+    ChangeTemplate,
     CreateSubscriber,
+    Cug,
     EraseForwarding,
     ForwardingKind,
     LoadAuth,
@@ -34,14 +39,20 @@ from gateway.operations import (
     Operation,
     Outcome,
     RegisterForwarding,
+    RemoveApn,
     RemoveAuth,
+    RemoveCug,
     RemoveSubscriber,
     SetData,
+    SetImsSubscription,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
+    SetPushToTalk,
     SetRoamingBarring,
+    SetSmsService,
+    SetVolte,
     SubscriberView,
     SwapImsi,
 )
@@ -186,6 +197,62 @@ async def test_service_change(
 ) -> None:
     await provisioned(ne)
     await ok(ne, op)
+    after = subscriber(emu)
+    assert {name: after[name] for name in expected} == expected
+    assert op.applied_in(await ne.read(op.lookup()))
+
+
+INTERNET = ApnProfile(
+    context_id=1, apn="cmnet", qci=9, ambr_ul_bps=50_000_000, ambr_dl_bps=100_000_000
+)
+GROUP_CUG = Cug(index=10, interlock="0460A001")
+HSS_STEPS: list[tuple[list[Operation], Operation, dict[str, Any]]] = [
+    ([], ChangeTemplate(msisdn=ISDN, template_id=2), {"tplid": 2}),
+    ([], SetSmsService(msisdn=ISDN, mo=False, mt=True), {"ts21": True, "ts22": False}),
+    (
+        [],
+        AddApn(msisdn=ISDN, profile=INTERNET),
+        {"pdncntx": [
+            {"cntxid": 1, "apn": "cmnet", "qci": 9, "ambrul": 50_000_000, "ambrdl": 100_000_000}
+        ]},
+    ),
+    ([AddApn(msisdn=ISDN, profile=INTERNET)], RemoveApn(msisdn=ISDN, context_id=1),
+     {"pdncntx": []}),
+    ([], SetImsSubscription(msisdn=ISDN, enabled=True), {"imstplid": 1}),
+    ([AddApn(msisdn=ISDN, profile=INTERNET), SetImsSubscription(msisdn=ISDN, enabled=True)],
+     SetVolte(msisdn=ISDN, enabled=True), {"volte": True}),
+    (
+        [],
+        AddCug(msisdn=ISDN, cug=GROUP_CUG),
+        {"cugs": [
+            {"cugindex": 10, "interlock": "0460A001", "restrict": "NONE", "access": "OAIA"}
+        ]},
+    ),
+    ([AddCug(msisdn=ISDN, cug=GROUP_CUG)], RemoveCug(msisdn=ISDN, index=10), {"cugs": []}),
+    ([], SetPushToTalk(msisdn=ISDN, group="G-1"), {"pttgrp": "G-1"}),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("before", "op", "expected"), HSS_STEPS, ids=lambda v: getattr(v, "op", "")
+)
+async def test_an_hss_step_whose_reply_is_lost_reads_back_as_done(
+    emu: HlrEmulator,
+    ne: MmlOverSsh,
+    before: list[Operation],
+    op: Operation,
+    expected: dict[str, Any],
+) -> None:
+    """What the engine does with an UNKNOWN step: read the subscriber back and ask the step
+    whether its effect is there, instead of sending it again."""
+    await provisioned(ne)
+    for step in before:
+        await ok(ne, step)
+    assert not op.applied_in(await ne.read(op.lookup()))
+    emu.faults.update(drop_rate=1.0)  # it runs, and the connection goes before the reply
+    reply = await ne.execute(op)
+    assert (reply.outcome, reply.unreachable) == (Outcome.UNKNOWN, True), reply
+    emu.faults.clear()
     after = subscriber(emu)
     assert {name: after[name] for name in expected} == expected
     assert op.applied_in(await ne.read(op.lookup()))

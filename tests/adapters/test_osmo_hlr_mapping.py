@@ -10,25 +10,36 @@ from adapters.network_element import NotSupported
 from adapters.osmo_hlr import mapping
 from adapters.osmo_hlr.ctrl import Command, mask, parse_reply
 from gateway.operations import (
+    AddApn,
+    AddCug,
+    ApnProfile,
     BarIncoming,
     BarOutgoing,
     BarRoaming,
     ChangeMsisdn,
+    ChangeTemplate,
     CreateSubscriber,
+    Cug,
     EraseForwarding,
     ForwardingKind,
     LoadAuth,
     Lock,
     NetworkAccess,
     RegisterForwarding,
+    RemoveApn,
     RemoveAuth,
+    RemoveCug,
     RemoveSubscriber,
     SetData,
+    SetImsSubscription,
     SetIncomingBarring,
     SetLock,
     SetNetworkAccess,
     SetOutgoingBarring,
+    SetPushToTalk,
     SetRoamingBarring,
+    SetSmsService,
+    SetVolte,
     SwapImsi,
 )
 
@@ -36,6 +47,7 @@ KI = "465b5ce8b199b49faa5f0a2ee238a6bc"  # TS 35.208 test set 1
 OPC = "cd63cb71954a9f4e48a5994e37a02baf"
 IMSI = "460001234567890"
 NUMBER = "8613800000001"
+APN = ApnProfile(context_id=1, apn="cmnet", ambr_ul_bps=1_000_000, ambr_dl_bps=1_000_000)
 LOCKED = Lock(incoming=True, outgoing=True, data=True)
 UNLOCKED = Lock()
 
@@ -165,6 +177,15 @@ def test_change_msisdn_moves_the_number_on_the_record() -> None:
         (EraseForwarding(msisdn=NUMBER, kind=ForwardingKind.BUSY), "call-forwarding"),
         (SetNetworkAccess(msisdn=NUMBER, mode=NetworkAccess.CS_ONLY), "network access mode"),
         (SwapImsi(msisdn=NUMBER, new_imsi="460009999999999"), "neither card"),
+        (ChangeTemplate(msisdn=NUMBER, template_id=2), "no service templates"),
+        (SetSmsService(msisdn=NUMBER, mo=False, mt=False), "barred at the SMS centre"),
+        (AddApn(msisdn=NUMBER, profile=APN), "no APN profiles"),
+        (RemoveApn(msisdn=NUMBER, context_id=1), "no APN profiles"),
+        (SetImsSubscription(msisdn=NUMBER, enabled=True), "no IMS subscription"),
+        (SetVolte(msisdn=NUMBER, enabled=False), "VoLTE cannot be provisioned"),
+        (AddCug(msisdn=NUMBER, cug=Cug(index=1, interlock="0460A001")), "closed user groups"),
+        (RemoveCug(msisdn=NUMBER, index=1), "closed user groups"),
+        (SetPushToTalk(msisdn=NUMBER, group=None), "push-to-talk"),
     ],
 )
 def test_what_osmo_hlr_cannot_hold_is_refused_with_a_reason(op: Any, reason: str) -> None:

@@ -11,7 +11,15 @@ from adapters.network_element import NetworkElement, NotSupported
 from adapters.smpp.client import SmppClient, SmppSettings
 from adapters.smpp.smsc import Smsc, SmscAdminSettings
 from emulators.smsc import SmscEmulator
-from gateway.operations import Lock, Lookup, Outcome, SendSms, SetLock, SetSmsBarring
+from gateway.operations import (
+    Lock,
+    Lookup,
+    Outcome,
+    SendSms,
+    SetLock,
+    SetSmsBarring,
+    SetSmsService,
+)
 
 NUMBER = "8613800138000"
 
@@ -86,6 +94,11 @@ async def test_operations_an_smsc_cannot_carry_out(element: Smsc) -> None:
         await element.execute(lock)
     with pytest.raises(NotSupported):
         await element.read(Lookup(imsi="460001234567890"))
+
+
+def test_the_sms_service_is_the_hlrs_not_the_smscs(element: Smsc) -> None:
+    with pytest.raises(NotSupported, match="subscription in the HLR/HSS"):
+        element.check(SetSmsService(msisdn=NUMBER, mo=False, mt=False))
 
 
 async def test_a_wrong_admin_password_is_permanent_and_not_shown(emulator: SmscEmulator) -> None:

@@ -13,7 +13,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 import pytest
 
@@ -25,15 +25,32 @@ from adapters.smpp.smsc import Smsc, SmscAdminSettings
 from emulators.hlr import Account, HlrEmulator
 from emulators.smsc import SmscEmulator
 from gateway.operations import (
+    AddApn,
+    AddCug,
+    ChangeTemplate,
     CreateSubscriber,
+    EraseForwarding,
     LoadAuth,
     Lock,
+    NetworkOperation,
     Operation,
+    RegisterForwarding,
+    RemoveApn,
+    RemoveCug,
     Reply,
     SendSms,
     SetData,
+    SetImsSubscription,
+    SetIncomingBarring,
     SetLock,
+    SetNetworkAccess,
+    SetOutgoingBarring,
+    SetPushToTalk,
+    SetRoamingBarring,
     SetSmsBarring,
+    SetSmsService,
+    SetVolte,
+    SwapImsi,
 )
 from tests.fixtures.osmo_hlr import OsmoHlr, osmo_hlr
 
@@ -55,7 +72,9 @@ class Harness:
     operation it refuses; ``busy`` switches the peer's "busy, try later" answer on and off, and
     ``busy_op`` is what is sent meanwhile. ``die_mid_command`` sends a changing operation and
     kills the peer while it is on its way, returning both; the peer stays down. ``kill``
-    takes the peer down.
+    takes the peer down. ``refuses`` are the kinds of operation the dialect cannot carry out
+    whatever their values (`NotSupported`, refused at intake); it accepts every other kind for
+    some values.
     """
 
     ne: NetworkElement
@@ -63,9 +82,26 @@ class Harness:
     refusal: Callable[[], Awaitable[Operation]]
     die_mid_command: Callable[[], Awaitable[tuple[Operation, Reply]]]
     kill: Callable[[], Awaitable[None]]
+    refuses: frozenset[type[Any]]
     busy: Callable[[bool], None] | None = None
     busy_op: Operation | None = None
 
+
+SMS_CENTRE_OPERATIONS = frozenset({SetSmsBarring, SendSms})
+HSS_SERVICES = frozenset(
+    {
+        ChangeTemplate,
+        SetSmsService,
+        AddApn,
+        RemoveApn,
+        SetImsSubscription,
+        SetVolte,
+        AddCug,
+        RemoveCug,
+        SetPushToTalk,
+    }
+)
+"""What an HSS keeps beyond CS/PS access: templates, SMS teleservices, EPS, IMS, CUG, PTT."""
 
 DIALECTS: list[Any] = []
 """The fixtures below that yield a `Harness`, one per dialect (as `pytest.param`s)."""
@@ -147,6 +183,7 @@ async def huawei_mml() -> AsyncIterator[Harness]:
                 busy_op=LoadAuth(imsi=IMSI, ki=KI, opc=OPC),
                 die_mid_command=die_mid_command,
                 kill=emu.stop,
+                refuses=SMS_CENTRE_OPERATIONS,
             )
 
 
@@ -194,6 +231,17 @@ async def osmo_hlr_ctrl(osmo_hlr: OsmoHlr) -> AsyncIterator[Harness]:
             refusal=refusal,
             die_mid_command=die_mid_command,
             kill=kill,
+            refuses=SMS_CENTRE_OPERATIONS
+            | HSS_SERVICES
+            | {
+                SetIncomingBarring,
+                SetOutgoingBarring,
+                SetRoamingBarring,
+                RegisterForwarding,
+                EraseForwarding,
+                SetNetworkAccess,
+                SwapImsi,
+            },
         )
 
 
@@ -247,6 +295,7 @@ async def smsc() -> AsyncIterator[Harness]:
                     busy_op=note,
                     die_mid_command=die_mid_command,
                     kill=emu.stop,
+                    refuses=frozenset(get_args(NetworkOperation)) - SMS_CENTRE_OPERATIONS,
                 )
             finally:
                 await ne.close()

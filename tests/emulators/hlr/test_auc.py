@@ -204,7 +204,7 @@ async def test_sqn_survives_a_restart(tmp_path: Path) -> None:
     async with HlrEmulator(port=0, state_file=path) as first:
         Desk(first).ok(LOGIN, add_ki(), GEN, GEN)
     data = json.loads(path.read_text())
-    assert data["version"] == 2 and data["ki"][IMSI]["sqn"] == 64
+    assert data["version"] == 3 and data["ki"][IMSI]["sqn"] == 64
     async with HlrEmulator(port=0, state_file=path) as second:
         desk = Desk(second)
         desk.ok(LOGIN, GEN)

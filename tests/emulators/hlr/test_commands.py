@@ -204,6 +204,16 @@ def test_add_tplsub_from_template_1(subscribed: Desk) -> None:
         ("CFNRC", "NOTREG"),
         ("GPRS", "FALSE"),
         ("GPRSTPLID", "NONE"),
+        ("TS21", "TRUE"),
+        ("TS22", "TRUE"),
+        ("PDNCNTXNUM", "0"),
+        ("IMS", "FALSE"),
+        ("IMSTPLID", "NONE"),
+        ("IMPU", "NONE"),
+        ("VOLTE", "FALSE"),
+        ("CUGNUM", "0"),
+        ("PTT", "FALSE"),
+        ("PTTGRP", "NONE"),
     ]
 
 

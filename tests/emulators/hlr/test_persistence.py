@@ -16,15 +16,39 @@ from emulators.hlr.statefile import StateFile
 
 from .conftest import IMSI, IMSI2, ISDN, KI, LOGIN, OPC, Desk, add_ki, add_sub
 
+HSS_SERVICES = (
+    f'MOD TS:HLRSN=1,ISDN="{ISDN}",TS22=FALSE;',
+    f'ADD PDNCNTX:HLRSN=1,ISDN="{ISDN}",CNTXID=2,APN="ims",QCI=5,AMBRUL=256000,AMBRDL=256000;',
+    f'ADD TPLIMSSUB:HLRSN=1,ISDN="{ISDN}",IMSTPLID=1;',
+    f'MOD VOLTETAG:HLRSN=1,ISDN="{ISDN}",VOLTETAG=TRUE;',
+    f'ADD CUG:HLRSN=1,ISDN="{ISDN}",CUGINDEX=10,INTERLOCK="0460A001",RESTRICT=OCB,ACCESS=OA;',
+    f'MOD PTT:HLRSN=1,ISDN="{ISDN}",PROV=TRUE,PTTGRP="G-1";',
+)
+
 
 async def test_state_survives_a_restart(tmp_path: Path) -> None:
     path = tmp_path / "hlr.json"
     async with HlrEmulator(port=0, state_file=path) as first:
         Desk(first).ok(LOGIN, add_ki(), add_sub(), f'REG CFU:HLRSN=1,ISDN="{ISDN}",FTN="1234";')
+        Desk(first).ok(LOGIN, *HSS_SERVICES)
         expected = first.state.snapshot(reveal_secrets=True)
     assert stat.S_IMODE(path.stat().st_mode) == 0o600  # it holds the keys in clear
     data = json.loads(path.read_text())
-    assert data["version"] == 2 and data["ki"][IMSI]["ki"] == KI and data["ki"][IMSI]["opc"] == OPC
+    assert data["version"] == 3 and data["ki"][IMSI]["ki"] == KI and data["ki"][IMSI]["opc"] == OPC
+    sub = data["subscribers"][IMSI]
+    assert (sub["ts21"], sub["ts22"], sub["imstplid"], sub["volte"], sub["pttgrp"]) == (
+        True,
+        False,
+        1,
+        True,
+        "G-1",
+    )
+    assert sub["pdncntx"] == [
+        {"cntxid": 2, "apn": "ims", "qci": 5, "ambrul": 256000, "ambrdl": 256000}
+    ]
+    assert sub["cugs"] == [
+        {"cugindex": 10, "interlock": "0460A001", "restrict": "OCB", "access": "OA"}
+    ]
     async with HlrEmulator(port=0, state_file=path) as second:
         assert second.state.snapshot(reveal_secrets=True) == expected
         desk = Desk(second)
@@ -72,6 +96,63 @@ def test_bad_state_file_is_refused_naming_the_entry(
     assert state.snapshot() == {"ki": {}, "subscribers": {}}
 
 
+def test_a_version_2_file_loads_with_sms_and_no_hss_services(tmp_path: Path) -> None:
+    """A file from before the HSS services: every subscriber keeps SMS, and has no PDN
+    context, IMS, CUG or push-to-talk."""
+    source = Desk(HlrEmulator())
+    source.ok(LOGIN, add_ki(), add_sub(tplid=2))
+    data = source.emulator.state.snapshot(reveal_secrets=True)
+    new = ("ts21", "ts22", "pdncntx", "imstplid", "volte", "cugs", "pttgrp")
+    old_sub = {k: v for k, v in data["subscribers"][IMSI].items() if k not in new}
+    path = tmp_path / "hlr.json"
+    path.write_text(json.dumps({"version": 2, "ki": data["ki"], "subscribers": {IMSI: old_sub}}))
+    state = HlrState()
+    assert StateFile(path, state).load()
+    assert state.snapshot(reveal_secrets=True) == data
+    assert data["subscribers"][IMSI]["ts22"] is True and data["subscribers"][IMSI]["cugs"] == []
+
+
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        ({"volte": True}, "VoLTE needs an IMS subscription and a PDN context"),
+        ({"imstplid": 1, "volte": True}, "VoLTE needs"),
+        ({"volte": "yes"}, "volte"),
+        ({"pdncntx": [{"cntxid": 1, "apn": "CMNET", "qci": 9, "ambrul": 1, "ambrdl": 1}]}, "apn"),
+        ({"pdncntx": [{"cntxid": 1, "apn": "cmnet", "qci": 0, "ambrul": 1, "ambrdl": 1}]}, "qci"),
+        (
+            {
+                "pdncntx": [
+                    {"cntxid": 1, "apn": "cmnet", "qci": 9, "ambrul": 1, "ambrdl": 1},
+                    {"cntxid": 2, "apn": "cmnet", "qci": 9, "ambrul": 1, "ambrdl": 1},
+                ]
+            },
+            "given twice",
+        ),
+        ({"cugs": [{"cugindex": 1, "interlock": "0460a001"}]}, "interlock"),
+        (
+            {
+                "cugs": [
+                    {"cugindex": i, "interlock": f"{i:08X}", "restrict": "NONE", "access": "OA"}
+                    for i in range(11)
+                ]
+            },
+            "more than 10",
+        ),
+        ({"cugs": {"1": {}}}, "expected a list"),
+        ({"pttgrp": "G 1"}, "pttgrp"),
+        ({"ts21": "TRUE"}, "ts21"),
+    ],
+)
+def test_restore_checks_the_hss_services(change: dict[str, object], message: str) -> None:
+    source = Desk(HlrEmulator())
+    source.ok(LOGIN, add_ki(), add_sub())
+    data = source.emulator.state.snapshot(reveal_secrets=True)
+    data["subscribers"][IMSI].update(change)
+    with pytest.raises(ValueError, match=message):
+        HlrState().restore(data)
+
+
 def test_restore_refuses_an_isdn_used_twice() -> None:
     source = Desk(HlrEmulator())
     source.ok(LOGIN, add_ki(), add_sub(), add_ki(IMSI2), add_sub(IMSI2, "8613800000002"))
@@ -104,8 +185,8 @@ def test_templates_from_toml_and_json(tmp_path: Path) -> None:
         7: Template(nam="SGSN", gprs=True, gprstplid=4),
     }
     js = tmp_path / "templates.json"
-    js.write_text('{"3": {"odbroam": "BROHPLMN", "ic": true}}')
-    assert read_templates(js) == {3: Template(odbroam="BROHPLMN", ic=True)}
+    js.write_text('{"3": {"odbroam": "BROHPLMN", "ic": true, "TS22": false}}')
+    assert read_templates(js) == {3: Template(odbroam="BROHPLMN", ic=True, ts22=False)}
 
 
 @pytest.mark.parametrize(
