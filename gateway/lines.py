@@ -23,6 +23,8 @@ from gateway.operations import (
     EraseForwarding,
     LoadAuth,
     Lock,
+    OtaRead,
+    OtaUpdate,
     ProveAuthentication,
     RegisterForwarding,
     RemoveAuth,
@@ -127,7 +129,7 @@ def apply_operation(view: SubscriberView, op: StepOperation) -> SubscriberView:
             return view.model_copy(update={"imsi": op.new_imsi})
         case SetSmsBarring():
             return view.model_copy(update={"sms_barred": op.barred})
-        case WriteCard() | ProveAuthentication() | SendSms():
+        case WriteCard() | ProveAuthentication() | SendSms() | OtaUpdate() | OtaRead():
             return view  # the card, or the customer's phone, changed: not the NE's record
     raise AssertionError(f"unhandled operation {op!r}")
 
