@@ -83,7 +83,7 @@ class MoHandler(Protocol):
     Return once the message is safe — acted on or stored; raise to have the SMSC deliver it
     again later."""
 
-    async def __call__(self, message: MobileOriginated) -> None: ...
+    async def __call__(self, message: MobileOriginated, /) -> None: ...
 
 
 def _elements(user_data: bytes) -> tuple[tuple[tuple[int, bytes], ...], int]:

@@ -26,13 +26,22 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
-from gateway.config import GatewayConfig, OtaConfig, SmscConfig
+from bench.ota_path import (
+    ICCID,
+    KIC,
+    KID,
+    MSISDN,
+    SERVICE,
+    OtaPath,
+    Unavailable,
+    gateway_config,
+    ota_path,
+)
 from gateway.network import MobileOriginated, build_targets, close_targets
 from gateway.operations import (
     AccessTechnology,
@@ -49,11 +58,7 @@ from gateway.targets import Targets
 
 pytestmark = pytest.mark.pcsc
 
-MSISDN, SERVICE, OTA_ADDRESS = "8613800138001", "10086", "10658800"
-KIC, KID = "200102030405060708090a0b0c0d0e0f", "201102030405060708090a0b0c0d0e0f"
-CARD = OtaCard(
-    iccid="8988211000000467343", msisdn=MSISDN, keys=OtaKeys(version=1, kic=KIC, kid=KID)
-)
+CARD = OtaCard(iccid=ICCID, msisdn=MSISDN, keys=OtaKeys(version=1, kic=KIC, kid=KID))
 ROAMING = RoamingListFile(
     networks=(
         PlmnEntry(mcc="460", mnc="01", technologies=(AccessTechnology.E_UTRAN,)),
@@ -72,78 +77,19 @@ MENU = StkMenuFile(
 )
 
 
-@dataclass
-class Path_:
-    """The processes of the path and where to reach them."""
-
-    reader: dict[str, Any]
-    smsc: dict[str, Any]
-    handset: dict[str, Any]
-    counters: Path  # the OTA counters live as long as the card: one store for every test
-
-    @property
-    def pcsc_env(self) -> dict[str, str]:
-        return dict(os.environ, PCSCLITE_CSOCK_NAME=self.reader["PCSCLITE_CSOCK_NAME"])
-
-    @property
-    def smsc_admin(self) -> str:
-        return f"http://127.0.0.1:{self.smsc['admin_port']}"
-
-    @property
-    def phone(self) -> str:
-        return f"http://127.0.0.1:{self.handset['admin_port']}"
-
-
-def _start(processes: list[subprocess.Popen[str]], *args: str) -> dict[str, Any]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", *args, "--json"], stdout=subprocess.PIPE, text=True
-    )
-    processes.append(process)
-    assert process.stdout is not None
-    line = process.stdout.readline()
-    assert line, f"{args[0]} exited with {process.wait()} before it was ready"
-    event: dict[str, Any] = json.loads(line)
-    return event
-
-
-def _unavailable(reason: str) -> None:
+def _unavailable(reason: str) -> NoReturn:
     if os.environ.get("CI") == "true":
         pytest.fail(f"the PC/SC chain is required under CI: {reason}")
     pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")
-def path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path_]:
-    work = tmp_path_factory.mktemp("ota-path")
-    processes: list[subprocess.Popen[str]] = []
+def path(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OtaPath]:
     try:
-        reader = _start(
-            processes, "emulators.usim.reader_cli", "--dir", str(work / "reader"),
-            "--ota-keys", f"1:aes:{KIC}:{KID}",
-        )  # fmt: skip
-        if reader.get("event") != "ready":
-            _unavailable(str(reader.get("reason", reader)))
-        smsc = _start(
-            processes, "emulators.smsc", "--port", "0", "--admin-port", "0", "--handset-port",
-            "0", "--service-number", SERVICE, "--service-number", OTA_ADDRESS,
-            "--receipt-delay-ms", "5",
-        )  # fmt: skip
-        handset = _start(
-            processes, "emulators.handset", "--msisdn", MSISDN, "--reader", reader["reader"],
-            "--smsc", f"127.0.0.1:{smsc['handset_port']}",
-            "--pcsc-socket", reader["PCSCLITE_CSOCK_NAME"],
-        )  # fmt: skip
-        assert handset.get("event") == "listening", handset
-        yield Path_(reader, smsc, handset, work / "ota-counters.sqlite")
-    finally:
-        for process in reversed(processes):  # each by its PID, SIGTERM first
-            if process.poll() is None:
-                process.terminate()
-                try:
-                    process.wait(timeout=10)
-                except subprocess.TimeoutExpired:
-                    process.kill()
-                    process.wait()
+        with ota_path(tmp_path_factory.mktemp("ota-path")) as started:
+            yield started
+    except Unavailable as exc:
+        _unavailable(str(exc))
 
 
 @dataclass
@@ -159,19 +105,10 @@ class Gateway:
 
 
 @contextlib.asynccontextmanager
-async def open_gateway(path: Path_, tmp_path: Path, por_timeout: float) -> AsyncIterator[Gateway]:
+async def open_gateway(path: OtaPath, tmp_path: Path, por_timeout: float) -> AsyncIterator[Gateway]:
     """The gateway's side as `gateway.runtime` builds it: SMSC element and OTA target on one
     bind, MO to service numbers to a handler (here a queue), the bind opened at once."""
-    config = GatewayConfig(
-        database=tmp_path / "gw.db",
-        smsc=SmscConfig(
-            smpp_port=path.smsc["port"],
-            admin_port=path.smsc["admin_port"],
-            password=SecretStr("provgw"),
-            service_numbers=[SERVICE],
-        ),
-        ota=OtaConfig(address=OTA_ADDRESS, por_timeout_s=por_timeout, counters=path.counters),
-    )
+    config = gateway_config(path, tmp_path / "gw.db", por_timeout=por_timeout)
     received: asyncio.Queue[MobileOriginated] = asyncio.Queue()
     targets = build_targets(config, mobile_originated=received.put, listen=True)
     try:
@@ -181,12 +118,12 @@ async def open_gateway(path: Path_, tmp_path: Path, por_timeout: float) -> Async
 
 
 @pytest.fixture
-async def gateway(path: Path_, tmp_path: Path) -> AsyncIterator[Gateway]:
+async def gateway(path: OtaPath, tmp_path: Path) -> AsyncIterator[Gateway]:
     async with open_gateway(path, tmp_path, por_timeout=10.0) as opened:
         yield opened
 
 
-def card_read(path: Path_) -> dict[str, Any]:
+def card_read(path: OtaPath) -> dict[str, Any]:
     """What the card layer reads through the reader's pcscd (`provgw card read`)."""
     done = subprocess.run(
         [sys.executable, "-m", "gateway", "card", "read", "--reader", path.reader["reader"],
@@ -199,7 +136,7 @@ def card_read(path: Path_) -> dict[str, Any]:
 
 
 async def test_a_roaming_list_updated_over_the_air_reads_back_through_pcscd(
-    path: Path_, gateway: Gateway
+    path: OtaPath, gateway: Gateway
 ) -> None:
     op = OtaUpdate(card=CARD, files=(ROAMING,))
     reply = await gateway.execute(op)
@@ -212,7 +149,7 @@ async def test_a_roaming_list_updated_over_the_air_reads_back_through_pcscd(
 
 
 async def test_a_menu_sent_over_the_air_is_selected_and_its_sms_reaches_the_gateway(
-    path: Path_, gateway: Gateway
+    path: OtaPath, gateway: Gateway
 ) -> None:
     reply = await gateway.execute(OtaUpdate(card=CARD, files=(MENU,)))
     assert reply.ok, reply
@@ -232,7 +169,7 @@ async def test_a_menu_sent_over_the_air_is_selected_and_its_sms_reaches_the_gate
 
 
 async def test_a_text_from_the_handset_reaches_the_gateways_handler(
-    path: Path_, gateway: Gateway
+    path: OtaPath, gateway: Gateway
 ) -> None:
     text = "CXXZ#张三#110101199003074578"
     async with httpx.AsyncClient(base_url=path.phone) as phone:
@@ -243,7 +180,7 @@ async def test_a_text_from_the_handset_reaches_the_gateways_handler(
 
 
 async def test_a_lost_por_is_unknown_and_reading_the_card_back_settles_it(
-    path: Path_, tmp_path: Path
+    path: OtaPath, tmp_path: Path
 ) -> None:
     op = OtaUpdate(card=CARD, files=(RoamingListFile(networks=(PlmnEntry(mcc="450", mnc="05"),)),))
     async with (
