@@ -313,3 +313,17 @@ async def test_post_mo_sends_as_a_handset_would(smsc: SmscEmulator) -> None:
         await phone.close()
     assert smsc.stats.mo_received == 3 and smsc.stats.mo_refused == 1
     await esme.close()
+
+
+async def test_an_outage_cuts_the_handsets_and_their_messages_wait(smsc: SmscEmulator) -> None:
+    phone = await Phone.attach(smsc.handset_port, ALICE)
+    smsc.faults.update(outage=True)
+    assert await phone.closed()  # the link is cut with the binds
+    with pytest.raises(OSError):
+        await Phone.attach(smsc.handset_port, ALICE)  # refused while it lasts
+    smsc.core.mobile_originated(BOB, SmsSubmit.text(ALICE, "after the outage"))
+    smsc.faults.update(outage=False)
+    await smsc.service_port.settled()
+    again = await Phone.attach(smsc.handset_port, ALICE)  # the same port
+    assert (await again.receive()).decoded_text() == "after the outage"
+    await again.close()
