@@ -20,13 +20,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
 import subprocess
 import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
 import pytest
@@ -55,6 +54,7 @@ from gateway.operations import (
     StkMenuFile,
 )
 from gateway.targets import Targets
+from tests.fixtures.pcsc import _unavailable
 
 pytestmark = pytest.mark.pcsc
 
@@ -75,12 +75,6 @@ MENU = StkMenuFile(
         MenuEntry(id=2, label="携号转网查询", destination=SERVICE, text="CXXZ"),
     ),
 )
-
-
-def _unavailable(reason: str) -> NoReturn:
-    if os.environ.get("CI") == "true":
-        pytest.fail(f"the PC/SC chain is required under CI: {reason}")
-    pytest.skip(reason)
 
 
 @pytest.fixture(scope="module")

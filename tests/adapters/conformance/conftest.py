@@ -13,6 +13,7 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -212,6 +213,24 @@ async def osmo_hlr_ctrl(osmo_hlr: OsmoHlr) -> AsyncIterator[Harness]:
 
 # -- the SMSC element: Smsc (admin API and SMPP) against the SMSC emulator ---------------------
 
+
+def _smsc_busy(emu: SmscEmulator, on: bool) -> None:
+    if on:
+        emu.faults.update(refuse_rate=1.0)  # ESME_RTHROTTLED
+    else:
+        emu.faults.clear()
+
+
+async def _smsc_dies_over_a_submit(emu: SmscEmulator, ne: NetworkElement, op: Operation) -> Reply:
+    """The SMSC stores the submit, cuts the bind before answering, and is gone before the
+    client can bind again."""
+    emu.faults.update(drop_rate=1.0, drop_stage="stored")
+    sending = asyncio.create_task(ne.execute(op))
+    await _wait_for(lambda: emu.stats.drops > 0, "the SMSC dropped the bind")
+    await emu.stop()
+    return await sending
+
+
 SMPP_PASSWORD, ADMIN_PASSWORD = "Smpp-7pw", "admin-Secret-43"
 
 
@@ -236,18 +255,8 @@ async def smsc() -> AsyncIterator[Harness]:
             assert (await ne.execute(SetSmsBarring(msisdn=MSISDN, barred=True))).ok
             return note  # SMS to a barred number
 
-        def busy(on: bool) -> None:
-            if on:
-                emu.faults.update(refuse_rate=1.0)  # ESME_RTHROTTLED
-            else:
-                emu.faults.clear()
-
         async def die_mid_command() -> tuple[Operation, Reply]:
-            emu.faults.update(drop_rate=1.0, drop_stage="stored")
-            sending = asyncio.create_task(ne.execute(note))
-            await _wait_for(lambda: emu.stats.drops > 0, "the SMSC dropped the bind")
-            await emu.stop()  # before the client can bind again
-            return note, await sending
+            return note, await _smsc_dies_over_a_submit(emu, ne, note)
 
         async with SmppClient(smpp) as client:
             ne = Smsc(admin, sms=client)
@@ -256,7 +265,7 @@ async def smsc() -> AsyncIterator[Harness]:
                     ne=ne,
                     credentials=(SMPP_PASSWORD, ADMIN_PASSWORD),
                     refusal=refusal,
-                    busy=busy,
+                    busy=partial(_smsc_busy, emu),
                     busy_op=note,
                     die_mid_command=die_mid_command,
                     kill=emu.stop,
@@ -317,18 +326,8 @@ async def ota_scp80(pcsc_chain: PrivatePcscd, tmp_path: Path) -> AsyncIterator[H
                     update={"card": OTA_CARD.model_copy(update={"keys": wrong})}
                 )
 
-            def busy(on: bool) -> None:
-                if on:
-                    emu.faults.update(refuse_rate=1.0)  # ESME_RTHROTTLED
-                else:
-                    emu.faults.clear()
-
             async def die_mid_command() -> tuple[Operation, Reply]:
-                emu.faults.update(drop_rate=1.0, drop_stage="stored")
-                sending = asyncio.create_task(ne.execute(update))
-                await _wait_for(lambda: emu.stats.drops > 0, "the SMSC dropped the bind")
-                await emu.stop()
-                return update, await sending
+                return update, await _smsc_dies_over_a_submit(emu, ne, update)
 
             try:
                 await client.wait_bound(5)
@@ -337,7 +336,7 @@ async def ota_scp80(pcsc_chain: PrivatePcscd, tmp_path: Path) -> AsyncIterator[H
                     ne=ne,
                     credentials=(SMPP_PASSWORD, OTA_KIC, OTA_KID),
                     refusal=refusal,
-                    busy=busy,
+                    busy=partial(_smsc_busy, emu),
                     busy_op=update,
                     die_mid_command=die_mid_command,
                     kill=emu.stop,

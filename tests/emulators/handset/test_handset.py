@@ -4,8 +4,7 @@ control API. (`tests/integration/test_ota_path.py` does it all through pcscd and
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import httpx
@@ -21,6 +20,7 @@ from simcard.ota import OtaCard, prepare, read_por
 from simcard.ota_counters import SqliteCounters
 from simcard.reader import read_card
 from simcard.transport import InProcessTransport
+from tests.emulators.smsc.test_routing import eventually
 from tests.emulators.smsc.test_server import DELIVER_SM, RESP, SUBMIT_SM, Esme, bound, submit_body
 from tests.emulators.usim.test_usim_ota import AES, ICCID, ROAMING, oplmn_update
 from tests.emulators.usim.test_usim_toolkit import MENU, personalise
@@ -64,14 +64,6 @@ async def phone(smsc: SmscEmulator, card: UsimCard) -> AsyncIterator[Handset]:
     await handset.link.wait_attached(5)
     yield handset
     await handset.stop()
-
-
-async def eventually(condition: Callable[[], bool], within: float = 5.0) -> None:
-    for _ in range(int(within / 0.01)):
-        if condition():
-            return
-        await asyncio.sleep(0.01)
-    raise AssertionError("never happened")
 
 
 async def next_mo(esme: Esme) -> ShortMessage:
