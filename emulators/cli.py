@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from emulators.handset.cli import handset
 from emulators.hlr.cli import hlr
 from emulators.smsc.cli import smsc
 from emulators.usim.cli import card
@@ -19,3 +20,4 @@ emulate.add_command(hlr)
 emulate.add_command(card)
 emulate.add_command(smsc)
 emulate.add_command(reader)
+emulate.add_command(handset)

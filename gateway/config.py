@@ -260,10 +260,26 @@ class SmscConfig(_Config):
     window: int = Field(10, ge=1, le=1000)
     templates: Path | None = Field(None, description="notification texts; packaged by default")
     snmp: NeSnmpConfig | None = Field(None, description="its SNMP agent, if it has one")
+    service_numbers: list[Annotated[str, Field(pattern=r"^[0-9]{3,15}$")]] = Field(
+        default_factory=lambda: ["10086"],
+        description="numbers customers text keywords to; their MO go to the gateway's handler",
+    )
 
     def secret(self) -> str:
         """The ESME password (also the admin interface's), from the environment if named."""
         return _secret(f"smsc {self.name}", self.password, self.password_env)
+
+
+class OtaConfig(_Config):
+    """Cards over the air through the SMS centre's bind (docs/ota.md, "The OTA target"): the
+    number OTA SMS come from (the SMSC routes the cards' PoRs sent there to the gateway), how
+    long a PoR is waited for, and where the OTA counters are kept."""
+
+    name: Annotated[str, Field(pattern=r"^[A-Za-z0-9_-]{1,32}$")] = "ota"
+    address: str = Field("10658800", pattern=r"^[0-9]{3,15}$")
+    por_timeout_s: float = Field(30.0, gt=0)
+    counters: Path = Path("var/ota-counters.sqlite")
+    smsp_record_length: int = Field(52, ge=28, le=255, description="EF.SMSP records on cards")
 
 
 class RetryPolicy(_Config):
@@ -347,6 +363,7 @@ class GatewayConfig(_Config):
     card_stations: list[CardStationConfig] = Field(default_factory=list)
     smsc: SmscConfig | None = None
     snmp_traps: SnmpTrapConfig = SnmpTrapConfig()
+    ota: OtaConfig | None = None
     card_spn: str = Field("provgw", max_length=16, description="service provider name on cards")
     products: list[Product] = Field(default_factory=list)
 
@@ -358,6 +375,8 @@ class GatewayConfig(_Config):
         ids = [p.id for p in self.products]
         if len(set(ids)) != len(ids):
             raise ValueError("product ids must be unique")
+        if self.ota is not None and self.smsc is None:
+            raise ValueError("ota: cards are reached through the SMS centre; configure [smsc]")
         return self
 
     def product(self, product_id: str) -> Product | None:

@@ -26,6 +26,8 @@ from gateway.operations import (
     EraseForwarding,
     LoadAuth,
     Lock,
+    OtaRead,
+    OtaUpdate,
     ProveAuthentication,
     RegisterForwarding,
     RemoveApn,
@@ -156,7 +158,7 @@ def apply_operation(view: SubscriberView, op: StepOperation) -> SubscriberView:
             return view.model_copy(update={"ptt_group": op.group})
         case SetSmsService():
             return view.model_copy(update={"sms_mo": op.mo, "sms_mt": op.mt})
-        case WriteCard() | ProveAuthentication() | SendSms():
+        case WriteCard() | ProveAuthentication() | SendSms() | OtaUpdate() | OtaRead():
             return view  # the card, or the customer's phone, changed: not the NE's record
     raise AssertionError(f"unhandled operation {op!r}")
 

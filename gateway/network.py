@@ -9,7 +9,8 @@ its adapter. Adding a dialect: docs/architecture.md, "Adding a dialect".
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Mapping
+import logging
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
@@ -25,7 +26,12 @@ from adapters.network_element import (
     NetworkElement,
 )
 from adapters.osmo_hlr.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
+from adapters.ota.transport import OtaSettings, OtaTransport
 from adapters.smpp.client import ReceiptHandler, SmppClient, SmppSettings
+
+# The MO seam, re-exported for the rest of the gateway (which does not import adapters).
+from adapters.smpp.mo import MobileOriginated as MobileOriginated
+from adapters.smpp.mo import MoHandler as MoHandler
 from adapters.smpp.sms_templates import NotificationTemplates, load_templates
 from adapters.smpp.smsc import Smsc, SmscAdminSettings
 from adapters.snmp import SnmpManager, SnmpSettings
@@ -38,9 +44,12 @@ from gateway.config import (
     NeSnmpConfig,
     NetworkElementConfig,
     OsmoHlrCtrlConfig,
+    OtaConfig,
     SmscConfig,
 )
 from gateway.targets import Targets
+
+log = logging.getLogger(__name__)
 
 Settings = TypeVar("Settings", bound=NeConfigBase)
 
@@ -136,21 +145,37 @@ def build_station(st: CardStationConfig, auc: AucLookup) -> CardStation:
     return pcsc_station(st.name, reader=st.reader, auc=auc)
 
 
-def build_targets(config: GatewayConfig, receipts: ReceiptHandler | None = None) -> Targets:
-    """Every NE, the SMS centre and every card station the configuration names."""
+def build_targets(
+    config: GatewayConfig,
+    receipts: ReceiptHandler | None = None,
+    mobile_originated: MoHandler | None = None,
+    *,
+    listen: bool = False,
+) -> Targets:
+    """Every NE, the SMS centre, the OTA target and every card station the configuration
+    names. ``mobile_originated`` takes what customers text to the service numbers (the keyword
+    dialogue); ``listen`` binds to the SMS centre at once — MO messages (PoRs, keywords) only
+    arrive on a bound transceiver — instead of on the first notification (needs a running
+    event loop)."""
     network = build_network(config)
     closers = []
     if config.smsc is not None:
-        smsc, sms = build_smsc(config.smsc, receipts)
+        router = MobileOriginatedRouter(config.smsc.service_numbers, mobile_originated)
+        smsc, sms = build_smsc(config.smsc, receipts, router)
         network[smsc.name] = smsc
+        if config.ota is not None:
+            router.ota = build_ota(config.ota, sms)
+            network[router.ota.name] = router.ota
         closers.append(sms.close)
+        if listen:
+            sms.start()
     return Targets(network, build_stations(config, network), closers)
 
 
 def build_smsc(
-    config: SmscConfig, receipts: ReceiptHandler | None
+    config: SmscConfig, receipts: ReceiptHandler | None, mobile_originated: MoHandler | None = None
 ) -> tuple[NetworkElement, SmppClient]:
-    """The SMS centre: SMPP for notices (bound on first use), its admin API for barring."""
+    """The SMS centre: SMPP for notices, PoRs and MO, its admin API for barring."""
     password = config.secret()
     sms = SmppClient(
         SmppSettings(
@@ -162,6 +187,7 @@ def build_smsc(
             window=config.window,
         ),
         on_receipt=receipts,
+        on_mo=mobile_originated,
     )
     admin = SmscAdminSettings(
         name=config.name,
@@ -171,6 +197,40 @@ def build_smsc(
         password=password,
     )
     return Smsc(admin, sms=sms), sms
+
+
+def build_ota(config: OtaConfig, sms: SmppClient) -> OtaTransport:
+    """The OTA target: secured packets over the SMS centre's bind (shared with notices)."""
+    return OtaTransport(
+        OtaSettings(
+            name=config.name,
+            address=config.address,
+            por_timeout=config.por_timeout_s,
+            counters=config.counters,
+            smsp_record_length=config.smsp_record_length,
+        ),
+        sms,
+    )
+
+
+class MobileOriginatedRouter:
+    """Where a mobile-originated message goes: a card's PoR (PID 7F, or anything to the OTA
+    address) to the OTA target; a message to a service number to ``handler`` — the keyword
+    dialogue plugs in there; anything else (or with no handler) is logged and taken, so that
+    the SMSC does not offer it again. A handler that raises has the SMSC deliver it again."""
+
+    def __init__(self, service_numbers: Collection[str], handler: MoHandler | None) -> None:
+        self.service_numbers = set(service_numbers)
+        self.handler = handler
+        self.ota: OtaTransport | None = None
+
+    async def __call__(self, message: MobileOriginated) -> None:
+        if self.ota is not None and self.ota.takes(message):
+            await self.ota.accept(message)
+        elif self.handler is not None and message.destination in self.service_numbers:
+            await self.handler(message)
+        else:
+            log.info("MO not handled (no handler for it): %s", message.describe())
 
 
 def build_notices(config: GatewayConfig) -> NotificationTemplates | None:

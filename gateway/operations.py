@@ -161,11 +161,124 @@ class Cug(_Model):
     access: CugAccess = CugAccess.BOTH
 
 
+# -- cards over the air (SCP80 + RFM, through the SMS centre) -------------------------------
+
+
+class OtaKeys(_Model):
+    """A card's OTA key set, from the SIM vendor's file: its version (KVN 1-15) and KIc/KID.
+    ``aes``: AES-128 ciphering and CMAC; ``3des``: two-key 3DES CBC and CBC-MAC. The keys are
+    secrets like Ki: never printed, sealed at rest."""
+
+    version: int = Field(ge=1, le=15)
+    algorithm: Literal["aes", "3des"] = "aes"
+    kic: HexKey
+    kid: HexKey
+
+
+class OtaCard(_Model):
+    """The card an OTA operation is for: its ICCID (the OTA counters are kept per card and key
+    set), the number its SMS go to, and its key set."""
+
+    iccid: Iccid
+    msisdn: E164
+    keys: OtaKeys
+
+
+class AccessTechnology(StrEnum):
+    """Radio access technologies of a PLMN selector entry (TS 31.102 §4.2.5)."""
+
+    UTRAN = "utran"
+    E_UTRAN = "e-utran"
+    NG_RAN = "ng-ran"
+    GSM = "gsm"
+    GSM_COMPACT = "gsm-compact"
+
+
+class PlmnEntry(_Model):
+    """A network of a roaming list; ``technologies`` None means every one (as pySim writes),
+    an empty tuple none named."""
+
+    mcc: str = Field(pattern=r"^[0-9]{3}$")
+    mnc: str = Field(pattern=r"^[0-9]{2,3}$")
+    technologies: tuple[AccessTechnology, ...] | None = None
+
+    @field_validator("technologies")
+    @classmethod
+    def _canonical(
+        cls, value: tuple[AccessTechnology, ...] | None
+    ) -> tuple[AccessTechnology, ...] | None:
+        """One order and no repeats, so that the same entry read back compares equal."""
+        return None if value is None else tuple(t for t in AccessTechnology if t in value)
+
+
+class SpnFile(_Model):
+    """EF.SPN: the name a phone shows for the operator, and when."""
+
+    file: Literal["spn"] = "spn"
+    name: str = Field(max_length=16)
+    show_in_home: bool = True
+    hide_when_roaming: bool = True
+
+
+class RoamingListFile(_Model):
+    """EF.OPLMNwAcT: the operator's preferred networks abroad, in order (12 fit the file)."""
+
+    file: Literal["oplmnwact"] = "oplmnwact"
+    networks: tuple[PlmnEntry, ...] = Field(max_length=12)
+
+
+class SmsCentreFile(_Model):
+    """EF.SMSP, first record: the SMS centre address the phone sends through."""
+
+    file: Literal["smsp"] = "smsp"
+    address: E164
+
+
+class MenuEntry(_Model):
+    """An STK menu item and the text message it sends."""
+
+    id: int = Field(ge=1, le=255)
+    label: str = Field(min_length=1, max_length=40)
+    destination: str = Field(pattern=r"^[0-9]{3,20}$")
+    text: str = Field(min_length=1, max_length=160)
+
+
+class StkMenuFile(_Model):
+    """The operator's STK menu (the card's menu file): title and items."""
+
+    file: Literal["stk_menu"] = "stk_menu"
+    title: str = Field(min_length=1, max_length=40)
+    items: tuple[MenuEntry, ...] = Field(min_length=1, max_length=7)
+
+
+CardFile = Annotated[
+    SpnFile | RoamingListFile | SmsCentreFile | StkMenuFile, Field(discriminator="file")
+]
+"""The content of one card file, vendor-neutral: what an OTA update writes, what a read gives."""
+CardFileName = Literal["spn", "oplmnwact", "smsp", "stk_menu"]
+
+
+class CardLookup(_Model):
+    """Which card to read over the air, and which of its files."""
+
+    card: OtaCard
+    files: tuple[CardFileName, ...] = Field(min_length=1)
+
+
+class CardView(_Model):
+    """Files of a card as read over the air (only those asked for), by name."""
+
+    iccid: Iccid
+    files: dict[CardFileName, CardFile] = Field(default_factory=dict)
+
+
 class Lookup(_Model):
-    """How to find the subscriber an operation is about: by IMSI or by MSISDN (E.164)."""
+    """How to find the subscriber an operation is about: by IMSI or by MSISDN (E.164); for an
+    OTA operation also the card and the files to read back (``card``)."""
 
     imsi: Imsi | None = None
     msisdn: E164 | None = None
+    card: CardLookup | None = None
 
 
 class Lock(_Model):
@@ -203,6 +316,7 @@ class SubscriberView(_Model):
     volte: bool = False  # the IMS subscription's VoLTE service flag
     cugs: tuple[Cug, ...] = ()  # by CUG index
     ptt_group: PttGroup | None = None  # push-to-talk (和对讲) on, in this group
+    card: CardView | None = None  # files read over the air (OTA lookups only)
 
     @field_validator("apns")
     @classmethod
@@ -641,6 +755,46 @@ class SetSmsService(_Model):
         return view.exists and (view.sms_mo, view.sms_mt) == (self.mo, self.mt)
 
 
+class OtaUpdate(_Model):
+    """Change files of a card in the field over the air: RFM commands in secured packets
+    (SCP80) by SMS, through the SMS centre and the subscriber's phone. Proven by the card's
+    PoR; an unknown outcome (no PoR in time) is settled by reading the files back."""
+
+    op: Literal["ota_update"] = "ota_update"
+    card: OtaCard
+    files: tuple[CardFile, ...] = Field(min_length=1, max_length=4)
+
+    @field_validator("files")
+    @classmethod
+    def _once_each(cls, value: tuple[CardFile, ...]) -> tuple[CardFile, ...]:
+        names = [f.file for f in value]
+        if len(set(names)) != len(names):
+            raise ValueError("each file at most once per update")
+        return value
+
+    def lookup(self) -> Lookup:
+        names = tuple(f.file for f in self.files)
+        return Lookup(msisdn=self.card.msisdn, card=CardLookup(card=self.card, files=names))
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return view.card is not None and all(view.card.files.get(f.file) == f for f in self.files)
+
+
+class OtaRead(_Model):
+    """Read files of a card over the air (the reply's fields hold them, as JSON). Read-only:
+    simply run again when its outcome is unknown."""
+
+    op: Literal["ota_read"] = "ota_read"
+    card: OtaCard
+    files: tuple[CardFileName, ...] = Field(min_length=1)
+
+    def lookup(self) -> Lookup:
+        return Lookup(msisdn=self.card.msisdn, card=CardLookup(card=self.card, files=self.files))
+
+    def applied_in(self, view: SubscriberView) -> bool:
+        return False
+
+
 NetworkOperation = (
     LoadAuth
     | RemoveAuth
@@ -667,6 +821,8 @@ NetworkOperation = (
     | RemoveCug
     | SetPushToTalk
     | SetSmsService
+    | OtaUpdate
+    | OtaRead
 )
 Operation = Annotated[NetworkOperation, Field(discriminator="op")]
 """What a network element executes."""

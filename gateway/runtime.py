@@ -21,7 +21,13 @@ from gateway.config import GatewayConfig, HuaweiMmlConfig, NeSnmpConfig, SmscCon
 from gateway.counter import Counter
 from gateway.engine import Engine
 from gateway.monitor import ProbeMonitor
-from gateway.network import build_notices, build_snmp_manager, build_targets, close_targets
+from gateway.network import (
+    MoHandler,
+    build_notices,
+    build_snmp_manager,
+    build_targets,
+    close_targets,
+)
 from gateway.receipts import ReceiptBook
 from gateway.resources.guard import make_guard
 from gateway.resources.service import Resources
@@ -34,12 +40,19 @@ DEMO_PASSWORD = "provgw"  # noqa: S105 - the demo emulator's built-in account, l
 
 @contextlib.asynccontextmanager
 async def running_gateway(
-    config: GatewayConfig, *, create_key: bool = False, owner: str | None = None
+    config: GatewayConfig,
+    *,
+    create_key: bool = False,
+    owner: str | None = None,
+    mobile_originated: MoHandler | None = None,
 ) -> AsyncIterator[Engine]:
-    """A started engine over the configured store and NEs; stopped cleanly on exit."""
+    """A started engine over the configured store and NEs; stopped cleanly on exit.
+
+    ``mobile_originated`` takes what customers text to the SMS centre's service numbers (the
+    keyword dialogue plugs in here); cards' PoRs go to the OTA target by themselves."""
     vault = Vault.from_environment(config.secret_key_file, create=create_key)
     receipts = ReceiptBook()
-    targets = build_targets(config, receipts)
+    targets = build_targets(config, receipts, mobile_originated, listen=True)
     try:
         async with SqliteStore(config.database, vault) as store:
             receipts.store = store
@@ -174,6 +187,7 @@ class SmscProcess:
     process: asyncio.subprocess.Process
     config: SmscConfig  # what reaches it with its built-in ESME account
     snmp_port: int | None = None
+    handset_port: int = 0  # where emulated handsets attach
 
 
 def _port_or_none(value: object) -> int | None:
@@ -189,7 +203,11 @@ def free_udp_port(host: str = "127.0.0.1") -> int:
 
 @contextlib.asynccontextmanager
 async def smsc_emulator_process(
-    *extra_args: str, host: str = "127.0.0.1", port: int = 0, admin_port: int = 0
+    *extra_args: str,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    admin_port: int = 0,
+    handset_port: int = 0,
 ) -> AsyncIterator[SmscProcess]:
     """Start ``python -m emulators.smsc`` (on free ports unless given them)."""
     args = [
@@ -203,6 +221,8 @@ async def smsc_emulator_process(
         str(port),
         "--admin-port",
         str(admin_port),
+        "--handset-port",
+        str(handset_port),
         "--system-id",
         DEMO_USER,
         "--password",
@@ -222,6 +242,7 @@ async def smsc_emulator_process(
                 snmp=None if snmp_port is None else NeSnmpConfig(port=snmp_port),
             ),
             snmp_port,
+            int(str(event.get("handset_port") or 0)),
         )
 
 

@@ -43,8 +43,23 @@ def encode_address(number: str) -> bytes:
     return bytes([len(digits), ton_npi]) + bcd
 
 
+def encode_originator(originator: str) -> bytes:
+    """TP-OA: a number (`encode_address`), or an alphanumeric sender such as an operator's
+    name — up to 11 GSM characters, packed, TON/NPI D0 (TS 23.040 §9.1.2.5)."""
+    digits = originator[1:] if originator.startswith("+") else originator
+    if digits.isdigit():
+        return encode_address(originator)
+    septets = gsm_encode(originator)
+    if septets is None or not 0 < len(septets) <= 11:
+        raise SmsError(f"an alphanumeric address has 1-11 GSM characters: {originator!r}")
+    semi_octets = -(-len(septets) * 7 // 4)  # the length counts the semi-octets in use
+    return bytes([semi_octets, 0xD0]) + pack_septets(septets)
+
+
 def decode_address(data: bytes) -> tuple[str, int]:
     """(number, bytes used) from an address field; alphanumeric addresses decode as text."""
+    if len(data) < 2:
+        raise SmsError("address field truncated")
     count, ton_npi = data[0], data[1]
     size = 2 + (count + 1) // 2
     if len(data) < size:
@@ -144,9 +159,56 @@ def _user_data_fields(dcs: int, user_data: bytes, udhi: bool, text_septets: int 
     return bytes([header_septets + (text_septets or 0)]) + user_data
 
 
+def _text_septets(dcs: int, udl: int, user_data: bytes, udhi: bool) -> int | None:
+    """The septets of 7-bit text that TP-UDL counts beyond the header (None for 8-bit/UCS-2);
+    `SmsError` when the octets that follow do not match TP-UDL."""
+    if alphabet(dcs) != "7bit":
+        if len(user_data) != udl:
+            raise SmsError(f"TP-UDL says {udl} octets, {len(user_data)} follow")
+        return None
+    header_septets = ((1 + user_data[0]) * 8 + 6) // 7 if udhi and user_data else 0
+    if udl < header_septets or len(user_data) != (udl * 7 + 7) // 8:
+        raise SmsError(f"TP-UDL says {udl} septets, {len(user_data)} octets follow")
+    return udl - header_septets
+
+
+def _decoded_text(user_data: bytes, dcs: int, udhi: bool, septets: int | None) -> str:
+    """The text of TP-UD (its header skipped); 8-bit data as hex."""
+    body, fill = user_data, 0
+    if udhi:
+        header = 1 + body[0]
+        fill = (7 - header * 8 % 7) % 7
+        body = body[header:]
+    kind = alphabet(dcs)
+    if kind == "7bit":
+        return gsm_decode(unpack_septets(body, septets or 0, fill))
+    if kind == "ucs2":
+        return body.decode("utf-16-be", errors="replace")
+    return body.hex()
+
+
+def text_user_data(text: str, header: bytes = b"") -> tuple[int, bytes, int | None]:
+    """(TP-DCS, TP-UD, septets) for `text` behind an optional user data header (UDHL
+    included): GSM 7-bit packed after the header's fill bits when every character has a code,
+    else UCS-2. `SmsError` when it does not fit one message."""
+    septets = gsm_encode(text)
+    if septets is None:
+        user_data = header + text.encode("utf-16-be")
+        if len(user_data) > MAX_USER_DATA:
+            raise SmsError(f"{len(user_data)} octets of UCS-2 user data exceed {MAX_USER_DATA}")
+        return 0x08, user_data, None
+    fill = (7 - len(header) * 8 % 7) % 7 if header else 0
+    user_data = header + pack_septets(septets, fill)
+    header_septets = (len(header) * 8 + 6) // 7
+    if header_septets + len(septets) > MAX_USER_DATA * 8 // 7:
+        raise SmsError(f"{len(septets)} GSM characters do not fit one message")
+    return 0x00, user_data, len(septets)
+
+
 @dataclass(frozen=True)
 class SmsDeliver:
-    """SMS-DELIVER (SC → MS). `user_data` is TP-UD as sent: header included when `udhi`."""
+    """SMS-DELIVER (SC → MS). `user_data` is TP-UD as sent: header included when `udhi`;
+    `text_septets` is set for 7-bit text (TP-UDL counts septets then)."""
 
     originator: str
     user_data: bytes
@@ -155,15 +217,16 @@ class SmsDeliver:
     scts: bytes = field(default=bytes(7))
     udhi: bool = True
     more_messages: bool = False
+    text_septets: int | None = None
 
     def encode(self) -> bytes:
         first = 0x00 | (0 if self.more_messages else 0x04) | (_UDHI if self.udhi else 0)
         return (
             bytes([first])
-            + encode_address(self.originator)
+            + encode_originator(self.originator)
             + bytes([self.pid, self.dcs])
             + self.scts
-            + _user_data_fields(self.dcs, self.user_data, self.udhi, None)
+            + _user_data_fields(self.dcs, self.user_data, self.udhi, self.text_septets)
         )
 
     @classmethod
@@ -176,9 +239,13 @@ class SmsDeliver:
             raise SmsError("SMS-DELIVER truncated")
         pid, dcs, scts, udl = tpdu[i], tpdu[i + 1], tpdu[i + 2 : i + 9], tpdu[i + 9]
         user_data = tpdu[i + 10 :]
-        if alphabet(dcs) != "7bit" and len(user_data) != udl:
-            raise SmsError(f"TP-UDL says {udl} octets, {len(user_data)} follow")
-        return cls(originator, user_data, pid, dcs, scts, bool(tpdu[0] & _UDHI), not tpdu[0] & 0x04)
+        udhi = bool(tpdu[0] & _UDHI)
+        septets = _text_septets(dcs, udl, user_data, udhi)
+        return cls(originator, user_data, pid, dcs, scts, udhi, not tpdu[0] & 0x04, septets)
+
+    def decoded_text(self) -> str:
+        """The message text (user data header skipped)."""
+        return _decoded_text(self.user_data, self.dcs, self.udhi, self.text_septets)
 
     @property
     def is_data_download(self) -> bool:
@@ -226,42 +293,19 @@ class SmsSubmit:
         pid, dcs = tpdu[i], tpdu[i + 1]
         udl = tpdu[i + 2 + vp_len]
         user_data = tpdu[i + 3 + vp_len :]
-        septets = udl if alphabet(dcs) == "7bit" else None
-        if septets is None and len(user_data) != udl:
-            raise SmsError(f"TP-UDL says {udl} octets, {len(user_data)} follow")
         udhi = bool(tpdu[0] & _UDHI)
-        if septets is not None and udhi:
-            septets -= ((1 + user_data[0]) * 8 + 6) // 7
+        septets = _text_septets(dcs, udl, user_data, udhi)
         return cls(destination, user_data, pid, dcs, tpdu[1], udhi, septets)
 
     @classmethod
     def text(cls, destination: str, text: str, *, reference: int = 0) -> SmsSubmit:
         """A plain text message: GSM 7-bit when every character has a code, else UCS-2."""
-        septets = gsm_encode(text)
-        if septets is not None:
-            return cls(
-                destination,
-                pack_septets(septets),
-                dcs=0x00,
-                reference=reference,
-                text_septets=len(septets),
-            )
-        return cls(destination, text.encode("utf-16-be"), dcs=0x08, reference=reference)
+        dcs, user_data, septets = text_user_data(text)
+        return cls(destination, user_data, dcs=dcs, reference=reference, text_septets=septets)
 
     def decoded_text(self) -> str:
         """The message text (user data header skipped)."""
-        body = self.user_data
-        fill = 0
-        if self.udhi:
-            header = 1 + body[0]
-            fill = (7 - header * 8 % 7) % 7
-            body = body[header:]
-        kind = alphabet(self.dcs)
-        if kind == "7bit":
-            return gsm_decode(unpack_septets(body, self.text_septets or 0, fill))
-        if kind == "ucs2":
-            return body.decode("utf-16-be", errors="replace")
-        return body.hex()
+        return _decoded_text(self.user_data, self.dcs, self.udhi, self.text_septets)
 
 
 # -- secured packets in one or more messages --------------------------------------------------

@@ -34,6 +34,16 @@ also keeps the concatenation reference of its parts the same.
 Receipts (``deliver_sm`` with ``esm_class`` 0x04) go to ``on_receipt``; the client answers
 ``deliver_sm_resp`` after the handler returns, or ESME_RX_T_APPN if it raised, so that the SMSC
 delivers the receipt again later instead of it being lost.
+
+Mobile-originated messages (any other ``deliver_sm``) go to ``on_mo`` whole: the parts of a
+concatenated message are held, unanswered, until the last one is in (`adapters.smpp.mo`), and
+all are answered once the handler returned (ESME_RX_T_APPN if it raised). Parts of a message
+that stays incomplete for ``mo_reassembly_timeout`` are answered ESME_RX_T_APPN (the SMSC sends
+them again); the SMSC's deliver window must let every part of a message be in flight at once.
+Without ``on_mo`` they are refused for good (ESME_RX_P_APPN).
+
+Binary messages (a card's secured packets: PID 7F, DCS F6, a user data header) go out with
+`SmppClient.submit_data`, under the same rules as text.
 """
 
 from __future__ import annotations
@@ -44,9 +54,10 @@ import logging
 import re
 import time
 import zlib
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
+from functools import partial
 from types import TracebackType
 from typing import Self
 
@@ -54,6 +65,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from adapters.rate_limit import TokenBucket
 from adapters.smpp import sms_text
+from adapters.smpp.mo import MoAssembler, MoError, MoHandler
 from adapters.smpp.pdu import (
     MAX_SEQUENCE,
     Address,
@@ -117,6 +129,9 @@ class SmppSettings(BaseModel):
         0x1400, ge=0x1400, le=0x3FFF, description="vendor TLV carrying the idempotency key"
     )
     max_parts: int = Field(10, ge=1, le=255, description="longest message, in parts")
+    mo_reassembly_timeout: float = Field(
+        60.0, gt=0, description="seconds the parts of an incomplete MO message are held"
+    )
 
     @field_validator("system_id", "system_type")
     @classmethod
@@ -181,6 +196,8 @@ class ClientStats:
     resent: int = 0  # parts sent again after a lost response
     throttled: int = 0  # transient refusals
     receipts: int = 0
+    mo_parts: int = 0  # deliver_sm of mobile-originated messages received
+    mo_messages: int = 0  # whole messages the MO handler accepted
 
 
 def source_address(sender: str) -> Address:
@@ -212,6 +229,22 @@ class NotBound(NotSent):
     """No bind to send on: the SMSC could not be reached, or refused the bind."""
 
     code = "not-bound"
+
+
+def _check_reference(reference: str) -> None:
+    if not (0 < len(reference) <= 100 and reference.isascii() and reference.isprintable()):
+        raise ValueError("reference: 1-100 printable ASCII characters")
+
+
+def _sent_on(link: _Link, token: tuple[_Link, int]) -> bool:
+    return token[0] is link
+
+
+def _respond_all(tokens: Sequence[tuple[_Link, int]], status: int) -> None:
+    """Answer held deliver_sm (a lost bind's are dropped: the SMSC sends those again)."""
+    body = message_id_body("") if status == Status.ESME_ROK else b"\0"
+    for link, sequence in tokens:
+        link.respond(Command.DELIVER_SM_RESP, sequence, status, body)
 
 
 def _expire(future: asyncio.Future[Pdu], within: float) -> None:
@@ -305,10 +338,18 @@ class _Part:
 class SmppClient:
     """The SMPP client (see the module docstring): ``async with SmppClient(settings) as c``."""
 
-    def __init__(self, settings: SmppSettings, on_receipt: ReceiptHandler | None = None) -> None:
+    def __init__(
+        self,
+        settings: SmppSettings,
+        on_receipt: ReceiptHandler | None = None,
+        on_mo: MoHandler | None = None,
+    ) -> None:
         self.settings = settings
         self.stats = ClientStats()
         self._on_receipt = on_receipt
+        self._on_mo = on_mo
+        self._parts: MoAssembler[tuple[_Link, int]] = MoAssembler()
+        self._reaper: asyncio.TimerHandle | None = None
         self._window = asyncio.Semaphore(settings.window)
         self._bucket = (
             TokenBucket(settings.throttle_rate, settings.throttle_burst)
@@ -319,7 +360,7 @@ class SmppClient:
         self._bound = asyncio.Event()
         self._closed = False
         self._keeper: asyncio.Task[None] | None = None
-        self._receipt_tasks: set[asyncio.Task[None]] = set()
+        self._handler_tasks: set[asyncio.Task[None]] = set()
         self._last_error = "not bound yet"
         self._resume_at = 0.0
         self._throttle_streak = 0
@@ -356,6 +397,19 @@ class SmppClient:
         except TimeoutError:
             raise TimeoutError(f"{self.settings.name}: not bound: {self._last_error}") from None
 
+    async def probe(self) -> None:
+        """One enquire_link answered on the bind (binding first, within ``bind_timeout``):
+        proves the SMSC answers. `TimeoutError` or `ConnectionError` otherwise."""
+        await self.wait_bound(self.settings.bind_timeout)
+        link = self._link
+        if link is None or not link.alive:
+            raise NotBound(self._last_error)
+        future = link.request(Command.ENQUIRE_LINK)
+        try:
+            await asyncio.wait_for(future, self.settings.response_timeout)
+        except TimeoutError:
+            raise TimeoutError(f"{self.settings.name}: no enquire_link_resp in time") from None
+
     async def submit(
         self, destination: str, text: str, *, sender: str, reference: str
     ) -> SubmitResult:
@@ -369,27 +423,72 @@ class SmppClient:
         started = time.perf_counter()
         target = destination_address(destination)
         source = source_address(sender)
-        if not (0 < len(reference) <= 100 and reference.isascii() and reference.isprintable()):
-            raise ValueError("reference: 1-100 printable ASCII characters")
+        _check_reference(reference)
         encoded = sms_text.encode(text, concatenation_reference(reference), self.settings.max_parts)
+        template = ShortMessage(
+            source=source,
+            destination=target,
+            short_message=b"",
+            esm_class=encoded.esm_class,
+            registered_delivery=self.settings.registered_delivery,
+            data_coding=encoded.data_coding,
+        )
+        return await self._submit_message(template, encoded.parts, reference, started)
+
+    async def submit_data(
+        self,
+        destination: str,
+        parts: Sequence[bytes],
+        *,
+        sender: str,
+        reference: str,
+        protocol_id: int,
+        data_coding: int,
+        esm_class: int = sms_text.UDHI,
+        registered_delivery: int = 0,
+    ) -> SubmitResult:
+        """Send one binary message — ``parts`` are the TP-UD of each SMS, user data header
+        included (``esm_class`` 0x40) — e.g. a secured packet for a card (PID 0x7F, DCS 0xF6).
+
+        Everything else as `submit`: the same ``reference`` rule, bad input raises `ValueError`
+        naming the field. No receipt is asked for unless ``registered_delivery`` says so.
+        """
+        started = time.perf_counter()
+        target = destination_address(destination)
+        source = source_address(sender)
+        _check_reference(reference)
+        if not 0 < len(parts) <= self.settings.max_parts:
+            raise ValueError(f"parts: 1-{self.settings.max_parts} short messages")
+        if any(not 0 < len(part) <= 140 for part in parts):
+            raise ValueError("parts: each 1-140 octets (one SMS of user data)")
+        for name, value in (("protocol_id", protocol_id), ("data_coding", data_coding)):
+            if not 0 <= value <= 0xFF:
+                raise ValueError(f"{name}: one octet")
+        template = ShortMessage(
+            source=source,
+            destination=target,
+            short_message=b"",
+            esm_class=esm_class,
+            protocol_id=protocol_id,
+            registered_delivery=registered_delivery,
+            data_coding=data_coding,
+        )
+        return await self._submit_message(template, tuple(parts), reference, started)
+
+    async def _submit_message(
+        self, template: ShortMessage, parts: tuple[bytes, ...], reference: str, started: float
+    ) -> SubmitResult:
+        """Send each part in turn, as ``template`` with its short_message and key."""
         self.start()
         deadline = time.monotonic() + self.settings.submit_timeout
-        total = encoded.segments
+        total = len(parts)
         ids: list[str] = []
         maybe_sent = False
-        for seq, part in enumerate(encoded.parts, 1):
+        for seq, part in enumerate(parts, 1):
             tlvs = {}
             if self.settings.idempotency_tag is not None:
                 tlvs[self.settings.idempotency_tag] = f"{reference}#{seq}/{total}".encode()
-            body = ShortMessage(
-                source=source,
-                destination=target,
-                short_message=part,
-                esm_class=encoded.esm_class,
-                registered_delivery=self.settings.registered_delivery,
-                data_coding=encoded.data_coding,
-                tlvs=tlvs,
-            ).encode()
+            body = replace(template, short_message=part, tlvs=tlvs).encode()
             result = await self._submit_part(body, deadline)
             maybe_sent = maybe_sent or result.maybe_sent
             if result.message_id is None:
@@ -397,10 +496,17 @@ class SmppClient:
                 if outcome is Outcome.TRANSIENT and (ids or maybe_sent):
                     outcome = Outcome.UNKNOWN  # some of the message may be at the SMSC
                 return self._result(
-                    outcome, ids, encoded, result.code, result.text, started, result.unreachable
+                    outcome,
+                    ids,
+                    template,
+                    total,
+                    result.code,
+                    result.text,
+                    started,
+                    result.unreachable,
                 )
             ids.append(result.message_id)
-        return self._result(Outcome.OK, ids, encoded, Status.ESME_ROK.name, "", started)
+        return self._result(Outcome.OK, ids, template, total, Status.ESME_ROK.name, "", started)
 
     async def close(self) -> None:
         """Let submits in flight finish (up to ``response_timeout``), unbind, and disconnect."""
@@ -418,9 +524,11 @@ class SmppClient:
         if self._keeper is not None:
             self._keeper.cancel()
             await asyncio.gather(self._keeper, return_exceptions=True)
-        for task in list(self._receipt_tasks):
-            task.cancel()  # unanswered receipts: the SMSC delivers them again on a later bind
-        await asyncio.gather(*self._receipt_tasks, return_exceptions=True)
+        if self._reaper is not None:
+            self._reaper.cancel()
+        for task in list(self._handler_tasks):
+            task.cancel()  # unanswered receipts and MO: the SMSC delivers them again
+        await asyncio.gather(*self._handler_tasks, return_exceptions=True)
         if link is not None and link.alive:
             await self._unbind(link)
 
@@ -428,7 +536,8 @@ class SmppClient:
         self,
         outcome: Outcome,
         ids: list[str],
-        encoded: sms_text.EncodedSms,
+        template: ShortMessage,
+        segments: int,
         code: str,
         text: str,
         started: float,
@@ -437,8 +546,8 @@ class SmppClient:
         return SubmitResult(
             outcome=outcome,
             message_ids=tuple(ids),
-            segments=encoded.segments,
-            data_coding=int(encoded.data_coding),
+            segments=segments,
+            data_coding=int(template.data_coding),
             code=code,
             text=text,
             elapsed_ms=(time.perf_counter() - started) * 1000.0,
@@ -554,6 +663,8 @@ class SmppClient:
                 if self._link is link:
                     self._link = None
                 self._last_error = link.reason or "bind lost"
+                # MO parts held unanswered on it come again on the next bind
+                self._parts.forget(partial(_sent_on, link))
             if not self._closed:
                 log.warning("%s: bind lost: %s", s.name, self._last_error)
                 # An SMSC that takes binds and drops them at once must not get a flood.
@@ -620,8 +731,7 @@ class SmppClient:
             link.respond(Command.GENERIC_NACK, pdu.sequence, Status.ESME_RINVMSGLEN)
             return
         if message.esm_class & ESM_CLASS_TYPE != ESM_DELIVERY_RECEIPT:
-            log.info("%s: refusing a mobile-originated message", self.settings.name)
-            link.respond(Command.DELIVER_SM_RESP, pdu.sequence, Status.ESME_RX_P_APPN, b"\0")
+            self._mobile_originated(link, pdu.sequence, message)
             return
         receipt = parse_receipt(message)
         self.stats.receipts += 1
@@ -629,18 +739,66 @@ class SmppClient:
         if not inspect.isawaitable(handled):
             link.respond(Command.DELIVER_SM_RESP, pdu.sequence, 0, message_id_body(""))
             return
-        task = asyncio.ensure_future(self._acknowledge(link, pdu.sequence, handled))
-        self._receipt_tasks.add(task)
-        task.add_done_callback(self._receipt_tasks.discard)
+        self._answer_when_handled([(link, pdu.sequence)], handled, "receipt")
 
-    async def _acknowledge(self, link: _Link, sequence: int, handled: Awaitable[None]) -> None:
+    def _mobile_originated(self, link: _Link, sequence: int, message: ShortMessage) -> None:
+        """One part of an MO message: held until its message is whole, then handed over."""
+        self.stats.mo_parts += 1
+        if self._on_mo is None:
+            log.info("%s: refusing a mobile-originated message", self.settings.name)
+            link.respond(Command.DELIVER_SM_RESP, sequence, Status.ESME_RX_P_APPN, b"\0")
+            return
+        loop = asyncio.get_running_loop()
+        try:
+            assembly = self._parts.add((link, sequence), message, loop.time())
+        except MoError as exc:
+            log.warning("%s: refusing an unreadable MO message: %s", self.settings.name, exc)
+            link.respond(Command.DELIVER_SM_RESP, sequence, Status.ESME_RX_P_APPN, b"\0")
+            return
+        _respond_all(assembly.superseded, Status.ESME_RX_T_APPN)
+        if assembly.message is None:
+            self._reap_later(loop)
+            return
+        self.stats.mo_messages += 1
+        handled = self._on_mo(assembly.message)
+        self._answer_when_handled(list(assembly.tokens), handled, "MO")
+
+    def _reap_later(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._reaper is None:
+            self._reaper = loop.call_later(self.settings.mo_reassembly_timeout, self._reap)
+
+    def _reap(self) -> None:
+        """Let go of MO parts whose message stayed incomplete: the SMSC sends them again."""
+        self._reaper = None
+        loop = asyncio.get_running_loop()
+        stale = self._parts.stale(loop.time() - self.settings.mo_reassembly_timeout)
+        if stale:
+            log.warning(
+                "%s: %d MO part(s) of incomplete messages handed back to the SMSC",
+                self.settings.name,
+                len(stale),
+            )
+            _respond_all(stale, Status.ESME_RX_T_APPN)
+        if self._parts.held():
+            self._reap_later(loop)
+
+    def _answer_when_handled(
+        self, tokens: list[tuple[_Link, int]], handled: Awaitable[None], what: str
+    ) -> None:
+        task = asyncio.ensure_future(self._acknowledge(tokens, handled, what))
+        self._handler_tasks.add(task)
+        task.add_done_callback(self._handler_tasks.discard)
+
+    async def _acknowledge(
+        self, tokens: list[tuple[_Link, int]], handled: Awaitable[None], what: str
+    ) -> None:
         try:
             await handled
         except Exception:
-            log.exception("%s: receipt handler failed; the SMSC will retry", self.settings.name)
-            link.respond(Command.DELIVER_SM_RESP, sequence, Status.ESME_RX_T_APPN, b"\0")
+            log.exception("%s: %s handler failed; the SMSC will retry", self.settings.name, what)
+            _respond_all(tokens, Status.ESME_RX_T_APPN)
             return
-        link.respond(Command.DELIVER_SM_RESP, sequence, 0, message_id_body(""))
+        _respond_all(tokens, Status.ESME_ROK)
 
 
 _RECEIPT_FIELD = re.compile(r"\b(id|sub|dlvrd|submit date|done date|stat|err):(\S*)", re.I)

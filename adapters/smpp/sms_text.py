@@ -138,3 +138,33 @@ def _pack(chunks: list[bytes], size: int) -> list[bytes]:
         current += chunk
     bodies.append(bytes(current))
     return bodies
+
+
+_GSM_EXTENSION_CHARS = {code: char for char, code in GSM_EXTENSION.items()}
+
+
+def decode(data_coding: int, octets: bytes) -> str | None:
+    """The text of a received message body (user data header already removed), or None when
+    the coding is not text: GSM 03.38 one character per octet (0, as SMSCs pass it over
+    SMPP), IA5 (1), Latin-1 (3), UCS-2 as UTF-16BE (8). An unknown escape is a space (TS 23.038);
+    an octet beyond 7 bits in GSM text, or an odd UCS-2 length, makes it no text (None)."""
+    if data_coding == DataCoding.GSM7:
+        chars, escaped = [], False
+        for code in octets:
+            if code > 0x7F:
+                return None
+            if escaped:
+                chars.append(_GSM_EXTENSION_CHARS.get(code, " "))
+                escaped = False
+            elif code == GSM_ESCAPE:
+                escaped = True
+            else:
+                chars.append(GSM_BASIC[code])
+        return "".join(chars)
+    if data_coding == 0x01:
+        return octets.decode("ascii", errors="replace")
+    if data_coding == 0x03:
+        return octets.decode("latin-1")
+    if data_coding == DataCoding.UCS2 and len(octets) % 2 == 0:
+        return octets.decode("utf-16-be", errors="replace")
+    return None

@@ -10,252 +10,165 @@ authentication with the admin account.
     DELETE /barring/{msisdn}        unbar (idempotent) → {"msisdn": …, "barred": false}
     GET    /messages[?destination=] {"messages": [reassembled messages]}
     DELETE /messages                {"cleared": parts}
+    POST   /mo                      a mobile-originated SMS, as if a handset had sent it:
+                                    {"from", "to", "text"} (split into concatenated parts
+                                    when long) or {"from", "to", "data": hex TP-UD, "pid",
+                                    "dcs", "udhi"} → {"message_ids": [...]}; 409 with the RP
+                                    cause when the SMSC refuses it (a barred number)
+    GET    /handsets                {"handsets": [{"msisdn", "attached", "waiting"}]}
     GET    /faults                  fault settings;  PATCH /faults {"refuse_rate": 0.5, …}
-                                    ({"outage": true, "outage_s": 60}: SMPP and this API
-                                    refuse connections for a minute)
-    GET    /status                  counters (binds, submit_sm, drops, receipts …)
+                                    ({"outage": true, "outage_s": 60}: SMPP, handsets and
+                                    this API refuse connections for a minute)
+    GET    /status                  counters (binds, submit_sm, drops, receipts, MO …)
 
-Numbers are international digits without '+'. Errors are {"error": "<field>: <why>"} with
-400, 401, 404 or 405. The server is a few dozen lines on asyncio streams rather than a web
-framework so that it runs inside the emulator's event loop with nothing else to start.
+Numbers are international digits without '+' (``to`` may be a short service number). Errors
+are {"error": "<field>: <why>"} with 400, 401, 404, 405 or 409.
 """
 
 from __future__ import annotations
 
-import asyncio
-import base64
-import binascii
-import hmac
-import json
-import logging
 import re
+import zlib
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from emulators.smsc.faults import Faults
-from emulators.smsc.store import MessageStore
+from emulators.json_http import Answer, HttpError, JsonHttpServer, allow, json_object
+from emulators.smsc.air import RpCause, text_submits
+from emulators.smsc.core import SmscCore
+from simcard.sms_pp import MAX_USER_DATA, SmsError, SmsSubmit, alphabet
 
-log = logging.getLogger(__name__)
-
-MAX_BODY = 64 * 1024
-MAX_HEADERS = 100
 _NUMBER = re.compile(r"[0-9]{5,15}")
-_REASONS = {
-    200: "OK",
-    400: "Bad Request",
-    401: "Unauthorized",
-    404: "Not Found",
-    405: "Method Not Allowed",
-    413: "Content Too Large",
-}
-
-
-class _HttpError(Exception):
-    def __init__(self, status: int, message: str, allow: str = "") -> None:
-        super().__init__(message)
-        self.status = status
-        self.allow = allow
-
-
-Answer = tuple[int, dict[str, Any]]
+_SERVICE_NUMBER = re.compile(r"[0-9]{3,15}")
 
 
 class AdminApi:
-    """Routes requests to the store and the faults; `start` listens, `stop` closes."""
+    """Routes requests to the SMSC's state; `start` listens, `stop` closes."""
 
     def __init__(
-        self,
-        store: MessageStore,
-        faults: Faults,
-        status: Callable[[], dict[str, int]],
-        user: str,
-        password: str,
+        self, core: SmscCore, status: Callable[[], dict[str, int]], user: str, password: str
     ) -> None:
-        self._store = store
-        self._faults = faults
+        self._core = core
         self._status = status
-        self._credentials = f"{user}:{password}".encode()
-        self._server: asyncio.Server | None = None
-        self._writers: set[asyncio.StreamWriter] = set()
-        self._answering: asyncio.StreamWriter | None = None  # the request being routed
+        self._http = JsonHttpServer(self._route, (user, password))
 
     async def start(self, host: str, port: int) -> int:
-        self._server = await asyncio.start_server(self._serve, host, port)
-        return int(self._server.sockets[0].getsockname()[1])
+        return await self._http.start(host, port)
 
     async def stop(self) -> None:
-        server = self._server
-        self.close()
-        if server is not None:
-            await server.wait_closed()
+        await self._http.stop()
 
     def close(self) -> None:
-        """Stop listening and close every connection at once (`start` listens again).
+        """Stop listening and close every connection (the outage fault; `start` again)."""
+        self._http.close()
 
-        A request that closed the API (PATCH /faults with an outage) is answered first; its
-        connection closes after the answer."""
-        if self._server is None:
-            return
-        self._server.close()
-        for writer in list(self._writers):
-            if writer is not self._answering:
-                writer.close()
-        self._server = None
-
-    async def _serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        self._writers.add(writer)
-        try:
-            while True:
-                try:
-                    request = await _read_request(reader)
-                except _HttpError as exc:
-                    _write(writer, exc.status, {"error": str(exc)}, close=True)
-                    break
-                if request is None:
-                    break
-                method, target, headers, body = request
-                try:
-                    self._authorise(headers)
-                    self._answering = writer
-                    status, payload = self._route(method, target, body)
-                    allow = ""
-                except _HttpError as exc:
-                    status, payload, allow = exc.status, {"error": str(exc)}, exc.allow
-                finally:
-                    self._answering = None
-                close = self._server is None or headers.get("connection", "").lower() == "close"
-                _write(writer, status, payload, close=close, allow=allow)
-                await writer.drain()
-                if close:
-                    break
-        except (ConnectionError, asyncio.IncompleteReadError, ValueError):
-            pass
-        finally:
-            self._writers.discard(writer)
-            writer.close()
-
-    def _authorise(self, headers: dict[str, str]) -> None:
-        scheme, _, encoded = headers.get("authorization", "").partition(" ")
-        try:
-            given = base64.b64decode(encoded, validate=True)
-        except (binascii.Error, ValueError):
-            given = b""
-        if scheme.lower() != "basic" or not hmac.compare_digest(given, self._credentials):
-            raise _HttpError(401, "authorization: admin credentials required")
-
-    def _route(self, method: str, target: str, body: bytes) -> Answer:
+    async def _route(self, method: str, target: str, body: bytes) -> Answer:
+        store, faults = self._core.store, self._core.faults
         url = urlsplit(target)
         parts = [unquote(p) for p in url.path.strip("/").split("/") if p]
         if parts == ["barring"]:
-            _allow(method, "GET")
-            return 200, {"barred": sorted(self._store.barred)}
+            allow(method, "GET")
+            return 200, {"barred": sorted(store.barred)}
         if len(parts) == 2 and parts[0] == "barring":
             return self._barring(method, _number(parts[1]))
         if parts == ["messages"]:
-            _allow(method, "GET, DELETE")
+            allow(method, "GET, DELETE")
             if method == "DELETE":
-                return 200, {"cleared": self._store.clear()}
+                return 200, {"cleared": store.clear()}
             query = parse_qs(url.query)
             destination = query.get("destination", [None])[0]
             if destination is not None:
-                destination = _number(destination, "destination")
-            messages = self._store.messages(destination)
+                destination = _number(destination, "destination", _SERVICE_NUMBER)
+            messages = store.messages(destination)
             return 200, {"messages": [m.as_dict() for m in messages]}
+        if parts == ["mo"]:
+            allow(method, "POST")
+            return self._mobile_originated(json_object(body))
+        if parts == ["handsets"]:
+            allow(method, "GET")
+            return 200, {"handsets": self._core.handsets.status()}
         if parts == ["faults"]:
-            _allow(method, "GET, PATCH")
+            allow(method, "GET, PATCH")
             if method == "PATCH":
-                changes = _json_object(body)
                 try:
-                    self._faults.update(**changes)
+                    faults.update(**json_object(body))
                 except ValueError as exc:
-                    raise _HttpError(400, str(exc)) from None
-            return 200, self._faults.settings()
+                    raise HttpError(400, str(exc)) from None
+            return 200, faults.settings()
         if parts == ["status"]:
-            _allow(method, "GET")
+            allow(method, "GET")
             return 200, self._status()
-        raise _HttpError(404, f"path: no such resource {url.path}")
+        raise HttpError(404, f"path: no such resource {url.path}")
 
     def _barring(self, method: str, number: str) -> Answer:
-        _allow(method, "GET, PUT, DELETE")
+        allow(method, "GET, PUT, DELETE")
+        barred = self._core.store.barred
         if method == "PUT":
-            self._store.barred.add(number)
+            barred.add(number)
         elif method == "DELETE":
-            self._store.barred.discard(number)
-        return 200, {"msisdn": number, "barred": number in self._store.barred}
+            barred.discard(number)
+        return 200, {"msisdn": number, "barred": number in barred}
+
+    def _mobile_originated(self, request: dict[str, Any]) -> Answer:
+        unknown = sorted(set(request) - {"from", "to", "text", "data", "pid", "dcs", "udhi"})
+        if unknown:
+            raise HttpError(400, f"{unknown[0]}: not a field of an MO message")
+        source = _number(_text(request, "from"), "from")
+        destination = _number(_text(request, "to"), "to", _SERVICE_NUMBER)
+        submits = _submits(request, destination)
+        ids = []
+        for sms in submits:
+            result = self._core.mobile_originated(source, sms)
+            if isinstance(result, RpCause):
+                raise HttpError(409, f"mo: refused with RP cause {int(result)} ({result.name})")
+            ids.append(result)
+        return 200, {"message_ids": ids}
 
 
-def _allow(method: str, allowed: str) -> None:
-    if method not in allowed.split(", "):
-        raise _HttpError(405, f"method: {method} not allowed here", allow=allowed)
-
-
-def _number(value: str, field: str = "msisdn") -> str:
-    if not _NUMBER.fullmatch(value):
-        raise _HttpError(400, f"{field}: expected an international number, 5-15 digits, no '+'")
-    return value
-
-
-def _json_object(body: bytes) -> dict[str, Any]:
+def _submits(request: dict[str, Any], destination: str) -> list[SmsSubmit]:
+    """The SMS-SUBMITs of a POST /mo: text (concatenated when long) or one binary message."""
+    if ("text" in request) == ("data" in request):
+        raise HttpError(400, "text: give either text or data (hex TP-UD)")
+    if "text" in request:
+        text = _text(request, "text")
+        reference = zlib.crc32(f"{request['from']}{text}".encode()) & 0xFF
+        try:
+            return text_submits(destination, text, reference)
+        except SmsError as exc:
+            raise HttpError(400, f"text: {exc}") from None
     try:
-        value = json.loads(body or b"null")
-    except (json.JSONDecodeError, UnicodeDecodeError):
-        raise _HttpError(400, "body: not JSON") from None
-    if not isinstance(value, dict):
-        raise _HttpError(400, "body: expected a JSON object")
-    return value
-
-
-async def _read_request(
-    reader: asyncio.StreamReader,
-) -> tuple[str, str, dict[str, str], bytes] | None:
-    """One request, or None when the client closed the connection between requests."""
-    line = await reader.readline()
-    if not line:
-        return None
-    try:
-        method, target, _version = line.decode("ascii").split()
-    except (UnicodeDecodeError, ValueError):
-        raise _HttpError(400, "request line: malformed") from None
-    headers: dict[str, str] = {}
-    for _ in range(MAX_HEADERS + 1):
-        raw = await reader.readline()
-        if raw in (b"\r\n", b"\n", b""):
-            break
-        name, sep, value = raw.decode("latin-1").partition(":")
-        if not sep:
-            raise _HttpError(400, "header: malformed")
-        headers[name.strip().lower()] = value.strip()
-    else:
-        raise _HttpError(400, "headers: too many")
-    try:
-        length = int(headers.get("content-length", "0"))
+        data = bytes.fromhex(_text(request, "data"))
     except ValueError:
-        raise _HttpError(400, "content-length: not a number") from None
-    if not 0 <= length <= MAX_BODY:
-        raise _HttpError(413, f"content-length: at most {MAX_BODY}")
-    body = await reader.readexactly(length) if length else b""
-    return method.upper(), target, headers, body
+        raise HttpError(400, "data: expected hex digits (the TP-UD)") from None
+    if not 0 < len(data) <= MAX_USER_DATA:
+        raise HttpError(400, f"data: 1-{MAX_USER_DATA} octets of user data")
+    pid, dcs = _octet(request, "pid", 0x00), _octet(request, "dcs", 0x04)
+    udhi = request.get("udhi", False)
+    if not isinstance(udhi, bool):
+        raise HttpError(400, "udhi: expected true or false")
+    if udhi and data[0] + 1 > len(data):
+        raise HttpError(400, "data: the user data header is longer than the data")
+    if alphabet(dcs) == "7bit":
+        raise HttpError(400, "dcs: 7-bit text goes in text, not data")
+    return [SmsSubmit(destination, data, pid=pid, dcs=dcs, udhi=udhi)]
 
 
-def _write(
-    writer: asyncio.StreamWriter,
-    status: int,
-    payload: dict[str, Any],
-    *,
-    close: bool = False,
-    allow: str = "",
-) -> None:
-    body = json.dumps(payload, ensure_ascii=False).encode()
-    head = [
-        f"HTTP/1.1 {status} {_REASONS.get(status, 'Error')}",
-        "Content-Type: application/json; charset=utf-8",
-        f"Content-Length: {len(body)}",
-    ]
-    if status == 401:
-        head.append('WWW-Authenticate: Basic realm="smsc"')
-    if allow:
-        head.append(f"Allow: {allow}")
-    if close:
-        head.append("Connection: close")
-    writer.write(("\r\n".join(head) + "\r\n\r\n").encode("ascii") + body)
+def _text(request: dict[str, Any], name: str) -> str:
+    value = request.get(name)
+    if not isinstance(value, str) or not value:
+        raise HttpError(400, f"{name}: required, a string")
+    return value
+
+
+def _octet(request: dict[str, Any], name: str, default: int) -> int:
+    value = request.get(name, default)
+    if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 0xFF:
+        raise HttpError(400, f"{name}: expected a number 0-255")
+    return value
+
+
+def _number(value: str, field: str = "msisdn", pattern: re.Pattern[str] = _NUMBER) -> str:
+    if not pattern.fullmatch(value):
+        kind = "an international number, 5" if pattern is _NUMBER else "a number, 3"
+        raise HttpError(400, f"{field}: expected {kind}-15 digits, no '+'")
+    return value

@@ -12,9 +12,14 @@ from typing import Any
 import click
 
 from emulators.serving import run
+from emulators.smsc.core import DELIVER_WINDOW
 from emulators.smsc.faults import DROP_STAGES, Faults
+from emulators.smsc.outbox import DeliveryPolicy
 from emulators.smsc.server import BARRED_STATUS, IDEMPOTENCY_TAG, SmscEmulator
 from emulators.snmp.options import agent_settings, snmp_options
+
+SERVICE_NUMBERS = ("10086", "10658800")
+"""Customer service (keywords such as CXXZ) and the OTA server's address (cards' PoRs)."""
 
 
 def _status(text: str) -> int:
@@ -30,6 +35,34 @@ def _status(text: str) -> int:
 @click.option("--port", default=2775, show_default=True, help="SMPP port; 0 picks a free one.")
 @click.option("--admin-port", default=8775, show_default=True, help="Admin HTTP port; 0 = free.")
 @click.option("--no-admin", is_flag=True, help="Do not start the admin HTTP API.")
+@click.option(
+    "--handset-port", default=2776, show_default=True, help="Handsets' link port; 0 = free."
+)
+@click.option("--no-handsets", is_flag=True, help="Do not listen for handsets.")
+@click.option(
+    "--service-number",
+    "service_numbers",
+    multiple=True,
+    default=SERVICE_NUMBERS,
+    show_default=True,
+    help="A number whose MO messages go to the ESME as deliver_sm (repeat).",
+)
+@click.option(
+    "--deliver-window",
+    default=DELIVER_WINDOW,
+    show_default=True,
+    help="deliver_sm awaiting a deliver_sm_resp per bind, at most.",
+)
+@click.option("--mo-retry-ms", default=1000.0, show_default=True, help="First MO retry wait.")
+@click.option(
+    "--mo-retry-max-ms", default=60000.0, show_default=True, help="Longest MO retry wait."
+)
+@click.option(
+    "--mo-validity-s", default=3600.0, show_default=True, help="MO not taken by then expire."
+)
+@click.option(
+    "--mo-loss-rate", default=0.0, show_default=True, help="Fraction of MO acknowledged, lost."
+)
 @click.option("--system-id", default="provgw", show_default=True, help="ESME account (bind).")
 @click.option(
     "--password",
@@ -69,6 +102,14 @@ def smsc(
     port: int,
     admin_port: int,
     no_admin: bool,
+    handset_port: int,
+    no_handsets: bool,
+    service_numbers: tuple[str, ...],
+    deliver_window: int,
+    mo_retry_ms: float,
+    mo_retry_max_ms: float,
+    mo_validity_s: float,
+    mo_loss_rate: float,
     system_id: str,
     password: str,
     admin_user: str | None,
@@ -102,8 +143,11 @@ def smsc(
             refuse_status=_status(refuse_status),
             drop_rate=drop_rate,
             drop_stage=drop_stage,
+            mo_loss_rate=mo_loss_rate,
             receipt_delay_ms=receipt_delay_ms,
         )
+        if not 0 < mo_retry_ms <= mo_retry_max_ms or mo_validity_s <= 0:
+            raise ValueError("--mo-retry-ms, --mo-retry-max-ms, --mo-validity-s: 0 < first ≤ max")
         if seed is not None:
             faults.rng.seed(seed)
         emulator = SmscEmulator(
@@ -119,6 +163,10 @@ def smsc(
             barred_status=_status(barred_status),
             idempotency_tag=None if no_idempotency else IDEMPOTENCY_TAG,
             snmp=snmp,
+            handset_port=None if no_handsets else handset_port,
+            service_numbers=service_numbers,
+            deliver_window=deliver_window,
+            delivery=DeliveryPolicy(mo_retry_ms / 1000, mo_retry_max_ms / 1000, mo_validity_s),
         )
         run(emulator, lambda: _listening(emulator), as_json=as_json)
     except (ValueError, OSError) as exc:
@@ -130,12 +178,16 @@ def _listening(emulator: SmscEmulator) -> tuple[dict[str, Any], str]:
         "host": emulator.host,
         "port": emulator.port,
         "admin_port": emulator.admin_port,
+        "handset_port": emulator.handset_port,
         "system_id": emulator.system_id,
+        "service_numbers": sorted(emulator.service_numbers),
         "snmp_port": None if emulator.snmp is None else emulator.snmp.port,
     }
     line = f"SMSC emulator {emulator.system_id} listening on smpp://{emulator.host}:{emulator.port}"
     if emulator.admin_port is not None:
         line += f", admin http://{emulator.host}:{emulator.admin_port}"
+    if emulator.handset_port is not None:
+        line += f", handsets {emulator.host}:{emulator.handset_port}"
     if emulator.snmp is not None:
         line += f", snmp udp://{emulator.snmp.host}:{emulator.snmp.port}"
     return fields, line

@@ -1,7 +1,8 @@
 """The SMSC emulator in-process: ``async with SmscEmulator(port=0) as smsc: smsc.port …``.
 
-SMPP 3.4 over TCP for ESMEs, and the admin HTTP API (`emulators.smsc.admin`) beside it. The
-store, the barring list, the faults and the counters can be read and changed while it runs.
+SMPP 3.4 over TCP for ESMEs, the handsets' link (`emulators.smsc.air`) on a port of its own,
+and the admin HTTP API (`emulators.smsc.admin`) beside them. The store, the barring list, the
+faults and the counters can be read and changed while it runs.
 """
 
 from __future__ import annotations
@@ -14,8 +15,10 @@ from types import TracebackType
 from emulators.alarms import AlarmTable
 from emulators.service import ServicePort
 from emulators.smsc.admin import AdminApi
-from emulators.smsc.core import SmscCore, Stats
+from emulators.smsc.core import DELIVER_WINDOW, SmscCore, Stats
 from emulators.smsc.faults import Faults
+from emulators.smsc.handsets import HandsetLink
+from emulators.smsc.outbox import DeliveryPolicy
 from emulators.smsc.protocol import Status
 from emulators.smsc.session import BindState, SmppSession
 from emulators.smsc.store import Message, MessageStore, normalise
@@ -36,9 +39,15 @@ IDEMPOTENCY_TAG = 0x1400
 class SmscEmulator:
     """`accounts` maps ESME system_id to password; the admin API takes `admin_user` and
     `admin_password` (by default the first account's), and listens on `admin_port` unless
-    that is None. With `snmp` settings an SNMP agent runs beside it (`snmp`);
-    ``faults.update(outage=True)`` closes SMPP and the admin API (`service_port`), and the
-    alarms it raises are in `alarms`."""
+    that is None; handsets attach on `handset_port` unless that is None. With `snmp` settings
+    an SNMP agent runs beside it (`snmp`); ``faults.update(outage=True)`` closes SMPP, the
+    handsets' port and the admin API (`service_port`), and the alarms it raises are in
+    `alarms`.
+
+    `service_numbers` are the numbers whose mobile-originated messages go to an ESME as
+    deliver_sm: a mapping number → account, or numbers for the first account. `delivery` says
+    how MO are retried and when they expire; at most `deliver_window` deliver_sm wait for
+    their answer on one bind."""
 
     def __init__(
         self,
@@ -55,6 +64,10 @@ class SmscEmulator:
         barred_status: int = BARRED_STATUS,
         idempotency_tag: int | None = IDEMPOTENCY_TAG,
         snmp: AgentSettings | None = None,
+        handset_port: int | None = 0,
+        service_numbers: Mapping[str, str] | Iterable[str] = (),
+        deliver_window: int = DELIVER_WINDOW,
+        delivery: DeliveryPolicy | None = None,
     ) -> None:
         accounts = dict(DEFAULT_ACCOUNTS if accounts is None else accounts)
         for system, password in accounts.items():
@@ -62,27 +75,38 @@ class SmscEmulator:
                 raise ValueError("accounts: system_id 1-15 characters, password at most 8")
         if not 0 < barred_status <= 0xFFFFFFFF:
             raise ValueError("barred_status: expected a non-zero command_status")
+        if not 1 <= deliver_window <= 1000:
+            raise ValueError("deliver_window: 1-1000 deliver_sm awaiting an answer")
         first_user, first_password = next(iter(accounts.items()), ("admin", "admin"))
+        if not isinstance(service_numbers, Mapping):
+            service_numbers = {number: first_user for number in service_numbers}
+        for number, account in service_numbers.items():
+            if not normalise(number).isdigit() or account not in accounts:
+                raise ValueError(f"service_numbers: {number} → {account}: digits → an account")
         self.host = host
         self.port = port
         self.admin_port = admin_port
+        self.handset_port = handset_port
         self.core = SmscCore(
             accounts=accounts,
             system_id=system_id,
             faults=faults or Faults(),
             barred_status=barred_status,
             idempotency_tag=idempotency_tag,
+            service_numbers=service_numbers,
+            deliver_window=deliver_window,
+            delivery=delivery,
         )
         for number in barred:
             self.bar(number)
         self._admin = AdminApi(
-            self.core.store,
-            self.core.faults,
+            self.core,
             self.status,
             admin_user or first_user,
             first_password if admin_password is None else admin_password,
         )
         self._server: asyncio.Server | None = None
+        self._handset_server: asyncio.Server | None = None
         self.service_port = ServicePort(
             self.core.faults, stop=self._stop_service, start=self._listen
         )
@@ -120,13 +144,21 @@ class SmscEmulator:
     def unbar(self, number: str) -> None:
         self.core.store.barred.discard(normalise(number))
 
+    @property
+    def service_numbers(self) -> dict[str, str]:
+        return dict(self.core.service_numbers)
+
     def status(self) -> dict[str, int]:
-        """Counters, plus the binds open now and the receipts waiting for an ESME."""
+        """Counters, plus the binds open now, the receipts and MO waiting for an ESME, the
+        handsets attached and the messages waiting for handsets."""
         bound = sum(1 for s in self.core.sessions if s.state is not BindState.OPEN)
         return {
             **self.core.stats.as_dict(),
             "bound_now": bound,
             "receipts_pending": self.core.pending_receipts(),
+            "mo_pending": self.core.pending_mobile_originated(),
+            "handsets_attached": len(self.core.handsets.links),
+            "handset_waiting": self.core.handsets.waiting(),
         }
 
     def drop_binds(self) -> int:
@@ -139,6 +171,8 @@ class SmscEmulator:
     async def start(self) -> None:
         await self._listen()
         description = f"SMPP, {self.host}:{self.port}"
+        if self.handset_port is not None:
+            description += f"; handsets, {self.host}:{self.handset_port}"
         if self.admin_port is not None:
             description += f"; admin HTTP, {self.host}:{self.admin_port}"
         self.service_port.description = description
@@ -152,21 +186,31 @@ class SmscEmulator:
             lambda: SmppSession(self.core), self.host, self.port
         )
         self.port = int(self._server.sockets[0].getsockname()[1])
-        if self.admin_port is not None:
-            try:
+        try:
+            if self.handset_port is not None:
+                self._handset_server = await loop.create_server(
+                    lambda: HandsetLink(self.core), self.host, self.handset_port
+                )
+                self.handset_port = int(self._handset_server.sockets[0].getsockname()[1])
+            if self.admin_port is not None:
                 self.admin_port = await self._admin.start(self.host, self.admin_port)
-            except OSError:
-                self._server.close()
-                self._server = None
-                raise
+        except OSError:
+            self._close_listeners()
+            raise
         log.info("SMSC %s listening on smpp://%s:%d", self.system_id, self.host, self.port)
 
+    def _close_listeners(self) -> None:
+        for server in (self._server, self._handset_server):
+            if server is not None:
+                server.close()
+        self._server = self._handset_server = None
+
     def _stop_service(self) -> None:
-        """The outage: SMPP and the admin API stop listening, every bind is cut at once."""
-        if self._server is not None:
-            self._server.close()
-            self._server = None
+        """The outage: SMPP, the handsets' port and the admin API stop listening, every bind
+        and handset link is cut at once (what waits for a handset waits on)."""
+        self._close_listeners()
         self.drop_binds()
+        self.core.handsets.drop()
         self._admin.close()
 
     async def stop(self) -> None:
@@ -178,7 +222,8 @@ class SmscEmulator:
             await self._admin.stop()
             self.core.stop()
             return
-        self._server.close()
+        server, handsets = self._server, self._handset_server
+        self._close_listeners()
         sessions = list(self.core.sessions)
         for session in sessions:
             session.unbind()
@@ -186,10 +231,11 @@ class SmscEmulator:
             await asyncio.sleep(0.05)  # let unbind_resp come back before the sockets close
         for session in list(self.core.sessions):
             session.close()
+        self.core.stop()  # also closes the handsets' links
         await self._admin.stop()
-        await self._server.wait_closed()
-        self._server = None
-        self.core.stop()
+        await server.wait_closed()
+        if handsets is not None:
+            await handsets.wait_closed()
 
     async def __aenter__(self) -> SmscEmulator:
         await self.start()

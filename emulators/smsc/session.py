@@ -23,6 +23,7 @@ from emulators.smsc.text import Unreadable, decode, fits_one_sms, split_header
 
 if TYPE_CHECKING:
     from emulators.smsc.core import SmscCore
+    from emulators.smsc.outbox import Outbound
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +57,7 @@ class SmppSession(asyncio.Protocol):
         self.system_id = ""
         self.peer = ""
         self.outstanding = 0  # submit_sm not yet answered
-        self.unacknowledged: dict[int, Part] = {}  # receipts sent, by deliver_sm sequence
+        self.unacknowledged: dict[int, Outbound] = {}  # deliver_sm sent, by sequence
         self._transport: asyncio.Transport | None = None
         self._buffer = bytearray()
         self._sequence = 0
@@ -126,24 +127,10 @@ class SmppSession(asyncio.Protocol):
         self._sequence = self._sequence % 0x7FFFFFFF + 1
         return self._sequence
 
-    def deliver_receipt(self, part: Part, text: bytes, tlvs: dict[int, bytes]) -> None:
-        """Send a delivery receipt for ``part``; `SmscCore` hears of its answer."""
+    def deliver(self, item: Outbound, body: bytes) -> None:
+        """Send a deliver_sm (a receipt or an MO); `SmscCore` hears of its answer."""
         sequence = self.next_sequence()
-        self.unacknowledged[sequence] = part
-        body = protocol.encode(
-            protocol.SHORT_MESSAGE,
-            {
-                "source_addr_ton": 1,
-                "source_addr_npi": 1,
-                "source_addr": part.destination,
-                "dest_addr_ton": 5 if not part.source.isdigit() else 1,
-                "dest_addr_npi": 0 if not part.source.isdigit() else 1,
-                "destination_addr": part.source,
-                "esm_class": 0x04,
-                "short_message": text,
-            },
-            tlvs,
-        )
+        self.unacknowledged[sequence] = item
         self.send(Cmd.DELIVER_SM, 0, sequence, body)
 
     def unbind(self) -> None:
@@ -292,10 +279,16 @@ class SmppSession(asyncio.Protocol):
             text=text,
             concatenation=concat,
             submitted=datetime.now(),
+            protocol_id=body.number("protocol_id"),
+            esm_class=esm_class,
+            payload=payload,
+            receipt=body.number("registered_delivery") & 0x03 == 1,
+            source_ton=body.number("source_addr_ton"),
+            destination_ton=body.number("dest_addr_ton"),
         )
         core.store.add(part, key)
         core.stats.accepted += 1
-        core.schedule_delivery(part, receipt=body.number("registered_delivery") & 0x03 == 1)
+        core.schedule_delivery(part)
         return Status.ESME_ROK, part.message_id
 
     def _answer_submit(self, sequence: int, status: int, message_id: str = "") -> None:
@@ -316,9 +309,9 @@ class SmppSession(asyncio.Protocol):
         self.send(Cmd.SUBMIT_SM_RESP, status, sequence, body)
 
     def _deliver_sm_resp(self, sequence: int, body: bytes, status: int) -> None:
-        part = self.unacknowledged.pop(sequence, None)
-        if part is not None:
-            self.core.receipt_answered(self, part, status)
+        item = self.unacknowledged.pop(sequence, None)
+        if item is not None:
+            self.core.answered(self, item, status)
 
     def _enquire_link(self, sequence: int, body: bytes, status: int) -> None:
         self.send(Cmd.ENQUIRE_LINK_RESP, Status.ESME_ROK, sequence)

@@ -15,7 +15,14 @@ from emulators.smsc.text import Concatenation
 
 @dataclass
 class Part:
-    """One accepted submit_sm."""
+    """One accepted short message: a submit_sm from an ESME (``origin`` "esme") or a
+    mobile-originated SMS-SUBMIT from a handset ("mobile").
+
+    ``payload`` is the message as SMPP carries it — user data header (when ``esm_class`` has
+    UDHI 0x40) then GSM characters one per octet (``data_coding`` 0) or the octets — whichever
+    side it came from; `emulators.smsc.air` turns it into the TPDU a handset gets. ``system_id``
+    is the ESME account the message came from or, for MO to a service number, goes to.
+    """
 
     message_id: str
     system_id: str
@@ -25,8 +32,20 @@ class Part:
     text: str
     concatenation: Concatenation | None
     submitted: datetime
-    state: str = "ENROUTE"  # DELIVRD once its delivery time has come
+    state: str = "ENROUTE"  # DELIVRD, UNDELIV, EXPIRED, REJECTD once settled
     done: datetime | None = None
+    protocol_id: int = 0
+    esm_class: int = 0
+    payload: bytes = b""
+    origin: str = "esme"
+    receipt: bool = False  # the ESME asked for a delivery receipt
+    source_ton: int = 1  # type of number: 0 unknown (short codes), 1 international, 5 alpha
+    destination_ton: int = 1
+
+    @property
+    def originator(self) -> str:
+        """The source as a handset shows it: ``+`` before an international number."""
+        return f"+{self.source}" if self.source_ton == 1 and self.source.isdigit() else self.source
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -59,12 +78,22 @@ class Message:
     def message_ids(self) -> list[str]:
         return [part.message_id for part in self.parts]
 
+    @property
+    def origin(self) -> str:
+        return self.parts[0].origin if self.parts else "esme"
+
+    @property
+    def protocol_id(self) -> int:
+        return self.parts[0].protocol_id if self.parts else 0
+
     def as_dict(self) -> dict[str, object]:
         return {
             "source": self.source,
             "destination": self.destination,
+            "origin": self.origin,
             "text": self.text,
             "data_coding": self.data_coding,
+            "protocol_id": self.protocol_id,
             "segments": self.total,
             "complete": self.complete,
             "message_ids": self.message_ids,

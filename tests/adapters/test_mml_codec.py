@@ -26,6 +26,8 @@ from gateway.operations import (
     Lookup,
     NetworkAccess,
     Operation,
+    OtaRead,
+    OtaUpdate,
     Outcome,
     RegisterForwarding,
     RemoveApn,
@@ -47,6 +49,7 @@ from gateway.operations import (
     SubscriberView,
     SwapImsi,
 )
+from tests.adapters.conformance.conftest import OTA_CARD
 
 IMSI = "460001234567890"
 IMSI2 = "460001234567891"
@@ -171,7 +174,7 @@ def test_render_masked(op: Operation, expected: str) -> None:
 def test_every_hlr_operation_kind_has_a_rendering() -> None:
     from typing import get_args
 
-    union = set(get_args(get_args(Operation)[0])) - {SetSmsBarring, SendSms}
+    union = set(get_args(get_args(Operation)[0])) - {SetSmsBarring, SendSms, OtaUpdate, OtaRead}
     assert {type(op) for op, _ in RENDERED} == union
 
 
@@ -180,6 +183,7 @@ def test_every_hlr_operation_kind_has_a_rendering() -> None:
     [
         SetSmsBarring(msisdn=ISDN, barred=True),
         SendSms(msisdn=ISDN, text="hi", sender="provgw", reference="o1/3"),
+        OtaRead(card=OTA_CARD, files=("spn",)),
     ],
 )
 def test_sms_centre_operations_are_not_for_an_hlr(op: Operation) -> None:

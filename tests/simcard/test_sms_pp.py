@@ -33,6 +33,20 @@ def test_addresses() -> None:
         encode_address("+86-138")
 
 
+def test_alphanumeric_originators() -> None:
+    # TS 23.040 §9.1.2.5: TON 101 (D0), GSM 7-bit packed, the length in semi-octets in use
+    raw = sms_pp.encode_originator("provgw")  # 6 septets = 42 bits = 11 semi-octets
+    assert raw[:2] == H("0bd0") and raw[2:] == pack_septets(gsm_encode("provgw") or b"")
+    assert decode_address(raw) == ("provgw", 8)
+    assert decode_address(sms_pp.encode_originator("ChinaMobile"))[0] == "ChinaMobile"
+    assert sms_pp.encode_originator("+8613800100500") == encode_address("+8613800100500")
+    for bad in ("", "TwelveLetter", "中国移动"):
+        with pytest.raises(SmsError):
+            sms_pp.encode_originator(bad)
+    with pytest.raises(SmsError):
+        decode_address(b"\x05")
+
+
 def test_septet_packing() -> None:
     septets = gsm_encode("hellohello")
     assert septets is not None
@@ -59,6 +73,34 @@ def test_sms_submit_text_in_gsm_and_ucs2() -> None:
     assert again.decoded_text() == "BAL" and again.destination == "10086"
     chinese = SmsSubmit.text("10086", "查余额")
     assert chinese.dcs == 0x08 and SmsSubmit.decode(chinese.encode()).decoded_text() == "查余额"
+
+
+def test_sms_deliver_with_gsm_text_known_answer() -> None:
+    # The SMS-DELIVER of the GSM 03.40 tutorials ("How are you?" from +31641600986), without
+    # the SMSC address the modem puts in front of the TPDU.
+    tpdu = H("040b911346610089f60000208062917314080cc8f71d14969741f977fd07")
+    sms = SmsDeliver.decode(tpdu)
+    assert (sms.originator, sms.pid, sms.dcs, sms.text_septets) == ("+31641600986", 0, 0, 12)
+    assert sms.decoded_text() == "How are you?" and not sms.is_data_download
+    assert sms.encode() == tpdu
+
+
+def test_text_behind_a_concatenation_header_is_packed_after_fill_bits() -> None:
+    header = H("050003070201")  # 6 octets = 48 bits: one fill bit to the septet boundary
+    dcs, user_data, septets = sms_pp.text_user_data("hellohello", header)
+    assert (dcs, septets) == (0x00, 10) and user_data[:6] == header
+    sms = SmsDeliver("10086", user_data, pid=0, dcs=dcs, udhi=True, text_septets=septets)
+    again = SmsDeliver.decode(sms.encode())
+    assert again.encode()[-len(user_data) - 1] == 7 + 10  # TP-UDL: header septets + text
+    assert again.decoded_text() == "hellohello" and again.text_septets == 10
+    assert sms_pp.text_user_data("查余额", header)[:2] == (
+        0x08,
+        header + "查余额".encode("utf-16-be"),
+    )
+    with pytest.raises(SmsError):
+        sms_pp.text_user_data("x" * 161)
+    with pytest.raises(SmsError, match="TP-UDL says 13 septets"):  # more than the octets hold
+        SmsDeliver.decode(H("040b911346610089f60000208062917314080dc8f71d14969741f977fd07"))
 
 
 def test_one_message_carries_a_small_packet() -> None:

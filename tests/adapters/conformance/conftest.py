@@ -13,6 +13,8 @@ import asyncio
 import signal
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from functools import partial
+from pathlib import Path
 from typing import Any, get_args
 
 import pytest
@@ -20,10 +22,15 @@ import pytest
 from adapters.huawei_mml.mml_ssh import MmlOverSsh, MmlSshSettings
 from adapters.network_element import NetworkElement
 from adapters.osmo_hlr.osmo_ctrl import OsmoCtrlSettings, OsmoHlrCtrl
+from adapters.ota.transport import OtaSettings, OtaTransport
 from adapters.smpp.client import SmppClient, SmppSettings
 from adapters.smpp.smsc import Smsc, SmscAdminSettings
+from emulators.handset import Handset
 from emulators.hlr import Account, HlrEmulator
 from emulators.smsc import SmscEmulator
+from emulators.usim.card import UsimCard
+from emulators.usim.pcscd import PrivatePcscd
+from gateway.network import MobileOriginatedRouter
 from gateway.operations import (
     AddApn,
     AddCug,
@@ -34,6 +41,10 @@ from gateway.operations import (
     Lock,
     NetworkOperation,
     Operation,
+    OtaCard,
+    OtaKeys,
+    OtaRead,
+    OtaUpdate,
     RegisterForwarding,
     RemoveApn,
     RemoveCug,
@@ -50,8 +61,12 @@ from gateway.operations import (
     SetSmsBarring,
     SetSmsService,
     SetVolte,
+    SpnFile,
     SwapImsi,
 )
+from simcard.ota_counters import SqliteCounters
+from simcard.ota_keys import KeySet
+from simcard.transport import PcscTransport
 from tests.fixtures.osmo_hlr import OsmoHlr, osmo_hlr
 
 __all__ = ["osmo_hlr"]  # the fixture, imported for pytest
@@ -88,6 +103,7 @@ class Harness:
 
 
 SMS_CENTRE_OPERATIONS = frozenset({SetSmsBarring, SendSms})
+OTA_OPERATIONS = frozenset({OtaUpdate, OtaRead})
 HSS_SERVICES = frozenset(
     {
         ChangeTemplate,
@@ -183,7 +199,7 @@ async def huawei_mml() -> AsyncIterator[Harness]:
                 busy_op=LoadAuth(imsi=IMSI, ki=KI, opc=OPC),
                 die_mid_command=die_mid_command,
                 kill=emu.stop,
-                refuses=SMS_CENTRE_OPERATIONS,
+                refuses=SMS_CENTRE_OPERATIONS | OTA_OPERATIONS,
             )
 
 
@@ -233,6 +249,7 @@ async def osmo_hlr_ctrl(osmo_hlr: OsmoHlr) -> AsyncIterator[Harness]:
             kill=kill,
             refuses=SMS_CENTRE_OPERATIONS
             | HSS_SERVICES
+            | OTA_OPERATIONS
             | {
                 SetIncomingBarring,
                 SetOutgoingBarring,
@@ -246,6 +263,24 @@ async def osmo_hlr_ctrl(osmo_hlr: OsmoHlr) -> AsyncIterator[Harness]:
 
 
 # -- the SMSC element: Smsc (admin API and SMPP) against the SMSC emulator ---------------------
+
+
+def _smsc_busy(emu: SmscEmulator, on: bool) -> None:
+    if on:
+        emu.faults.update(refuse_rate=1.0)  # ESME_RTHROTTLED
+    else:
+        emu.faults.clear()
+
+
+async def _smsc_dies_over_a_submit(emu: SmscEmulator, ne: NetworkElement, op: Operation) -> Reply:
+    """The SMSC stores the submit, cuts the bind before answering, and is gone before the
+    client can bind again."""
+    emu.faults.update(drop_rate=1.0, drop_stage="stored")
+    sending = asyncio.create_task(ne.execute(op))
+    await _wait_for(lambda: emu.stats.drops > 0, "the SMSC dropped the bind")
+    await emu.stop()
+    return await sending
+
 
 SMPP_PASSWORD, ADMIN_PASSWORD = "Smpp-7pw", "admin-Secret-43"
 
@@ -271,18 +306,8 @@ async def smsc() -> AsyncIterator[Harness]:
             assert (await ne.execute(SetSmsBarring(msisdn=MSISDN, barred=True))).ok
             return note  # SMS to a barred number
 
-        def busy(on: bool) -> None:
-            if on:
-                emu.faults.update(refuse_rate=1.0)  # ESME_RTHROTTLED
-            else:
-                emu.faults.clear()
-
         async def die_mid_command() -> tuple[Operation, Reply]:
-            emu.faults.update(drop_rate=1.0, drop_stage="stored")
-            sending = asyncio.create_task(ne.execute(note))
-            await _wait_for(lambda: emu.stats.drops > 0, "the SMSC dropped the bind")
-            await emu.stop()  # before the client can bind again
-            return note, await sending
+            return note, await _smsc_dies_over_a_submit(emu, ne, note)
 
         async with SmppClient(smpp) as client:
             ne = Smsc(admin, sms=client)
@@ -291,7 +316,7 @@ async def smsc() -> AsyncIterator[Harness]:
                     ne=ne,
                     credentials=(SMPP_PASSWORD, ADMIN_PASSWORD),
                     refusal=refusal,
-                    busy=busy,
+                    busy=partial(_smsc_busy, emu),
                     busy_op=note,
                     die_mid_command=die_mid_command,
                     kill=emu.stop,
@@ -299,6 +324,79 @@ async def smsc() -> AsyncIterator[Harness]:
                 )
             finally:
                 await ne.close()
+
+
+# -- ota-scp80: OtaTransport through the SMSC emulator, a handset, pcscd and an emulated card --
+
+OTA_KIC, OTA_KID = "200102030405060708090a0b0c0d0e0f", "201102030405060708090a0b0c0d0e0f"
+OTA_CARD = OtaCard(
+    iccid="8988211000000467343",
+    msisdn=MSISDN,
+    keys=OtaKeys(version=1, algorithm="aes", kic=OTA_KIC, kid=OTA_KID),
+)
+OTA_ADDRESS = "10658800"
+OTA_SLOT = 1
+
+
+@dialect(busy=True, marks=(pytest.mark.pcsc,))
+async def ota_scp80(pcsc_chain: PrivatePcscd, tmp_path: Path) -> AsyncIterator[Harness]:
+    keys = KeySet.aes(1, bytes.fromhex(OTA_KIC), bytes.fromhex(OTA_KID))
+    card = UsimCard.blank(ota_keys=[keys])
+    if not pcsc_chain.swap(card, OTA_SLOT):  # a fresh card behind the live link: no 0.4 s wait
+        await asyncio.to_thread(pcsc_chain.insert, card, OTA_SLOT)
+    async with SmscEmulator(
+        port=0,
+        admin_port=None,
+        accounts={"provgw": SMPP_PASSWORD},
+        service_numbers=(OTA_ADDRESS,),
+    ) as emu:
+        transport = PcscTransport(pcsc_chain.reader_name(OTA_SLOT), shared=True)
+        phone = Handset(MSISDN, transport, ("127.0.0.1", emu.handset_port))
+        await phone.start()
+        smpp = SmppSettings(
+            port=emu.port,
+            system_id="provgw",
+            password=SMPP_PASSWORD,
+            submit_timeout=1.0,
+            response_timeout=1.0,
+            bind_timeout=1.0,
+            throttled_backoff_max=0.1,
+        )
+        router = MobileOriginatedRouter((), None)
+        async with SmppClient(smpp, on_mo=router) as client:
+            ne = OtaTransport(
+                OtaSettings(address=OTA_ADDRESS, por_timeout=5.0),
+                client,
+                SqliteCounters(tmp_path / "ota.sqlite"),
+            )
+            router.ota = ne
+            update = OtaUpdate(card=OTA_CARD, files=(SpnFile(name="provgw"),))
+
+            async def refusal() -> Operation:
+                wrong = OtaKeys(version=1, kic="00" * 16, kid="00" * 16)
+                return update.model_copy(
+                    update={"card": OTA_CARD.model_copy(update={"keys": wrong})}
+                )
+
+            async def die_mid_command() -> tuple[Operation, Reply]:
+                return update, await _smsc_dies_over_a_submit(emu, ne, update)
+
+            try:
+                await client.wait_bound(5)
+                await phone.link.wait_attached(5)
+                yield Harness(
+                    ne=ne,
+                    credentials=(SMPP_PASSWORD, OTA_KIC, OTA_KID),
+                    refusal=refusal,
+                    busy=partial(_smsc_busy, emu),
+                    busy_op=update,
+                    die_mid_command=die_mid_command,
+                    kill=emu.stop,
+                    refuses=frozenset(get_args(NetworkOperation)) - OTA_OPERATIONS,
+                )
+            finally:
+                await ne.close()
+                await phone.stop()
 
 
 # -- what the tests take ----------------------------------------------------------------------

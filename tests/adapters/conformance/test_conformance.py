@@ -31,15 +31,20 @@ from gateway.operations import (
     ForwardingKind,
     LoadAuth,
     Lock,
+    MenuEntry,
     NetworkAccess,
     NetworkOperation,
     Operation,
+    OtaRead,
+    OtaUpdate,
     Outcome,
+    PlmnEntry,
     RegisterForwarding,
     RemoveApn,
     RemoveAuth,
     RemoveCug,
     RemoveSubscriber,
+    RoamingListFile,
     SendSms,
     SetData,
     SetImsSubscription,
@@ -52,9 +57,21 @@ from gateway.operations import (
     SetSmsBarring,
     SetSmsService,
     SetVolte,
+    SmsCentreFile,
+    SpnFile,
+    StkMenuFile,
     SwapImsi,
 )
-from tests.adapters.conformance.conftest import IMSI, KI, MSISDN, OPC, Harness
+from tests.adapters.conformance.conftest import (
+    IMSI,
+    KI,
+    MSISDN,
+    OPC,
+    OTA_CARD,
+    OTA_KIC,
+    OTA_KID,
+    Harness,
+)
 
 IMSI2 = "001010000012346"
 MSISDN2 = "8613800000002"
@@ -64,6 +81,10 @@ INTERNET = ApnProfile(
 )
 IMS = ApnProfile(context_id=2, apn="ims", qci=5, ambr_ul_bps=256_000, ambr_dl_bps=256_000)
 GROUP_CUG = Cug(index=10, interlock="0460A001")
+
+STK_MENU = StkMenuFile(
+    title="中国移动", items=(MenuEntry(id=1, label="话费查询", destination="10086", text="CXHF"),)
+)
 
 LIFECYCLE: list[Operation] = [
     LoadAuth(imsi=IMSI, ki=KI, opc=OPC),
@@ -96,8 +117,14 @@ LIFECYCLE: list[Operation] = [
     ChangeMsisdn(msisdn=MSISDN, new_msisdn=MSISDN2),
     RemoveSubscriber(imsi=IMSI),
     RemoveAuth(imsi=IMSI),
+    OtaUpdate(card=OTA_CARD, files=(RoamingListFile(networks=(PlmnEntry(mcc="460", mnc="01"),)),)),
+    OtaUpdate(
+        card=OTA_CARD,
+        files=(SpnFile(name="中国移动"), SmsCentreFile(address="8613800100500")),
+    ),
 ]
-"""A subscriber's life, in an order every HLR accepts; each dialect runs what it supports."""
+"""A subscriber's life, in an order every HLR accepts, and the card's over the air; each
+dialect runs what it supports."""
 
 CATALOGUE: list[Operation] = [
     *LIFECYCLE,
@@ -111,6 +138,8 @@ CATALOGUE: list[Operation] = [
     SetNetworkAccess(msisdn=MSISDN, mode=NetworkAccess.PS_ONLY),
     SwapImsi(msisdn=MSISDN, new_imsi=IMSI2),
     SendSms(msisdn=MSISDN, text="Welcome", sender="provgw", reference="c-2"),
+    OtaUpdate(card=OTA_CARD, files=(STK_MENU,)),
+    OtaRead(card=OTA_CARD, files=("oplmnwact", "stk_menu")),
 ]
 """Every kind of operation, with the values some dialects cannot take."""
 
@@ -136,7 +165,7 @@ UNDONE: list[tuple[Operation, Operation]] = [
 """Each service step and its compensation (what a process plans, from the line's previous
 value), in an order that builds a 4G group member and takes it apart again."""
 
-KEYS = (KI, OPC, KI.upper(), OPC.upper())
+KEYS = (KI, OPC, KI.upper(), OPC.upper(), OTA_KIC, OTA_KID, OTA_KIC.upper(), OTA_KID.upper())
 
 
 def test_the_catalogue_holds_every_kind_of_operation() -> None:

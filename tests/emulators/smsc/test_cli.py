@@ -32,7 +32,18 @@ def spawn() -> Iterator[list[subprocess.Popen[str]]]:
 
 def start(spawn: list[subprocess.Popen[str]], *args: str) -> tuple[subprocess.Popen[str], str]:
     process = subprocess.Popen(
-        [sys.executable, "-m", "emulators.smsc", "--port", "0", "--admin-port", "0", *args],
+        [
+            sys.executable,
+            "-m",
+            "emulators.smsc",
+            "--port",
+            "0",
+            "--admin-port",
+            "0",
+            "--handset-port",
+            "0",
+            *args,
+        ],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -58,9 +69,12 @@ async def test_json_line_options_and_sigterm(spawn: list[subprocess.Popen[str]])
         "host": "127.0.0.1",
         "port": event["port"],
         "admin_port": event["admin_port"],
+        "handset_port": event["handset_port"],
         "system_id": "SMSC",
+        "service_numbers": ["10086", "10658800"],
         "snmp_port": None,
     }
+    assert event["handset_port"] not in (0, event["port"], event["admin_port"])
     esme = await Esme.open(event["port"])
     assert (await esme.ask(0x09, 1, bind_body("esme1", "pw1")))[1] == 0
     assert (await esme.ask(SUBMIT_SM, 2, submit_body(b"hi")))[1] == 0x401
@@ -72,7 +86,7 @@ async def test_json_line_options_and_sigterm(spawn: list[subprocess.Popen[str]])
 
 
 def test_human_line_without_admin(spawn: list[subprocess.Popen[str]]) -> None:
-    process, line = start(spawn, "--no-admin", "--smsc-id", "SMSC01")
+    process, line = start(spawn, "--no-admin", "--no-handsets", "--smsc-id", "SMSC01")
     assert re.fullmatch(r"SMSC emulator SMSC01 listening on smpp://127\.0\.0\.1:\d+\n", line)
     assert stop(process) == 0
 
@@ -83,6 +97,9 @@ def test_human_line_without_admin(spawn: list[subprocess.Popen[str]]) -> None:
         (["--refuse-rate", "2"], "refuse_rate"),
         (["--refuse-status", "lots"], "lots"),
         (["--password", "longer-than-8"], "accounts"),
+        (["--mo-loss-rate", "1.5"], "mo_loss_rate"),
+        (["--mo-retry-ms", "0"], "--mo-retry-ms"),
+        (["--service-number", "10086x"], "service_numbers"),
     ],
 )
 def test_bad_options_are_refused_naming_them(args: list[str], message: str) -> None:

@@ -41,7 +41,8 @@ async def test_system_group_and_service_port_with_snmpbulkwalk(smsc: SmscEmulato
     }
     interface = await read("snmpget", port, f"{IF_ENTRY}.2.1", f"{IF_ENTRY}.8.1")
     assert interface == {
-        f"{IF_ENTRY}.2.1": f"SMPP, 127.0.0.1:{smsc.port}; admin HTTP, 127.0.0.1:{smsc.admin_port}",
+        f"{IF_ENTRY}.2.1": f"SMPP, 127.0.0.1:{smsc.port}; handsets, 127.0.0.1:{smsc.handset_port}; "
+        f"admin HTTP, 127.0.0.1:{smsc.admin_port}",
         f"{IF_ENTRY}.8.1": "1",
     }
 
