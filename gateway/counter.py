@@ -14,7 +14,6 @@ Recycling a number (change of number, cancellation) follows the completion, outs
 from __future__ import annotations
 
 import logging
-import sqlite3
 from collections.abc import Callable, Mapping
 
 from gateway.config import GatewayConfig
@@ -28,7 +27,7 @@ from gateway.resources.numbers import NumberState, find, take_into_use
 from gateway.resources.refusals import NotFound, ResourceError
 from gateway.resources.service import Resources
 from gateway.resources.stock import CardState, find_card, mark_sold, retire
-from gateway.store import OrderState, Phase, StepState
+from gateway.store import OrderState, Phase, StepState, Tx
 
 log = logging.getLogger(__name__)
 
@@ -96,7 +95,7 @@ class Counter:
 
     def in_transaction(
         self,
-        conn: sqlite3.Connection,
+        conn: Tx,
         order: Order,
         state: OrderState,
         before: Mapping[str, Line | None],
@@ -178,7 +177,7 @@ class Counter:
     async def _audit(self, order: Order, outcome: str, reason: str) -> None:
         now = self.res.clock()
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             audit.record(
                 conn,
                 at=now,

@@ -25,7 +25,6 @@ import os
 import random
 import secrets
 import socket
-import sqlite3
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -50,7 +49,7 @@ from gateway.orders import OpenAccount, Order, SimSwap, order_msisdns
 from gateway.planner import CardKeys, Notices, Plan, PlanRefused, plan_order
 from gateway.resources import audit
 from gateway.routing import Router
-from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState
+from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState, Tx
 from gateway.targets import Targets, UnknownTarget
 
 log = logging.getLogger(__name__)
@@ -77,7 +76,7 @@ class OrderHooks(Protocol):
 
     def in_transaction(
         self,
-        conn: sqlite3.Connection,
+        conn: Tx,
         order: Order,
         state: OrderState,
         before: Mapping[str, Line | None],
@@ -325,7 +324,7 @@ class Engine:
             self.health.reading(HealthReading(change.ne, NeHealth.UP, "", change.at, "probe"))
         action = "ne.unreachable" if change.new is BreakerState.OPEN else "ne.reachable"
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             audit.record(
                 conn,
                 at=change.at,
@@ -683,7 +682,7 @@ class Engine:
         extra = None
         if hooks is not None or attention:
 
-            def extra(conn: sqlite3.Connection, now: float) -> None:
+            def extra(conn: Tx, now: float) -> None:
                 if attention:
                     # The seed's manual work order (M10): on record, and listed for engineers.
                     audit.record(

@@ -8,12 +8,12 @@ only while that channel is open.
 
 from __future__ import annotations
 
-import sqlite3
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from gateway.resources.channels import load_channel
 from gateway.resources.refusals import NotAllowed
+from gateway.store import Tx
 
 if TYPE_CHECKING:
     from gateway.resources.operators import Operator
@@ -47,7 +47,7 @@ def require(operator: Operator, permission: Permission) -> None:
         )
 
 
-def refusal(conn: sqlite3.Connection, operator_id: str, channel_id: str, now: float) -> str | None:
+def refusal(conn: Tx, operator_id: str, channel_id: str, now: float) -> str | None:
     """Why ``operator_id`` may not act on ``channel_id`` at ``now``, or None if they may."""
     from gateway.resources.operators import load_operator
 

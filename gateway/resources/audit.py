@@ -9,11 +9,10 @@ counts, never keys, PINs or passwords.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 
 @dataclass(frozen=True)
@@ -29,7 +28,7 @@ class AuditEntry:
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Tx,
     *,
     at: float,
     operator: str,
@@ -77,7 +76,7 @@ async def entries(
         f" {where} ORDER BY id DESC LIMIT ?"
     )
 
-    def job(conn: sqlite3.Connection) -> list[Any]:
+    def job(conn: Tx) -> list[Any]:
         return conn.execute(sql, (*args, limit)).fetchall()
 
     return [

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import functools
 import re
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from gateway.identifiers import SafeText
 from gateway.orders import ChannelId
 from gateway.resources import audit
 from gateway.resources.refusals import Invalid, NotFound, Unavailable
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 DEFAULT_ZONE = "Asia/Shanghai"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -219,12 +218,12 @@ def _channel(row: tuple[Any, ...]) -> Channel:
     )
 
 
-def load_channel(conn: sqlite3.Connection, channel_id: str) -> Channel | None:
+def load_channel(conn: Tx, channel_id: str) -> Channel | None:
     row = conn.execute(f"SELECT {_COLUMNS} FROM channels WHERE id=?", (channel_id,)).fetchone()  # noqa: S608
     return _channel(row) if row else None
 
 
-def _next_id(conn: sqlite3.Connection, kind: ChannelKind) -> str:
+def _next_id(conn: Tx, kind: ChannelKind) -> str:
     rows = conn.execute("SELECT id FROM channels WHERE kind=?", (kind.value,)).fetchall()
     taken = [int(r[0][3:]) for r in rows if r[0][3:].isdigit()]
     return f"{kind.prefix}{max(taken, default=0) + 1:03d}"
@@ -246,7 +245,7 @@ class Channels:
             )
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> Channel:
+        def job(conn: Tx) -> Channel:
             channel_id = new.id or _next_id(conn, new.kind)
             if load_channel(conn, channel_id) is not None:
                 raise Unavailable(f"channel {channel_id} exists already", field="id")
@@ -292,7 +291,7 @@ class Channels:
     async def change(self, channel_id: str, change: ChannelChange, *, by: str) -> Channel:
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> Channel:
+        def job(conn: Tx) -> Channel:
             before = load_channel(conn, channel_id)
             if before is None:
                 raise NotFound(f"no channel {channel_id}", field="channel")

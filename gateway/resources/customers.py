@@ -13,7 +13,6 @@ marked ``refuses_open`` (the built-in blacklist 黑名单, number 3) stops new a
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from gateway.identifiers import ResidentId, SafeText
 from gateway.orders import Customer, IdType
 from gateway.resources import audit
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 Contact = Annotated[str, Field(pattern=r"^\+?[0-9]{5,15}$")]
 BLACKLIST = 3
@@ -163,7 +162,7 @@ class CustomerRecord:
 _CUSTOMER_COLUMNS = "id, kind, id_type, id_number, name, address, contact"
 
 
-def _categories_of(conn: sqlite3.Connection, customer_id: int) -> tuple[Category, ...]:
+def _categories_of(conn: Tx, customer_id: int) -> tuple[Category, ...]:
     rows = conn.execute(
         "SELECT c.number, c.name, c.note, c.refuses_open FROM customer_categories m"
         " JOIN categories c ON c.number = m.category WHERE m.customer_id=? ORDER BY c.number",
@@ -172,7 +171,7 @@ def _categories_of(conn: sqlite3.Connection, customer_id: int) -> tuple[Category
     return tuple(Category(r[0], r[1], r[2], bool(r[3])) for r in rows)
 
 
-def _load(conn: sqlite3.Connection, where: str, args: tuple[Any, ...]) -> CustomerRecord | None:
+def _load(conn: Tx, where: str, args: tuple[Any, ...]) -> CustomerRecord | None:
     # ``where`` is one of this module's fixed clauses; values are bound parameters.
     row = conn.execute(f"SELECT {_CUSTOMER_COLUMNS} FROM customers WHERE {where}", args).fetchone()  # noqa: S608
     if row is None:
@@ -199,14 +198,14 @@ def _refusal(record: CustomerRecord) -> str | None:
     return None
 
 
-def customer_refusal(conn: sqlite3.Connection, id_type: str, id_number: str) -> str | None:
+def customer_refusal(conn: Tx, id_type: str, id_number: str) -> str | None:
     """Why the holder of this document may not open an account, or None. For the intake
     guard: a customer not registered yet is in no category."""
     record = _load(conn, "id_type=? AND id_number=?", (id_type, id_number.upper()))
     return _refusal(record) if record is not None else None
 
 
-def _category(conn: sqlite3.Connection, number: int) -> Category:
+def _category(conn: Tx, number: int) -> Category:
     row = conn.execute(
         "SELECT number, name, note, refuses_open FROM categories WHERE number=?", (number,)
     ).fetchone()
@@ -225,7 +224,7 @@ class Customers:
     async def register(self, new: CustomerIn, *, by: str) -> CustomerRecord:
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> CustomerRecord:
+        def job(conn: Tx) -> CustomerRecord:
             known = _load(conn, "id_type=? AND id_number=?", (new.id_type.value, new.id_number))
             if known is not None:
                 raise Unavailable(
@@ -269,7 +268,7 @@ class Customers:
         now = self.clock()
         fields = change.model_dump(exclude_none=True)
 
-        def job(conn: sqlite3.Connection) -> CustomerRecord:
+        def job(conn: Tx) -> CustomerRecord:
             if _load(conn, "id=?", (customer_id,)) is None:
                 raise NotFound(f"no customer {customer_id}", field="customer")
             for column, value in fields.items():
@@ -315,7 +314,7 @@ class Customers:
     async def add_category(self, new: CategoryIn, *, by: str) -> Category:
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> Category:
+        def job(conn: Tx) -> Category:
             if conn.execute("SELECT 1 FROM categories WHERE name=?", (new.name,)).fetchone():
                 raise Unavailable(f"a category named {new.name} exists already", field="name")
             cur = conn.execute(
@@ -340,7 +339,7 @@ class Customers:
         """Rename a category or change its note; its number and effect stay."""
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> Category:
+        def job(conn: Tx) -> Category:
             before = _category(conn, number)
             name = change.name if change.name is not None else before.name
             clash = conn.execute(
@@ -374,7 +373,7 @@ class Customers:
             raise Invalid(f"category {min(both)} is both added and removed", field="remove")
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> CustomerRecord:
+        def job(conn: Tx) -> CustomerRecord:
             if _load(conn, "id=?", (customer_id,)) is None:
                 raise NotFound(f"no customer {customer_id}", field="customer")
             for number in (*membership.add, *membership.remove):

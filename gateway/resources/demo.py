@@ -7,7 +7,6 @@ idempotent, so restarting the demo keeps what was changed.
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 
@@ -22,7 +21,7 @@ from gateway.resources.operators import OperatorIn
 from gateway.resources.passwords import OWASP_COST, ScryptCost
 from gateway.resources.service import Resources
 from gateway.resources.transport_keys import TransportKeys
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 DEMO_CHANNEL = "OUT001"
 DEMO_OPERATORS = (
@@ -65,7 +64,7 @@ async def seed_demo(
     """Seed what is missing; a second run changes nothing."""
     res = Resources.open(store, clock=clock, cost=cost)
 
-    def present(conn: sqlite3.Connection) -> tuple[bool, set[str], set[str], bool, bool]:
+    def present(conn: Tx) -> tuple[bool, set[str], set[str], bool, bool]:
         channel = conn.execute("SELECT 1 FROM channels WHERE id=?", (DEMO_CHANNEL,)).fetchone()
         operators = {r[0] for r in conn.execute("SELECT id FROM operators")}
         blocks = {r[0] for r in conn.execute("SELECT id FROM number_blocks")}

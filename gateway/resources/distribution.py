@@ -12,7 +12,6 @@ the goods.
 from __future__ import annotations
 
 import re
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,7 +23,7 @@ from gateway.identifiers import SafeText
 from gateway.resources.access import Role
 from gateway.resources.channels import load_channel
 from gateway.resources.refusals import Invalid, NotFound, Unavailable
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 Resource = Literal["sim", "number"]
 LEVELS = ("central stock", "city", "area", "outlet", "clerk")
@@ -138,7 +137,7 @@ _TABLES: dict[str, _Table] = {
 
 
 def _items(
-    conn: sqlite3.Connection, table: _Table, selection: Selection, now: float
+    conn: Tx, table: _Table, selection: Selection, now: float
 ) -> list[tuple[str, str, str, str]]:
     """(id, location, state, condition) of each selected item; unknown ids are refused."""
     condition = "condition" if table.name == "sims" else "'usable'"
@@ -175,7 +174,7 @@ def _items(
     return found
 
 
-def _check_place(conn: sqlite3.Connection, parts: tuple[str, ...]) -> str | None:
+def _check_place(conn: Tx, parts: tuple[str, ...]) -> str | None:
     """The receiver a place implies (a clerk receives for themselves), after checking that an
     outlet is a channel in that city and area, and a clerk an operator of that outlet."""
     if len(parts) >= 3:
@@ -235,7 +234,7 @@ class Distribution:
         table = _TABLES[resource]
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> Movement:
+        def job(conn: Tx) -> Movement:
             rows = _items(conn, table, move, now)
             places = {r[1] for r in rows}
             if len(places) > 1:

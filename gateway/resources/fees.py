@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from gateway.identifiers import SafeText
 from gateway.resources.refusals import Invalid, NotFound, Unavailable
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 
 class RuleKind(StrEnum):
@@ -127,13 +126,13 @@ class FeeChange:
     at: float
 
 
-def load_rules(conn: sqlite3.Connection) -> list[StoredRule]:
+def load_rules(conn: Tx) -> list[StoredRule]:
     rows = conn.execute("SELECT id, body FROM fee_rules ORDER BY id").fetchall()
     return [StoredRule(r[0], FeeRule.model_validate_json(r[1])) for r in rows]
 
 
 def _record_change(
-    conn: sqlite3.Connection,
+    conn: Tx,
     rule_id: int,
     before: FeeRule | None,
     after: FeeRule,
@@ -168,7 +167,7 @@ class FeeRules:
     async def create(self, rule: FeeRule, *, by: str) -> StoredRule:
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> StoredRule:
+        def job(conn: Tx) -> StoredRule:
             if conn.execute("SELECT 1 FROM fee_rules WHERE name=?", (rule.name,)).fetchone():
                 raise Unavailable(f"a fee rule named {rule.name} exists already", field="name")
             cur = conn.execute(
@@ -186,7 +185,7 @@ class FeeRules:
         A change that changes nothing records nothing."""
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> StoredRule:
+        def job(conn: Tx) -> StoredRule:
             row = conn.execute("SELECT body FROM fee_rules WHERE id=?", (rule_id,)).fetchone()
             if row is None:
                 raise NotFound(f"no fee rule {rule_id}", field="rule")
@@ -212,7 +211,7 @@ class FeeRules:
         return await self.store.run(job)
 
     async def changes(self, rule_id: int | None = None, limit: int = 100) -> list[FeeChange]:
-        def job(conn: sqlite3.Connection) -> list[Any]:
+        def job(conn: Tx) -> list[Any]:
             if rule_id is None:
                 return conn.execute(
                     "SELECT id, rule_id, before, after, operator, at FROM fee_changes"

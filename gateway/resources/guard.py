@@ -8,7 +8,6 @@ of the resource API (holding a number, reserving a card) pass the same check thr
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Callable
 from typing import Any
@@ -19,7 +18,7 @@ from gateway.resources import audit
 from gateway.resources.access import refusal
 from gateway.resources.customers import customer_refusal
 from gateway.resources.refusals import NotAllowed
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 
 def _customer_of(order: Order) -> Customer | None:
@@ -42,7 +41,7 @@ async def _check(
 ) -> str | None:
     """The reason for refusing, audited; None if allowed."""
 
-    def job(conn: sqlite3.Connection) -> str | None:
+    def job(conn: Tx) -> str | None:
         reason = refusal(conn, operator, channel, now)
         if reason is None and customer is not None:
             reason = customer_refusal(conn, customer.id_type.value, customer.id_number)

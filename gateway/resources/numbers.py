@@ -16,7 +16,6 @@ from __future__ import annotations
 import functools
 import re
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -39,7 +38,7 @@ from gateway.resources import audit
 from gateway.resources.channels import local_time
 from gateway.resources.fees import Fee, FeeSchedule
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 MAX_BLOCK = 1_000_000
 DAY = 86400.0
@@ -244,7 +243,7 @@ _HOLD = (
 _SETTINGS_DEFAULTS = PoolSettings()
 
 
-def load_settings(conn: sqlite3.Connection) -> PoolSettings:
+def load_settings(conn: Tx) -> PoolSettings:
     rows = conn.execute("SELECT key, value FROM number_settings ORDER BY key").fetchall()
     return _settings(tuple(rows))
 
@@ -284,14 +283,14 @@ def _params(now: float, settings: PoolSettings, **extra: Any) -> dict[str, Any]:
     return {"now": now, "cool": now - settings.recycle_cooldown_days * DAY, **extra}
 
 
-def _load(conn: sqlite3.Connection, msisdn: str, now: float) -> NumberRecord:
+def _load(conn: Tx, msisdn: str, now: float) -> NumberRecord:
     record = find(conn, msisdn, now)
     if record is None:
         raise NotFound(f"number {msisdn} is not in the pool", field="msisdn")
     return record
 
 
-def find(conn: sqlite3.Connection, msisdn: str, now: float) -> NumberRecord | None:
+def find(conn: Tx, msisdn: str, now: float) -> NumberRecord | None:
     """Inside a store job: the number, or None when the pool does not manage it."""
     settings = load_settings(conn)
     row = conn.execute(f"{_SELECT} WHERE msisdn=:m", _params(now, settings, m=msisdn)).fetchone()
@@ -316,9 +315,7 @@ def _why_not(record: NumberRecord, operator: str | None = None) -> str:
     return f"number {m} is {state.value.replace('_', ' ')} ({state.zh})"
 
 
-def take_into_use(
-    conn: sqlite3.Connection, msisdn: str, order_id: str, *, operator: str, now: float
-) -> None:
+def take_into_use(conn: Tx, msisdn: str, order_id: str, *, operator: str, now: float) -> None:
     """Inside a store job: the number held by ``operator`` becomes in use by ``order_id`` —
     call it in the job that completes the order, so both commit together. A hold that has
     lapsed but was not taken by anyone else still counts. Running it again for the same order
@@ -352,7 +349,7 @@ class NumberPool:
     async def change_settings(self, changes: dict[str, Any], *, by: str) -> PoolSettings:
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> PoolSettings:
+        def job(conn: Tx) -> PoolSettings:
             before = load_settings(conn)
             try:
                 after = PoolSettings.model_validate(before.model_dump() | changes)
@@ -384,7 +381,7 @@ class NumberPool:
         first, last = block.first, block.last
         assert first is not None and last is not None
 
-        def job(conn: sqlite3.Connection) -> int:
+        def job(conn: Tx) -> int:
             clash = conn.execute(
                 "SELECT msisdn, block FROM numbers WHERE msisdn BETWEEN ? AND ?"
                 " AND length(msisdn)=? LIMIT 1",
@@ -460,7 +457,7 @@ class NumberPool:
         where = " WHERE " + " AND ".join(clauses) if clauses else ""
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> tuple[PoolSettings, list[Any]]:
+        def job(conn: Tx) -> tuple[PoolSettings, list[Any]]:
             settings = load_settings(conn)
             sql = f"{_SELECT}{where} ORDER BY msisdn LIMIT :limit"
             return settings, conn.execute(sql, _params(now, settings, **extra)).fetchall()
@@ -479,7 +476,7 @@ class NumberPool:
         now = self.clock()
         token = secrets.token_urlsafe(16)
 
-        def job(conn: sqlite3.Connection) -> Hold:
+        def job(conn: Tx) -> Hold:
             settings = load_settings(conn)
             until = now + settings.hold_minutes * 60
             params = _params(
@@ -517,7 +514,7 @@ class NumberPool:
     async def release_token(self, msisdn: str, token: str) -> bool:
         """`release` for a client that kept only the number and the hold's token."""
 
-        def job(conn: sqlite3.Connection) -> bool:
+        def job(conn: Tx) -> bool:
             cur = conn.execute(
                 "UPDATE numbers SET state=prior_state, prior_state=NULL, hold_token=NULL,"
                 " hold_operator=NULL, hold_channel=NULL, hold_until=NULL"
@@ -549,7 +546,7 @@ class NumberPool:
     async def reserve(self, msisdn: str, customer_id: int, *, by: str) -> NumberRecord:
         """Book (预定) an available number for a registered customer."""
 
-        def check(conn: sqlite3.Connection) -> None:
+        def check(conn: Tx) -> None:
             if (
                 conn.execute("SELECT 1 FROM customers WHERE id=?", (customer_id,)).fetchone()
                 is None
@@ -605,7 +602,7 @@ class NumberPool:
         by: str,
         action: str,
         customer: str | None = None,
-        check: Callable[[sqlite3.Connection], None] | None = None,
+        check: Callable[[Tx], None] | None = None,
         cooling_ok: bool = False,
     ) -> NumberRecord:
         """Move a number from one of ``allowed`` (its state now) by ``assignment``; audited.
@@ -613,7 +610,7 @@ class NumberPool:
         now = self.clock()
         states = ",".join(f"'{s.value}'" for s in allowed)
 
-        def job(conn: sqlite3.Connection) -> NumberRecord:
+        def job(conn: Tx) -> NumberRecord:
             if check is not None:
                 check(conn)
             settings = load_settings(conn)

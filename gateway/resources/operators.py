@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from gateway.resources.passwords import (
     verify_password_async,
 )
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 JobNumber = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,16}$")]
 LOGIN_MEMORY_S = 300.0
@@ -94,7 +93,7 @@ class Operator:
         }
 
 
-def load_operator(conn: sqlite3.Connection, operator_id: str) -> Operator | None:
+def load_operator(conn: Tx, operator_id: str) -> Operator | None:
     row = conn.execute(
         "SELECT id, job_number, name, role, active FROM operators WHERE id=?", (operator_id,)
     ).fetchone()
@@ -109,7 +108,7 @@ def load_operator(conn: sqlite3.Connection, operator_id: str) -> Operator | None
     )
 
 
-def _assign(conn: sqlite3.Connection, operator_id: str, channels: list[str]) -> None:
+def _assign(conn: Tx, operator_id: str, channels: list[str]) -> None:
     unknown = [c for c in channels if load_channel(conn, c) is None]
     if unknown:
         raise Invalid(f"no such channel: {', '.join(unknown)}", field="channels")
@@ -143,7 +142,7 @@ class Operators:
         hashed = await hash_password_async(new.password.get_secret_value(), self.cost)
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> Operator:
+        def job(conn: Tx) -> Operator:
             if load_operator(conn, new.id) is not None:
                 raise Unavailable(f"operator {new.id} exists already", field="id")
             taken = conn.execute(
@@ -181,7 +180,7 @@ class Operators:
         return found
 
     async def all(self) -> list[Operator]:
-        def job(conn: sqlite3.Connection) -> list[Operator]:
+        def job(conn: Tx) -> list[Operator]:
             ids = [r[0] for r in conn.execute("SELECT id FROM operators ORDER BY id")]
             return [op for i in ids if (op := load_operator(conn, i)) is not None]
 
@@ -190,7 +189,7 @@ class Operators:
     async def change(self, operator_id: str, change: OperatorChange, *, by: str) -> Operator:
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> Operator:
+        def job(conn: Tx) -> Operator:
             before = load_operator(conn, operator_id)
             if before is None:
                 raise NotFound(f"no operator {operator_id}", field="operator")
@@ -228,7 +227,7 @@ class Operators:
         hashed = await hash_password_async(password.get_secret_value(), self.cost)
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             cur = conn.execute(
                 "UPDATE operators SET password=?, updated_at=? WHERE id=?",
                 (hashed, now, operator_id),
@@ -258,7 +257,7 @@ class Operators:
         now = self.clock()
         memory = self._memory(operator_id, password)
 
-        def load(conn: sqlite3.Connection) -> tuple[Operator | None, str | None]:
+        def load(conn: Tx) -> tuple[Operator | None, str | None]:
             row = conn.execute(
                 "SELECT password FROM operators WHERE id=?", (operator_id,)
             ).fetchone()

@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import json
 import secrets
-import sqlite3
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -31,7 +30,7 @@ from gateway.resources import audit
 from gateway.resources.refusals import Invalid, NotFound, Unavailable
 from gateway.resources.transport_keys import TransportKeys
 from gateway.resources.vendor_file import CHECKS, VendorBatch, parse_vendor_file
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 _SEAL_CHUNK = 5000
 _IN_CHUNK = 500
@@ -198,20 +197,20 @@ def _card(row: Sequence[Any]) -> CardRecord:
     )
 
 
-def find_card(conn: sqlite3.Connection, iccid: str) -> CardRecord | None:
+def find_card(conn: Tx, iccid: str) -> CardRecord | None:
     """Inside a store job: the card, or None when the stock does not know it."""
     row = conn.execute(f"SELECT {_COLUMNS} FROM sims WHERE iccid=?", (iccid,)).fetchone()  # noqa: S608
     return None if row is None else _card(row)
 
 
-def load_card(conn: sqlite3.Connection, iccid: str) -> CardRecord:
+def load_card(conn: Tx, iccid: str) -> CardRecord:
     card = find_card(conn, iccid)
     if card is None:
         raise NotFound(f"card {iccid} is not in stock records", field="iccid")
     return card
 
 
-def mark_sold(conn: sqlite3.Connection, iccid: str, order_id: str, *, now: float) -> None:
+def mark_sold(conn: Tx, iccid: str, order_id: str, *, now: float) -> None:
     """Inside a store job: the reserved card is sold with ``order_id`` (commit it with the
     order's completion). Again for the same order changes nothing."""
     cur = conn.execute(
@@ -232,7 +231,7 @@ def mark_sold(conn: sqlite3.Connection, iccid: str, order_id: str, *, now: float
     )
 
 
-def retire(conn: sqlite3.Connection, iccid: str, *, now: float) -> None:
+def retire(conn: Tx, iccid: str, *, now: float) -> None:
     """Inside a store job: the card leaves service for good (the old card of a SIM
     replacement, or a written-off card); its keys are wiped. Idempotent."""
     card = load_card(conn, iccid)
@@ -278,7 +277,7 @@ class SimStock:
         header = batch.header
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> ImportResult:
+        def job(conn: Tx) -> ImportResult:
             if conn.execute("SELECT 1 FROM sim_batches WHERE id=?", (header.batch_id,)).fetchone():
                 raise Unavailable(
                     f"batch {header.batch_id} was imported already: nothing was imported",
@@ -326,7 +325,7 @@ class SimStock:
         sealed = self._seal(clear) if clear else None
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> CardRecord:
+        def job(conn: Tx) -> CardRecord:
             _refuse_known(conn, [(0, card.iccid, card.imsi)])
             conn.execute(
                 "INSERT INTO sims (iccid, imsi, kind, product, acc, secrets, has_ki, state,"
@@ -410,7 +409,7 @@ class SimStock:
         """Mark cards in stock usable or damaged; all or none."""
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> int:
+        def job(conn: Tx) -> int:
             problems: list[tuple[str, str]] = []
             for iccid in iccids:
                 try:
@@ -446,7 +445,7 @@ class SimStock:
         ``UPDATE … WHERE state='in_stock'``: two clerks never get the same card."""
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> CardRecord:
+        def job(conn: Tx) -> CardRecord:
             cur = conn.execute(
                 "UPDATE sims SET state='reserved', reserved_by=?, order_id=?, state_since=?"
                 " WHERE iccid=? AND state='in_stock' AND condition='usable'",
@@ -468,7 +467,7 @@ class SimStock:
         now = self.clock()
         condition = Condition.DAMAGED if damaged else Condition.USABLE
 
-        def job(conn: sqlite3.Connection) -> bool:
+        def job(conn: Tx) -> bool:
             cur = conn.execute(
                 "UPDATE sims SET state='in_stock', reserved_by=NULL, order_id=NULL,"
                 " condition=?, state_since=? WHERE iccid=? AND state='reserved'",
@@ -484,7 +483,7 @@ class SimStock:
         same transaction, so asking again returns the same keys."""
         ki, opc = secrets.token_hex(16), secrets.token_hex(16)
 
-        def job(conn: sqlite3.Connection) -> tuple[CardRecord, str | None, bool]:
+        def job(conn: Tx) -> tuple[CardRecord, str | None, bool]:
             card = load_card(conn, iccid)
             if card.state not in (CardState.RESERVED, CardState.SOLD):
                 raise Unavailable(
@@ -532,14 +531,14 @@ class SimStock:
         """`retire` in a transaction of its own, audited."""
         now = self.clock()
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             retire(conn, iccid, now=now)
             audit.record(conn, at=now, operator=by, action=f"retire card {iccid}", outcome="done")
 
         await self.store.run(job)
 
 
-def _refuse_known(conn: sqlite3.Connection, cards: list[tuple[int, str, str]]) -> None:
+def _refuse_known(conn: Tx, cards: list[tuple[int, str, str]]) -> None:
     """Refuse (by line) cards whose ICCID or IMSI is in stock records already."""
     problems: list[tuple[int, str, str]] = []
     for label, column, position in (("ICCID", "iccid", 1), ("IMSI", "imsi", 2)):

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import hmac
 import itertools
-import sqlite3
 from dataclasses import dataclass
 from typing import Literal
 
 from gateway.orders import ChangeCustomerInfo, Customer, OpenAccount, TransferOwnership
 from gateway.resources import audit
-from gateway.store import OrderState, SqliteStore
+from gateway.store import OrderState, SqliteStore, Tx
 
 Basis = Literal["password", "owner"]
 _COMMON = {"000000", "111111", "123456", "654321", "666666", "888888", "123123", "112233"}
@@ -122,7 +121,7 @@ async def decide(
 async def record_refusal(
     store: SqliteStore, *, operator: str, channel: str, msisdn: str, reason: str, at: float
 ) -> None:
-    def job(conn: sqlite3.Connection) -> None:
+    def job(conn: Tx) -> None:
         audit.record(
             conn,
             at=at,

@@ -1,4 +1,4 @@
-"""The store is the truth: orders, plans, step states, transcripts, and lines.
+"""The embedded back end: orders, plans, step states, transcripts and lines in one SQLite file.
 
 SQLite in WAL mode by default, one file, no server. Database work is batched: whatever jobs
 are queued in one turn of the event loop run in one transaction (group commit), so a thousand
@@ -17,10 +17,8 @@ import asyncio
 import sqlite3
 import time
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from enum import StrEnum
 from pathlib import Path
-from typing import Any, Literal, TypeVar
+from typing import Any, TypeVar
 
 from gateway.checkpointer import WalCheckpointer
 from gateway.lines import Line
@@ -28,6 +26,16 @@ from gateway.operations import Reply
 from gateway.orders import ORDER_ADAPTER, Order, order_msisdns
 from gateway.planner import Plan
 from gateway.resources.schema import SCHEMA as RESOURCES_SCHEMA
+from gateway.store.records import (
+    Conflict,
+    OrderRecord,
+    OrderState,
+    Phase,
+    StepRecord,
+    StepState,
+    TranscriptLine,
+)
+from gateway.store.tx import Tx
 from gateway.vault import Vault
 
 T = TypeVar("T")
@@ -101,82 +109,8 @@ CREATE TABLE IF NOT EXISTS lines (
 """
 
 
-class OrderState(StrEnum):
-    ACCEPTED = "accepted"
-    PROVISIONING = "provisioning"
-    WAITING = "waiting_for_ne"  # an NE it needs is unreachable: the order waits, nothing fails
-    COMPLETED = "completed"
-    FAILED = "failed"
-    COMPENSATED = "compensated"
-
-    @property
-    def terminal(self) -> bool:
-        return self in (OrderState.COMPLETED, OrderState.FAILED, OrderState.COMPENSATED)
-
-
-Phase = Literal["forward", "compensate"]
-
-
-class StepState(StrEnum):
-    SENT = "sent"  # intent recorded, outcome not yet known
-    DONE = "done"
-    FAILED = "failed"
-
-
 class _JobFailed(Exception):
     """A job raised inside an unisolated batch; the batch is rolled back and run again."""
-
-
-class Conflict(Exception):
-    """The same order id was sent before with a different body."""
-
-
-@dataclass
-class StepRecord:
-    idx: int
-    phase: Phase
-    state: StepState
-    attempts: int
-    started_at: float | None
-    finished_at: float | None
-
-
-@dataclass
-class OrderRecord:
-    id: str
-    seq: int
-    kind: str
-    msisdn: str | None
-    channel: str
-    operator: str
-    state: OrderState
-    phase: Phase
-    reason: str | None
-    attention: bool
-    created_at: float
-    updated_at: float
-    finished_at: float | None
-    waiting_for: str | None = None  # the NE the order waits for (state waiting_for_ne)
-    waiting_since: float | None = None
-    deadline_at: float | None = None  # past it, forward steps stop and the order is undone
-    note: str | None = None  # what the engine is doing now: the next attempt and when
-    order: Order | None = None
-    plan: Plan | None = None
-    steps: list[StepRecord] = field(default_factory=list)
-
-
-@dataclass
-class TranscriptLine:
-    idx: int
-    phase: str
-    ne: str
-    outcome: str
-    code: str
-    text: str
-    command: str
-    response: str
-    elapsed_ms: float
-    at: float
 
 
 _ORDER_COLUMNS = (
@@ -218,7 +152,7 @@ class SqliteStore:
         self._synchronous = synchronous
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: WalCheckpointer | None = None
-        self._pending: list[tuple[Callable[[sqlite3.Connection], Any], asyncio.Future[Any]]] = []
+        self._pending: list[tuple[Callable[[Tx], Any], asyncio.Future[Any]]] = []
         self._flush_scheduled = False
 
     async def __aenter__(self) -> SqliteStore:
@@ -285,7 +219,7 @@ class SqliteStore:
                 fut.set_result(res)
 
     def _run_batch(
-        self, batch: list[tuple[Callable[[sqlite3.Connection], Any], Any]], *, isolated: bool
+        self, batch: list[tuple[Callable[[Tx], Any], Any]], *, isolated: bool
     ) -> list[tuple[Any, Exception | None]]:
         conn = self._conn
         assert conn is not None, "store is not open"
@@ -313,7 +247,7 @@ class SqliteStore:
             raise
         return results
 
-    async def run(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+    async def run(self, fn: Callable[[Tx], T]) -> T:
         """Run ``fn(connection)`` inside the next group-commit transaction; its result once
         committed. ``fn`` must be short and must not await: it runs on the event loop."""
         loop = asyncio.get_running_loop()
@@ -363,7 +297,7 @@ class SqliteStore:
         msisdn = msisdns[0] if msisdns else None
         now = time.time()
 
-        def job(conn: sqlite3.Connection) -> tuple[OrderRecord, bool]:
+        def job(conn: Tx) -> tuple[OrderRecord, bool]:
             cur = conn.execute(
                 "INSERT INTO orders (id, kind, msisdn, channel, operator, body, digest, state,"
                 " lease_owner, lease_until, deadline_at, created_at, updated_at)"
@@ -413,7 +347,7 @@ class SqliteStore:
 
     # -- reading -------------------------------------------------------------------------
 
-    def _get(self, conn: sqlite3.Connection, order_id: str) -> OrderRecord:
+    def _get(self, conn: Tx, order_id: str) -> OrderRecord:
         sql = f"SELECT {_ORDER_COLUMNS} FROM orders WHERE id=?"  # noqa: S608 - fixed columns
         row = conn.execute(sql, (order_id,)).fetchone()
         if row is None:
@@ -423,7 +357,7 @@ class SqliteStore:
     async def get(self, order_id: str, *, full: bool = True) -> OrderRecord | None:
         """One order; with ``full`` also its body, plan and step states."""
 
-        def job(conn: sqlite3.Connection) -> tuple[OrderRecord, str, str | None, list[Any]] | None:
+        def job(conn: Tx) -> tuple[OrderRecord, str, str | None, list[Any]] | None:
             try:
                 rec = self._get(conn, order_id)
             except KeyError:
@@ -449,7 +383,7 @@ class SqliteStore:
         return rec
 
     async def transcript(self, order_id: str) -> list[TranscriptLine]:
-        def job(conn: sqlite3.Connection) -> list[Any]:
+        def job(conn: Tx) -> list[Any]:
             return conn.execute(
                 "SELECT idx, phase, ne, outcome, code, text, command, response, elapsed_ms, at"
                 " FROM transcript WHERE order_id=? ORDER BY id",
@@ -486,13 +420,13 @@ class SqliteStore:
         # Only fixed column names are interpolated; every value is a bound parameter.
         sql = f"SELECT {_ORDER_COLUMNS} FROM orders {where} ORDER BY seq DESC LIMIT ?"  # noqa: S608
 
-        def job(conn: sqlite3.Connection) -> list[Any]:
+        def job(conn: Tx) -> list[Any]:
             return conn.execute(sql, (*args, limit)).fetchall()
 
         return [_record(r) for r in await self.run(job)]
 
     async def counts(self) -> dict[str, int]:
-        def job(conn: sqlite3.Connection) -> list[Any]:
+        def job(conn: Tx) -> list[Any]:
             return conn.execute("SELECT state, count(*) FROM orders GROUP BY state").fetchall()
 
         return {state: n for state, n in await self.run(job)}
@@ -503,7 +437,7 @@ class SqliteStore:
         """Lease unfinished orders nobody holds (or whose lease ran out), oldest first."""
         now = time.time()
 
-        def job(conn: sqlite3.Connection) -> list[str]:
+        def job(conn: Tx) -> list[str]:
             rows = conn.execute(
                 f"SELECT id FROM orders WHERE state IN {_UNFINISHED}"  # noqa: S608 - constant
                 " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
@@ -522,7 +456,7 @@ class SqliteStore:
     async def renew_leases(self, owner: str, lease_seconds: float) -> None:
         until = time.time() + lease_seconds
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             conn.execute(
                 "UPDATE orders SET lease_until=? WHERE lease_owner=?"  # noqa: S608 - constant
                 f" AND state IN {_UNFINISHED}",
@@ -534,7 +468,7 @@ class SqliteStore:
     async def lease_owners(self) -> list[str]:
         """Owners holding leases on unfinished orders."""
 
-        def job(conn: sqlite3.Connection) -> list[str]:
+        def job(conn: Tx) -> list[str]:
             rows = conn.execute(
                 "SELECT DISTINCT lease_owner FROM orders WHERE lease_owner IS NOT NULL"  # noqa: S608
                 f" AND state IN {_UNFINISHED}"
@@ -544,7 +478,7 @@ class SqliteStore:
         return await self.run(job)
 
     async def release_leases(self, owner: str) -> None:
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             conn.execute(
                 "UPDATE orders SET lease_owner=NULL, lease_until=NULL WHERE lease_owner=?",
                 (owner,),
@@ -557,7 +491,7 @@ class SqliteStore:
         sealed = self._seal_plan(plan)
         now = time.time()
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             conn.execute(
                 "UPDATE orders SET plan=?, state='provisioning', updated_at=? WHERE id=?",
                 (sealed, now, order_id),
@@ -571,7 +505,7 @@ class SqliteStore:
         """The order waits for ``ne`` (unreachable since ``since``): state waiting_for_ne."""
         now = time.time()
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             conn.execute(
                 "UPDATE orders SET state=?, waiting_for=?, waiting_since=?, note=?, updated_at=?"
                 " WHERE id=?",
@@ -584,7 +518,7 @@ class SqliteStore:
         """The NE the order waited for answers again: back to provisioning."""
         now = time.time()
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             conn.execute(
                 "UPDATE orders SET state=?, waiting_for=NULL, waiting_since=NULL, note=NULL,"
                 " updated_at=? WHERE id=?",
@@ -597,7 +531,7 @@ class SqliteStore:
         """What the engine is doing with the order now (the next attempt and when)."""
         now = time.time()
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             conn.execute("UPDATE orders SET note=?, updated_at=? WHERE id=?", (note, now, order_id))
 
         await self.run(job)
@@ -627,7 +561,7 @@ class SqliteStore:
         ``clear_note``: the order's note of a pending retry is over."""
         now = time.time()
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             if reply is not None:
                 conn.execute(
                     "INSERT INTO transcript (order_id, idx, phase, ne, outcome, code, text,"
@@ -681,7 +615,7 @@ class SqliteStore:
         *,
         attention: bool = False,
         lines: dict[str, Line | None] | None = None,
-        extra: Callable[[sqlite3.Connection, float], None] | None = None,
+        extra: Callable[[Tx, float], None] | None = None,
     ) -> None:
         """Move an order to a terminal state and, atomically with it, update its lines (and
         whatever ``extra`` writes: the resources the order consumed)."""
@@ -692,7 +626,7 @@ class SqliteStore:
             for m, line in (lines or {}).items()
         ]
 
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             conn.execute(
                 "UPDATE orders SET state=?, reason=?, attention=?, updated_at=?, finished_at=?,"
                 " lease_owner=NULL, lease_until=NULL, waiting_for=NULL, waiting_since=NULL,"
@@ -719,7 +653,7 @@ class SqliteStore:
         """A delivery receipt for one SMS part; False if the message is not one of ours."""
         now = time.time()
 
-        def job(conn: sqlite3.Connection) -> bool:
+        def job(conn: Tx) -> bool:
             cur = conn.execute(
                 "UPDATE sms_messages SET status=?, updated_at=? WHERE message_id=?",
                 (status, now, message_id),
@@ -731,7 +665,7 @@ class SqliteStore:
     async def sms_messages(self, order_id: str) -> list[tuple[int, str, str]]:
         """(step, message id, status) of every SMS part an order sent."""
 
-        def job(conn: sqlite3.Connection) -> list[tuple[int, str, str]]:
+        def job(conn: Tx) -> list[tuple[int, str, str]]:
             rows = conn.execute(
                 "SELECT idx, message_id, status FROM sms_messages WHERE order_id=?"
                 " ORDER BY idx, message_id",
@@ -746,7 +680,7 @@ class SqliteStore:
     async def lines(self, msisdns: Iterable[str]) -> dict[str, Line | None]:
         wanted = list(msisdns)
 
-        def job(conn: sqlite3.Connection) -> dict[str, str | None]:
+        def job(conn: Tx) -> dict[str, str | None]:
             found: dict[str, str | None] = dict.fromkeys(wanted)
             for m in wanted:
                 row = conn.execute("SELECT data FROM lines WHERE msisdn=?", (m,)).fetchone()
@@ -758,13 +692,13 @@ class SqliteStore:
         return {m: Line.model_validate_json(d) if d else None for m, d in raw.items()}
 
     async def all_lines(self) -> list[Line]:
-        def job(conn: sqlite3.Connection) -> list[Any]:
+        def job(conn: Tx) -> list[Any]:
             return conn.execute("SELECT data FROM lines ORDER BY msisdn").fetchall()
 
         return [Line.model_validate_json(r[0]) for r in await self.run(job)]
 
 
-def _add_outage_columns(conn: sqlite3.Connection) -> None:
+def _add_outage_columns(conn: Tx) -> None:
     """Bring an orders table made before outage handling up to date (until the store has
     versioned migrations, issue 12)."""
     have = {row[1] for row in conn.execute("PRAGMA table_info(orders)")}
@@ -778,7 +712,7 @@ def _add_outage_columns(conn: sqlite3.Connection) -> None:
             conn.execute(f"ALTER TABLE orders ADD COLUMN {column} {kind}")
 
 
-def _intent(conn: sqlite3.Connection, order_id: str, idx: int, phase: str, now: float) -> None:
+def _intent(conn: Tx, order_id: str, idx: int, phase: str, now: float) -> None:
     conn.execute(
         "INSERT INTO steps (order_id, idx, phase, state, attempts, started_at)"
         " VALUES (?,?,?,'sent',1,?) ON CONFLICT(order_id, phase, idx)"
