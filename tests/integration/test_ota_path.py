@@ -255,8 +255,9 @@ async def running(
         await stock.add_card(card, by="admin1")
         await stock.reserve_card(ICCID, "clerk1", order_id="opening")
         await stock.mark_sold(ICCID, "opening")
-        line = {"msisdn": NUMBER, "imsi": IMSI, "iccid": ICCID, "ne": "hlr1", "product": "4g-basic",
-                "activated_at": "2026-01-05T10:00:00Z", "status_since": "2026-01-05T10:00:00Z"}  # fmt: skip
+        since = "2026-01-05T10:00:00Z"
+        line = {"msisdn": NUMBER, "imsi": IMSI, "iccid": ICCID, "ne": "hlr1",
+                "product": "4g-basic", "activated_at": since, "status_since": since}  # fmt: skip
         await engine.store.run(
             lambda conn: conn.execute(
                 "INSERT INTO lines (msisdn, data) VALUES (?, ?)", (NUMBER, json.dumps(line))
@@ -335,7 +336,7 @@ async def test_an_ota_order_whose_por_is_lost_completes_once_the_card_reads_back
         record = await gateway.engine.store.get("ota-lost")
         lines = await gateway.engine.store.transcript("ota-lost")
     assert record is not None and record.state is OrderState.COMPLETED, record
-    assert [(t.outcome, t.code) for t in lines][0] == ("unknown", "no-por")
+    assert (lines[0].outcome, lines[0].code) == ("unknown", "no-por")
     assert lines[-1].outcome == "ok" and "reconciled by reading back" in lines[-1].text
     assert sum(1 for t in lines if t.code == "no-por") == 1, "the update was sent once"
     entries = (await asyncio.to_thread(card_read, path))["oplmnwact"]["value"]
