@@ -67,6 +67,7 @@ from gateway.runtime import running_gateway
 from gateway.store import OrderRecord, OrderState
 from gateway.targets import Targets
 from tests.fixtures.pcsc import _unavailable
+from tests.integration.conftest import served
 
 pytestmark = pytest.mark.pcsc
 
@@ -341,3 +342,30 @@ async def test_an_ota_order_whose_por_is_lost_completes_once_the_card_reads_back
     assert sum(1 for t in lines if t.code == "no-por") == 1, "the update was sent once"
     entries = (await asyncio.to_thread(card_read, path))["oplmnwact"]["value"]
     assert [e["plmn"] for e in entries[:2]] == ["440-10", "450-08"]
+
+
+async def provgw(url: str, *args: str) -> tuple[int, Any]:
+    """`provgw …` as an operator runs it (in a process of its own: the API is served here)."""
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "gateway", *args, "--url", url, "--json",
+        "--channel", "OUT001", "--operator", "clerk1",
+        stdout=asyncio.subprocess.PIPE, stdin=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    out, _ = await asyncio.wait_for(process.communicate(), 60)
+    return await process.wait(), json.loads(out) if out.strip() else None
+
+
+async def test_the_ota_commands_place_orders_with_the_order_exit_codes(
+    path: OtaPath, tmp_path: Path
+) -> None:
+    async with running(path, tmp_path, por_timeout=10.0) as gateway, served(gateway.engine) as url:
+        code, done = await provgw(url, "ota", "update", NUMBER, "--spn", "CMCC HK",
+                                  "--roaming", "454-12:e-utran+utran,454-00", "--wait")  # fmt: skip
+        assert code == 0 and (done["kind"], done["state"]) == ("ota_update", "completed"), done
+        code, bad = await provgw(url, "ota", "update", NUMBER, "--roaming", "4540-12")
+        assert code == 2 and [e["field"] for e in bad["errors"]] == ["roaming_networks.0.mcc"]
+        code, failed = await provgw(url, "ota", "stk-activate", "13900000009", "--wait")
+        assert code == 1 and failed["reason"] == "number 13900000009 has no active line"
+    files = await asyncio.to_thread(card_read, path)
+    assert files["spn"]["value"]["name"] == "CMCC HK", files["spn"]
+    assert [e["plmn"] for e in files["oplmnwact"]["value"][:2]] == ["454-12", "454-00"]
