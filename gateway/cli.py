@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.config import load_config
+from gateway.orders import roaming_list
 from gateway.resources.bench import BENCH_COMMANDS as RESOURCE_BENCHES
 from gateway.resources.cli import COMMANDS as RESOURCE_COMMANDS
 from gateway.validation import clerk_errors
@@ -338,21 +339,6 @@ def _ota_order(kind: str, msisdn: str, order_id: str | None, channel: str, opera
     }
 
 
-def _roaming_list(text: str) -> list[dict[str, Any]]:
-    """``460-00:e-utran+utran,454-00`` → PLMN entries (no technologies: all of them)."""
-    entries: list[dict[str, Any]] = []
-    for item in filter(None, (part.strip() for part in text.split(","))):
-        plmn, _, technologies = item.partition(":")
-        mcc, dash, mnc = plmn.partition("-")
-        if not dash:
-            _fail(f"--roaming: {item!r} is not MCC-MNC[:technology+…]", EXIT_INVALID)
-        entry: dict[str, Any] = {"mcc": mcc, "mnc": mnc}
-        if technologies:
-            entry["technologies"] = technologies.split("+")
-        entries.append(entry)
-    return entries
-
-
 _ota_options = [
     click.option("--order-id", help="Default: ota-update-<msisdn>-<time> / stk-activate-…"),
     click.option("--channel", envvar="PROVGW_CHANNEL", required=True, help="Or $PROVGW_CHANNEL."),
@@ -399,7 +385,10 @@ def ota_update(
     if spn is not None:
         order_data["spn"] = spn
     if roaming is not None:
-        order_data["roaming_networks"] = _roaming_list(roaming)
+        try:
+            order_data["roaming_networks"] = roaming_list(roaming)
+        except ValueError as exc:
+            _fail(f"--roaming: {exc}", EXIT_INVALID)
     if sms_centre is not None:
         order_data["sms_centre"] = sms_centre
     _submit(order_data, _login(operator), wait=wait, url=url, as_json=as_json)

@@ -371,6 +371,23 @@ class CardUpdate(_LineOrder):
         return self
 
 
+def roaming_list(text: str) -> list[dict[str, object]]:
+    """A roaming list as people type it — ``460-00:e-utran+utran, 454-00`` (MCC-MNC, then the
+    access technologies joined by ``+``; none named: all) — as `CardUpdate.roaming_networks`
+    takes it; the order validates the values. ValueError names the entry that is not MCC-MNC."""
+    entries: list[dict[str, object]] = []
+    for item in filter(None, (part.strip() for part in text.replace("，", ",").split(","))):
+        plmn, _, technologies = item.partition(":")
+        mcc, dash, mnc = plmn.strip().partition("-")
+        if not dash:
+            raise ValueError(f"{item!r} is not MCC-MNC[:technology+…]")
+        entry: dict[str, object] = {"mcc": mcc, "mnc": mnc}
+        if technologies:
+            entry["technologies"] = [t.strip() for t in technologies.split("+")]
+        entries.append(entry)
+    return entries
+
+
 class StkMenu(_Strict):
     """The STK menu a card shows (title and up to 7 items, each sending a text)."""
 

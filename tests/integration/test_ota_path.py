@@ -41,13 +41,14 @@ from bench.ota_path import (
     KIC,
     KID,
     MSISDN,
+    NUMBER,
     SERVICE,
     OtaPath,
     Unavailable,
     gateway_config,
+    order_gateway,
     ota_path,
 )
-from gateway.config import CardProfile, RetryPolicy
 from gateway.engine import Engine
 from gateway.network import MobileOriginated, build_targets, close_targets
 from gateway.operations import (
@@ -61,9 +62,7 @@ from gateway.operations import (
     RoamingListFile,
     StkMenuFile,
 )
-from gateway.orders import StkMenu, parse_order
-from gateway.resources.stock import CardIn, SimStock
-from gateway.runtime import running_gateway
+from gateway.orders import parse_order
 from gateway.store import OrderRecord, OrderState
 from gateway.targets import Targets
 from tests.fixtures.pcsc import _unavailable
@@ -206,9 +205,6 @@ async def test_a_lost_por_is_unknown_and_reading_the_card_back_settles_it(
 
 # -- the same as orders, through a running gateway -------------------------------------------
 
-NUMBER = MSISDN.removeprefix("86")  # the line's 11-digit number
-PRODUCT = "sja5-ota"  # the card's SIM product: OTA keys, a toolkit menu
-
 
 @dataclass
 class RunningGateway:
@@ -229,45 +225,9 @@ class RunningGateway:
 async def running(
     path: OtaPath, tmp_path: Path, por_timeout: float
 ) -> AsyncIterator[RunningGateway]:
-    """A gateway as `provgw serve` runs it, whose SIM stock holds the path's card (sold, with
-    its OTA keys) and whose lines hold the handset's number on that card."""
-    base = gateway_config(path, tmp_path / "gw.db", por_timeout=por_timeout)
-    assert base.ota is not None
-    ota = base.ota.model_copy(
-        update={
-            "card_profiles": [CardProfile(product=PRODUCT, stk=True)],
-            "stk_menu": StkMenu(title=MENU.title, items=list(MENU.items)),
-        }
-    )
-    config = base.model_copy(
-        update={
-            "ota": ota,
-            "secret_key_file": tmp_path / "secret.key",
-            "access_control": False,
-            "retry": RetryPolicy(attempts=5, backoff_initial_s=0.2, backoff_max_s=1.0),
-        }
-    )
     received: asyncio.Queue[MobileOriginated] = asyncio.Queue()
-    async with running_gateway(config, create_key=True, mobile_originated=received.put) as engine:
-        stock = SimStock(engine.store)
-        card = CardIn.model_validate(
-            {"iccid": ICCID, "imsi": IMSI, "ki": KIC, "kic": KIC, "kid": KID, "product": PRODUCT}
-        )
-        await stock.add_card(card, by="admin1")
-        await stock.reserve_card(ICCID, "clerk1", order_id="opening")
-        await stock.mark_sold(ICCID, "opening")
-        since = "2026-01-05T10:00:00Z"
-        line = {"msisdn": NUMBER, "imsi": IMSI, "iccid": ICCID, "ne": "hlr1",
-                "product": "4g-basic", "activated_at": since, "status_since": since}  # fmt: skip
-        await engine.store.run(
-            lambda conn: conn.execute(
-                "INSERT INTO lines (msisdn, data) VALUES (?, ?)", (NUMBER, json.dumps(line))
-            )
-        )
+    async with order_gateway(path, tmp_path, por_timeout, MENU, received.put) as engine:
         yield RunningGateway(engine, received)
-
-
-IMSI = "460001234500017"
 
 
 async def test_an_ota_update_order_sets_the_roaming_list_the_card_layer_reads_back(
