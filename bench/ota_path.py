@@ -5,7 +5,8 @@
     emulated handset (`python -m emulators.handset`, its card behind that pcscd)
 
 each its own process, announced by its JSON line, stopped by its PID (SIGTERM, then SIGKILL).
-The gateway's side (`gateway_config`) runs in the caller's process.
+The gateway's side (`gateway_config`, or a whole running gateway taking orders:
+`order_gateway`) runs in the caller's process.
 """
 
 from __future__ import annotations
@@ -15,18 +16,27 @@ import json
 import os
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
 
-from gateway.config import GatewayConfig, OtaConfig, SmscConfig
+from gateway.config import CardProfile, GatewayConfig, OtaConfig, RetryPolicy, SmscConfig
+from gateway.engine import Engine
+from gateway.network import MoHandler
+from gateway.operations import StkMenuFile
+from gateway.orders import StkMenu
+from gateway.resources.stock import CardIn, SimStock
+from gateway.runtime import running_gateway
 
 MSISDN, SERVICE, OTA_ADDRESS = "8613800138001", "10086", "10658800"
 ICCID = "8988211000000467343"
 KIC, KID = "200102030405060708090a0b0c0d0e0f", "201102030405060708090a0b0c0d0e0f"
+NUMBER = MSISDN.removeprefix("86")  # the line's 11-digit number
+IMSI = "460001234500017"
+PRODUCT = "sja5-ota"  # the card's SIM product: OTA keys, a toolkit menu
 
 
 class Unavailable(RuntimeError):
@@ -101,6 +111,55 @@ def gateway_config(path: OtaPath, database: Path, *, por_timeout: float) -> Gate
         ),
         ota=OtaConfig(address=OTA_ADDRESS, por_timeout_s=por_timeout, counters=path.counters),
     )
+
+
+@contextlib.asynccontextmanager
+async def order_gateway(
+    path: OtaPath,
+    workdir: Path,
+    por_timeout: float,
+    menu: StkMenuFile,
+    mobile_originated: MoHandler | None = None,
+) -> AsyncIterator[Engine]:
+    """A gateway as `provgw serve` runs it (engine, SIM stock, OTA target), taking orders on
+    the path's card: the stock holds the card, sold, with its OTA keys and an STK-capable
+    product; the lines hold the handset's number on it; ``menu`` is the configured STK menu."""
+    base = gateway_config(path, workdir / "gw.db", por_timeout=por_timeout)
+    assert base.ota is not None
+    ota = base.ota.model_copy(
+        update={
+            "card_profiles": [CardProfile(product=PRODUCT, stk=True)],
+            "stk_menu": StkMenu(title=menu.title, items=list(menu.items)),
+        }
+    )
+    config = base.model_copy(
+        update={
+            "ota": ota,
+            "secret_key_file": workdir / "secret.key",
+            "access_control": False,
+            "retry": RetryPolicy(attempts=5, backoff_initial_s=0.2, backoff_max_s=1.0),
+        }
+    )
+    async with running_gateway(
+        config, create_key=True, mobile_originated=mobile_originated
+    ) as engine:
+        stock = SimStock(engine.store)
+        card = CardIn.model_validate(
+            {"iccid": ICCID, "imsi": IMSI, "ki": KIC, "kic": KIC, "kid": KID, "product": PRODUCT}
+        )
+        await stock.add_card(card, by="admin1")
+        await stock.reserve_card(ICCID, "clerk1", order_id="opening")
+        await stock.mark_sold(ICCID, "opening")
+        since = "2026-01-05T10:00:00Z"
+        line = {"msisdn": NUMBER, "imsi": IMSI, "iccid": ICCID, "ne": "hlr1",
+                "product": "4g-basic", "activated_at": since, "status_since": since}  # fmt: skip
+        # A line the gateway already serves (opened before; no HLR is needed for OTA work).
+        await engine.store.run(
+            lambda conn: conn.execute(
+                "INSERT INTO lines (msisdn, data) VALUES (?, ?)", (NUMBER, json.dumps(line))
+            )
+        )
+        yield engine
 
 
 def _start(processes: list[subprocess.Popen[str]], *args: str) -> dict[str, Any]:

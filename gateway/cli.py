@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.config import load_config
+from gateway.orders import roaming_list
 from gateway.resources.bench import BENCH_COMMANDS as RESOURCE_BENCHES
 from gateway.resources.cli import COMMANDS as RESOURCE_COMMANDS
 from gateway.validation import clerk_errors
@@ -158,7 +159,13 @@ def order_submit(order_file: str, wait: bool, url: str, as_json: bool) -> None:
     """
     order_data = _read_json(order_file)
     operator = str(order_data.get("operator", "")) if isinstance(order_data, dict) else ""
-    auth = _login(operator)
+    _submit(order_data, _login(operator), wait=wait, url=url, as_json=as_json)
+
+
+def _submit(
+    order_data: Any, auth: tuple[str, str] | None, *, wait: bool, url: str, as_json: bool
+) -> None:
+    """POST /orders, say what became of it, and exit with the order's exit code."""
     resp = _request(url, "POST", "/orders", json=order_data, auth=auth)
     body = resp.json()
     if resp.status_code == 422:
@@ -310,6 +317,112 @@ def order_list(
 def _local(at: float | None) -> str:
     """A stored time in this machine's local time, as an engineer reads clocks."""
     return "—" if at is None else datetime.fromtimestamp(at).astimezone().strftime("%H:%M:%S")
+
+
+@main.group()
+def ota() -> None:
+    """Manage cards in the field over the air: orders ota_update and stk_activate (docs/ota.md).
+
+    Each places an order through the gateway's API, as `order submit` does, with the same exit
+    codes; the card's OTA keys and profile come from the SIM stock. Proof is the card's PoR.
+    """
+
+
+def _ota_order(kind: str, msisdn: str, order_id: str | None, channel: str, operator: str) -> Any:
+    stamp = f"{time.time():.3f}".replace(".", "")
+    return {
+        "kind": kind,
+        "order_id": order_id or f"{kind.replace('_', '-')}-{msisdn}-{stamp}",
+        "channel": channel,
+        "operator": operator,
+        "msisdn": msisdn,
+    }
+
+
+_ota_options = [
+    click.option("--order-id", help="Default: ota-update-<msisdn>-<time> / stk-activate-…"),
+    click.option("--channel", envvar="PROVGW_CHANNEL", required=True, help="Or $PROVGW_CHANNEL."),
+    click.option(
+        "--operator", envvar="PROVGW_OPERATOR", required=True, help="Or $PROVGW_OPERATOR."
+    ),
+    click.option("--wait", is_flag=True, help="Wait until the card's PoR settles the order."),
+    _url,
+    _json,
+]
+
+
+def _with_ota_options(command: Any) -> Any:
+    for option in reversed(_ota_options):
+        command = option(command)
+    return command
+
+
+@ota.command("update")
+@click.argument("msisdn")
+@click.option("--spn", help="Service provider name the phone shows (EF.SPN).")
+@click.option(
+    "--roaming",
+    help="Roaming list (EF.OPLMNwAcT) in order of preference: MCC-MNC[:tech+tech],… e.g. "
+    "'460-00:e-utran,454-00'; technologies utran, e-utran, ng-ran, gsm, gsm-compact (none "
+    "named: all); '' clears the list.",
+)
+@click.option("--sms-centre", help="SMS centre address (EF.SMSP), e.g. +8613800100500.")
+@_with_ota_options
+def ota_update(
+    msisdn: str,
+    spn: str | None,
+    roaming: str | None,
+    sms_centre: str | None,
+    order_id: str | None,
+    channel: str,
+    operator: str,
+    wait: bool,
+    url: str,
+    as_json: bool,
+) -> None:
+    """Change the card in MSISDN's phone over the air (空中写卡): SPN, roaming list, SMS centre."""
+    order_data = _ota_order("ota_update", msisdn, order_id, channel, operator)
+    if spn is not None:
+        order_data["spn"] = spn
+    if roaming is not None:
+        try:
+            order_data["roaming_networks"] = roaming_list(roaming)
+        except ValueError as exc:
+            _fail(f"--roaming: {exc}", EXIT_INVALID)
+    if sms_centre is not None:
+        order_data["sms_centre"] = sms_centre
+    _submit(order_data, _login(operator), wait=wait, url=url, as_json=as_json)
+
+
+@ota.command("stk-activate")
+@click.argument("msisdn")
+@click.option(
+    "--menu",
+    "menu_file",
+    metavar="MENU.json",
+    help='The menu: {"title", "items": [{"id", "label", "destination", "text"}]}; default: '
+    "the gateway's [ota.stk_menu].",
+)
+@_with_ota_options
+def ota_stk_activate(
+    msisdn: str,
+    menu_file: str | None,
+    order_id: str | None,
+    channel: str,
+    operator: str,
+    wait: bool,
+    url: str,
+    as_json: bool,
+) -> None:
+    """开通STK业务: put the operator's STK menu on the card in MSISDN's phone, over the air.
+
+    Refused (exit 1 with --wait) when the SIM stock or the card's profile says the card has no
+    toolkit menu or no OTA keys.
+    """
+    order_data = _ota_order("stk_activate", msisdn, order_id, channel, operator)
+    if menu_file is not None:
+        order_data["menu"] = _read_json(menu_file)
+    _submit(order_data, _login(operator), wait=wait, url=url, as_json=as_json)
 
 
 @main.group()

@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal, get_args
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, model_validator
 
 from gateway.operations import IMS_APN, ApnProfile
-from gateway.orders import ORDER_KINDS, ProductId
+from gateway.orders import ORDER_KINDS, ProductId, StkMenu
 
 MIN_TOKEN_LENGTH = 24  # a card agent's bearer token guards the card keys: no short ones
 
@@ -280,6 +280,26 @@ class OtaConfig(_Config):
     por_timeout_s: float = Field(30.0, gt=0)
     counters: Path = Path("var/ota-counters.sqlite")
     smsp_record_length: int = Field(52, ge=28, le=255, description="EF.SMSP records on cards")
+    card_profiles: list[CardProfile] = Field(
+        default_factory=list, description="what the cards of each SIM product can do over the air"
+    )
+    stk_menu: StkMenu | None = Field(None, description="the menu an STK activation provisions")
+
+    def profile(self, product: str | None) -> CardProfile:
+        """The profile of a SIM product; a product not listed: AES key set 1, no toolkit menu."""
+        found = next((p for p in self.card_profiles if p.product == product), None)
+        return found or CardProfile(product=product or "unknown")
+
+
+class CardProfile(_Config):
+    """What the cards of one SIM product (the vendor file's productID) can do over the air:
+    their OTA key set's version and algorithm (KIc/KID themselves are per card, in the SIM
+    stock), and whether they carry the toolkit menu an STK activation (开通STK业务) fills."""
+
+    product: Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,31}$")]
+    stk: bool = False
+    key_version: int = Field(1, ge=1, le=15)
+    algorithm: Literal["aes", "3des"] = "aes"
 
 
 class RetryPolicy(_Config):

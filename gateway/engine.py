@@ -45,8 +45,8 @@ from gateway.events import EventHub
 from gateway.health import Health
 from gateway.lines import Line, lines_after
 from gateway.operations import Outcome, Reply, StepOperation
-from gateway.orders import OpenAccount, Order, SimSwap, order_msisdns
-from gateway.planner import CardKeys, Notices, Plan, PlanRefused, plan_order
+from gateway.orders import CardUpdate, OpenAccount, Order, SimSwap, StkActivation, order_msisdns
+from gateway.planner import CardKeys, Notices, OtaProfile, Plan, PlanRefused, plan_order
 from gateway.resources import audit
 from gateway.routing import Router
 from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState, Tx
@@ -110,6 +110,9 @@ IntakeGuard = Callable[[Order], Awaitable[None]]
 CardKeysSource = Callable[["OpenAccount | SimSwap"], Awaitable[CardKeys]]
 """Where the keys of a card written at the counter come from (the SIM stock); raises
 `PlanRefused` when they cannot be had."""
+OtaCardSource = Callable[[Line], Awaitable[OtaProfile]]
+"""Where the OTA keys and profile of a line's card come from (`gateway.ota_cards`); raises
+`PlanRefused` when the card cannot be reached over the air."""
 
 
 class Engine:
@@ -125,6 +128,7 @@ class Engine:
         sweep_interval_s: float = 5.0,
         guard: IntakeGuard | None = None,
         card_keys: CardKeysSource | None = None,
+        ota_cards: OtaCardSource | None = None,
         notices: Notices | None = None,
         hooks: OrderHooks | None = None,
         clock: Clock = SYSTEM_CLOCK,
@@ -147,6 +151,7 @@ class Engine:
         self._route = Router(config)
         self.guard = guard
         self.card_keys = card_keys
+        self.ota_cards = ota_cards
         self.notices = notices
         self.hooks = hooks
         self._slots = asyncio.Semaphore(config.max_concurrent_orders)
@@ -359,8 +364,9 @@ class Engine:
             refused = _Run(rec.id, order, before, None, {}, set(), rec.deadline_at)
             try:
                 keys = await self._card_keys(order)
+                ota = await self._ota_profile(order, before)
                 plan = plan_order(
-                    order, before, self.config, self._route, self._now(), keys, self.notices
+                    order, before, self.config, self._route, self._now(), keys, self.notices, ota
                 )
                 self._check_supported(plan)
             except PlanRefused as why:
@@ -397,6 +403,19 @@ class Engine:
         if self.card_keys is not None:
             return await self.card_keys(order)
         return default_card_keys(self.config, order)
+
+    async def _ota_profile(
+        self, order: Order, before: Mapping[str, Line | None]
+    ) -> OtaProfile | None:
+        """The card an order works on over the air, fixed once before planning."""
+        if not isinstance(order, CardUpdate | StkActivation):
+            return None
+        line = before.get(order.msisdn)
+        if line is None:
+            return None  # the planner refuses: no such line
+        if self.ota_cards is None:
+            raise PlanRefused("the SIM stock is not connected: the card's OTA keys are not known")
+        return await self.ota_cards(line)
 
     def _check_supported(self, plan: Plan) -> None:
         for step in plan.steps:

@@ -13,6 +13,7 @@ from enum import StrEnum
 from typing import Annotated, ClassVar, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -23,7 +24,15 @@ from pydantic import (
 )
 
 from gateway.identifiers import HexKey, Iccid, Imsi, Msisdn, ResidentId, SafeText, Secret
-from gateway.operations import BarIncoming, BarOutgoing, BarRoaming, ForwardingKind
+from gateway.operations import (
+    BarIncoming,
+    BarOutgoing,
+    BarRoaming,
+    ForwardingKind,
+    MenuEntry,
+    PlmnEntry,
+)
+from simcard.text import encode_alpha
 
 OrderId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")]
 ChannelId = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_-]{0,31}$")]
@@ -325,6 +334,85 @@ class GroupOrder(_Order):
     product: ProductId | None = None
 
 
+SPN_BYTES = 16
+"""EF.SPN holds the name in 16 bytes: 16 GSM characters, or 7 others (UCS-2 after an 80)."""
+
+
+def _spn_fits(value: str) -> str:
+    if len(encode_alpha(value)) > SPN_BYTES:
+        raise ValueError(
+            f"does not fit the card's {SPN_BYTES} bytes: at most 16 letters, digits and the "
+            "like, or 7 characters when it has any outside the GSM alphabet (e.g. Chinese)"
+        )
+    return value
+
+
+class CardUpdate(_LineOrder):
+    """空中写卡: change files of the card in the customer's phone over the air (SCP80 secured
+    SMS through the SMS centre), from a vendor-neutral description. The card's OTA keys and
+    profile come from the SIM stock; the proof is the card's PoR (docs/ota.md)."""
+
+    process: ClassVar[str] = "OTA"
+    title: ClassVar[str] = "空中写卡 over-the-air card update"
+    kind: Literal["ota_update"] = "ota_update"
+    spn: Annotated[SafeText, Field(min_length=1), AfterValidator(_spn_fits)] | None = None
+    roaming_networks: list[PlmnEntry] | None = Field(
+        None, max_length=12, description="EF.OPLMNwAcT in order of preference; [] clears it"
+    )
+    sms_centre: Annotated[str, Field(pattern=r"^\+?[0-9]{5,15}$")] | None = None
+
+    @model_validator(mode="after")
+    def _something(self) -> CardUpdate:
+        if self.spn is None and self.roaming_networks is None and self.sms_centre is None:
+            raise ValueError("give at least one of spn, roaming_networks, sms_centre")
+        plmns = [(n.mcc, n.mnc) for n in self.roaming_networks or ()]
+        if len(set(plmns)) != len(plmns):
+            raise ValueError("roaming_networks: each network (mcc, mnc) once")
+        return self
+
+
+def roaming_list(text: str) -> list[dict[str, object]]:
+    """A roaming list as people type it — ``460-00:e-utran+utran, 454-00`` (MCC-MNC, then the
+    access technologies joined by ``+``; none named: all) — as `CardUpdate.roaming_networks`
+    takes it; the order validates the values. ValueError names the entry that is not MCC-MNC."""
+    entries: list[dict[str, object]] = []
+    for item in filter(None, (part.strip() for part in text.replace("，", ",").split(","))):
+        plmn, _, technologies = item.partition(":")
+        mcc, dash, mnc = plmn.strip().partition("-")
+        if not dash:
+            raise ValueError(f"{item!r} is not MCC-MNC[:technology+…]")
+        entry: dict[str, object] = {"mcc": mcc, "mnc": mnc}
+        if technologies:
+            entry["technologies"] = [t.strip() for t in technologies.split("+")]
+        entries.append(entry)
+    return entries
+
+
+class StkMenu(_Strict):
+    """The STK menu a card shows (title and up to 7 items, each sending a text)."""
+
+    title: SafeText = Field(min_length=1, max_length=40)
+    items: list[MenuEntry] = Field(min_length=1, max_length=7)
+
+    @model_validator(mode="after")
+    def _unique(self) -> StkMenu:
+        ids = [item.id for item in self.items]
+        if len(set(ids)) != len(ids):
+            raise ValueError("items: each id once")
+        return self
+
+
+class StkActivation(_LineOrder):
+    """开通STK业务: provision the operator's STK menu on the customer's card over the air — when
+    the SIM stock and the card's profile say the card has a toolkit menu. ``menu``: the
+    configured one (``[ota.stk_menu]``) unless given."""
+
+    process: ClassVar[str] = "STK"
+    title: ClassVar[str] = "开通STK业务 STK service activation"
+    kind: Literal["stk_activate"] = "stk_activate"
+    menu: StkMenu | None = None
+
+
 Order = Annotated[
     OpenAccount
     | ChangeNumber
@@ -346,7 +434,9 @@ Order = Annotated[
     | Payment
     | Query
     | PortOut
-    | GroupOrder,
+    | GroupOrder
+    | CardUpdate
+    | StkActivation,
     Field(discriminator="kind"),
 ]
 ORDER_ADAPTER: TypeAdapter[Order] = TypeAdapter(Order, config=ConfigDict(hide_input_in_errors=True))

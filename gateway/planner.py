@@ -16,7 +16,7 @@ from typing import Protocol
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from gateway.config import GatewayConfig
-from gateway.identifiers import HexKey, Secret, to_e164
+from gateway.identifiers import HexKey, Iccid, Secret, to_e164
 from gateway.lines import ALL_LOCKED, UNLOCKED, Line, LineStatus
 from gateway.operations import (
     ChangeMsisdn,
@@ -24,10 +24,14 @@ from gateway.operations import (
     EraseForwarding,
     LoadAuth,
     Operation,
+    OtaCard,
+    OtaKeys,
+    OtaUpdate,
     ProveAuthentication,
     RegisterForwarding,
     RemoveAuth,
     RemoveSubscriber,
+    RoamingListFile,
     SendSms,
     SetData,
     SetIncomingBarring,
@@ -35,12 +39,16 @@ from gateway.operations import (
     SetOutgoingBarring,
     SetRoamingBarring,
     SetSmsBarring,
+    SmsCentreFile,
+    SpnFile,
     StepOperation,
+    StkMenuFile,
     SwapImsi,
     WriteCard,
 )
 from gateway.orders import (
     Cancel,
+    CardUpdate,
     ChangeLongDistance,
     ChangeNumber,
     ChangeRoaming,
@@ -55,6 +63,7 @@ from gateway.orders import (
     Recharge,
     Resume,
     SimSwap,
+    StkActivation,
     Suspend,
     SuspendReason,
 )
@@ -83,6 +92,19 @@ class CardKeys(BaseModel):
     ki: HexKey
     opc: HexKey
     adm1: Secret
+
+
+class OtaProfile(BaseModel):
+    """What the SIM stock knows of a line's card for over-the-air work — its OTA key set and
+    whether its product carries a toolkit menu — resolved by the engine before planning
+    (`gateway.ota_cards`), like `CardKeys`."""
+
+    model_config = ConfigDict(frozen=True)
+
+    iccid: Iccid
+    product: str
+    keys: OtaKeys
+    stk: bool
 
 
 class Plan(BaseModel):
@@ -156,16 +178,18 @@ def plan_order(
     now: datetime,
     card: CardKeys | None = None,
     notices: Notices | None = None,
+    ota: OtaProfile | None = None,
 ) -> Plan:
     """The plan for ``order``; ``lines`` holds every number the order touches (None = free);
     ``card`` the keys of a card to be written at the counter, when the order writes one;
-    ``notices`` the SMS texts, when an SMS centre is configured."""
+    ``notices`` the SMS texts, when an SMS centre is configured; ``ota`` the line's card, when
+    the order works on it over the air."""
     planner = _PLANNERS.get(type(order))
     if planner is None:
         return Plan(notes=[f"{order.title}: customer or billing data only, no network change"])
     if isinstance(order, OpenAccount | SimSwap):
         card = _card_keys(order, card)
-    return planner(order, _Context(lines, config, route, now, card, notices))
+    return planner(order, _Context(lines, config, route, now, card, notices, ota))
 
 
 @dataclass(frozen=True)
@@ -178,6 +202,7 @@ class _Context:
     now: datetime
     card: CardKeys | None
     notices: Notices | None
+    ota: OtaProfile | None = None
 
     def line(self, msisdn: str) -> Line:
         line = self.lines.get(msisdn)
@@ -607,6 +632,72 @@ def _port_out(order: PortOut, ctx: _Context) -> Plan:
     )
 
 
+def _ota_card(ctx: _Context, msisdn: str) -> tuple[str, OtaProfile, OtaCard]:
+    """The OTA target, the line's card as the SIM stock knows it, and how to reach it."""
+    line = ctx.line(msisdn)
+    if ctx.config.ota is None:
+        raise PlanRefused("no OTA target is configured ([ota]): cards cannot be reached")
+    profile = ctx.ota
+    if profile is None or profile.iccid != line.iccid:
+        raise PlanRefused(f"the OTA keys of card {line.iccid} are not known")
+    card = OtaCard(iccid=profile.iccid, msisdn=ctx.e164(msisdn), keys=profile.keys)
+    return ctx.config.ota.name, profile, card
+
+
+_OTA_PROOF = (
+    "proven by the card's PoR; a PoR that does not come is settled by reading the files back "
+    "over the air. A card file is not un-written: last step, nothing to undo after it"
+)
+
+
+def _ota_update(order: CardUpdate, ctx: _Context) -> Plan:
+    target, profile, card = _ota_card(ctx, order.msisdn)
+    files: list[SpnFile | RoamingListFile | SmsCentreFile] = []
+    if order.spn is not None:
+        files.append(SpnFile(name=order.spn))
+    if order.roaming_networks is not None:
+        files.append(RoamingListFile(networks=tuple(order.roaming_networks)))
+    if order.sms_centre is not None:
+        address = _forward_target(order.sms_centre, ctx.config.country_code)
+        files.append(SmsCentreFile(address=address))
+    b = _Builder(target)
+    names = ", ".join(_CARD_FILE_TITLES[f.file] for f in files)
+    b.add(
+        f"update card {profile.iccid} over the air ({names}); {_OTA_PROOF}",
+        OtaUpdate(card=card, files=tuple(files)),
+        None,
+    )
+    return b.plan()
+
+
+def _stk_activate(order: StkActivation, ctx: _Context) -> Plan:
+    target, profile, card = _ota_card(ctx, order.msisdn)
+    if not profile.stk:
+        raise PlanRefused(
+            f"card {profile.iccid} (product {profile.product}) has no SIM toolkit menu: STK "
+            "cannot be activated on it; replace the card (补卡) with an STK card first"
+        )
+    assert ctx.config.ota is not None  # _ota_card saw to it
+    menu = order.menu or ctx.config.ota.stk_menu
+    if menu is None:
+        raise PlanRefused("the order gives no STK menu and none is configured ([ota.stk_menu])")
+    b = _Builder(target)
+    b.add(
+        f"provision the STK menu “{menu.title}” ({len(menu.items)} items) on card "
+        f"{profile.iccid} over the air (开通STK业务); {_OTA_PROOF}",
+        OtaUpdate(card=card, files=(StkMenuFile(title=menu.title, items=tuple(menu.items)),)),
+        None,
+    )
+    return b.plan()
+
+
+_CARD_FILE_TITLES = {
+    "spn": "service provider name",
+    "oplmnwact": "roaming list",
+    "smsp": "SMS centre",
+    "stk_menu": "STK menu",
+}
+
 _PLANNERS: dict[type, Callable[..., Plan]] = {
     OpenAccount: _open_account,
     ChangeNumber: _change_number,
@@ -623,4 +714,6 @@ _PLANNERS: dict[type, Callable[..., Plan]] = {
     PreCancel: _pre_cancel,
     Cancel: _cancel,
     PortOut: _port_out,
+    CardUpdate: _ota_update,
+    StkActivation: _stk_activate,
 }

@@ -28,6 +28,7 @@ from gateway.network import (
     build_targets,
     close_targets,
 )
+from gateway.ota_cards import OtaCards
 from gateway.receipts import ReceiptBook
 from gateway.resources.guard import make_guard
 from gateway.resources.service import Resources
@@ -66,6 +67,7 @@ async def running_gateway(
                 notices=build_notices(config),
                 guard=counter.guard(make_guard(store) if config.access_control else None),
                 card_keys=counter.card_keys,
+                ota_cards=OtaCards(counter.res.stock, config).profile,
                 hooks=counter,
             )
             await engine.start()

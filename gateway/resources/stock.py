@@ -87,6 +87,8 @@ class CardIn(BaseModel):
     adm1: Adm | None = None
     acc: str | None = Field(None, pattern=r"^[0-9A-Fa-f]{4}$")
     product: ProductId | None = None
+    kic: HexKey | None = None  # OTA key set, for cards managed over the air
+    kid: HexKey | None = None
 
     @model_validator(mode="after")
     def _keys(self) -> CardIn:
@@ -99,7 +101,7 @@ class CardIn(BaseModel):
     def clear_secrets(self) -> dict[str, str]:
         return {
             name: value.get_secret_value()
-            for name in ("ki", "opc", "pin1", "puk1", "pin2", "puk2", "adm1")
+            for name in ("ki", "opc", "pin1", "puk1", "pin2", "puk2", "adm1", "kic", "kid")
             if (value := getattr(self, name)) is not None
         }
 
@@ -161,6 +163,8 @@ class CardKeys:
     puk2: SecretStr | None
     acc: str | None
     fresh: bool  # the keys were generated just now (programmable card, first asked)
+    kic: SecretStr | None = None  # the OTA key set (over-the-air work: gateway.ota_cards)
+    kid: SecretStr | None = None
 
 
 @dataclass(frozen=True)
@@ -520,6 +524,8 @@ class SimStock:
             puk2=secret("puk2"),
             acc=card.acc,
             fresh=fresh,
+            kic=secret("kic"),
+            kid=secret("kid"),
         )
 
     async def mark_sold(self, iccid: str, order_id: str) -> None:

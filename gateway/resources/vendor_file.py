@@ -11,6 +11,10 @@ field count — ``IMSI ICCID PIN1 PUK1 PIN2 PUK2 ACC KI`` (8) and the same follo
 (keys are generated at the counter). ``#IMSIs`` is the number of IMSIs per card; only 1 is
 supported. Other ``#`` lines and blank lines are ignored.
 
+Cards that can be managed over the air also carry their OTA key set, ``KIC`` and ``KID``
+(named in the column line), encrypted like the Ki under the transport key the header's
+``OTA-key-index`` names (0 or absent: in clear); they are sealed with the other secrets.
+
 Every line is checked (ICCID Luhn digit, IMSI, key lengths, PIN/PUK/ADM formats, duplicates
 inside the file, the header's quantity); problems are reported by line number — never with the
 value, which may be a key — and a file with any problem is refused whole.
@@ -32,7 +36,8 @@ MAX_ERRORS = 50
 MAX_CARDS = 1_000_000
 SIMPLE = ("IMSI", "ICCID", "PIN1", "PUK1", "PIN2", "PUK2", "ACC", "KI")
 EXTENDED = (*SIMPLE, "OPC", "ADM1")
-SECRET_COLUMNS = ("KI", "OPC", "PIN1", "PUK1", "PIN2", "PUK2", "ADM1")
+SECRET_COLUMNS = ("KI", "OPC", "PIN1", "PUK1", "PIN2", "PUK2", "ADM1", "KIC", "KID")
+OTA_COLUMNS = ("KIC", "KID")  # under the OTA transport key, like the Ki under its own
 _BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
 _STAMP = re.compile(r"[0-9A-Za-z:.+-]{1,32}")
 _PRODUCT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,31}")
@@ -74,6 +79,8 @@ CHECKS: dict[str, Callable[[str], str | None]] = {
     "ACC": _pattern(r"[0-9A-Fa-f]{4}", "must be 4 hexadecimal digits"),
     "KI": _key,
     "OPC": _key,
+    "KIC": _key,
+    "KID": _key,
     "ADM1": _pattern(
         r"[0-9A-Za-z]{4,8}|[0-9A-Fa-f]{16}",
         "must be 4 to 8 characters (sent as ASCII) or 16 hexadecimal digits",
@@ -174,6 +181,7 @@ def parse_vendor_file(text: str, keys: TransportKeys) -> VendorBatch:
     columns: tuple[str, ...] | None = None
     cards: list[VendorCard] = []
     kis: list[bytes] = []
+    ota: list[dict[str, bytes]] = []
     seen_iccid: dict[str, int] = {}
     seen_imsi: dict[str, int] = {}
     for number, raw in enumerate(text.splitlines(), start=1):
@@ -224,11 +232,14 @@ def parse_vendor_file(text: str, keys: TransportKeys) -> VendorBatch:
             continue
         # Hex keys are normalised to lower case; PINs and ADM codes are kept as written (an
         # ADM1 sent as ASCII is case-sensitive).
-        secrets = {c.lower(): row[c] for c in SECRET_COLUMNS if c in row and c != "KI"}
+        secrets = {
+            c.lower(): row[c] for c in SECRET_COLUMNS if c in row and c not in ("KI", *OTA_COLUMNS)
+        }
         if "opc" in secrets:
             secrets["opc"] = secrets["opc"].lower()
         if "KI" in row:
             kis.append(bytes.fromhex(row["KI"]))
+        ota.append({c: bytes.fromhex(row[c]) for c in OTA_COLUMNS if c in row})
         cards.append(VendorCard(number, iccid, imsi, row.get("ACC"), secrets))
     if header is None:
         raise Invalid("the file is empty: no header line", field="line 1")
@@ -238,5 +249,27 @@ def parse_vendor_file(text: str, keys: TransportKeys) -> VendorBatch:
     if kis:
         for card, ki in zip(cards, keys.decrypt(header.transport_key, kis), strict=True):
             card.secrets["ki"] = ki.hex()
+    _open_ota_keys(ota, cards, header, keys)
     assert columns is not None
     return VendorBatch(header, columns, cards)
+
+
+def _open_ota_keys(
+    ota: list[dict[str, bytes]], cards: list[VendorCard], header: VendorHeader, keys: TransportKeys
+) -> None:
+    """KIc and KID of each card (``ota``, in card order), opened under the header's OTA
+    transport key into the card's secrets."""
+    present = [name for name in OTA_COLUMNS if cards and name in ota[0]]
+    if not present:
+        return
+    index = header.ota_key or 0
+    if index not in keys:
+        raise Invalid(
+            f"header: OTA transport key {index} is not configured (set"
+            f" $PROVGW_TRANSPORT_KEY_{index} or add it to the transport key file)",
+            field="line 1",
+        )
+    for name in present:
+        opened = keys.decrypt(index, [row[name] for row in ota])
+        for card, key in zip(cards, opened, strict=True):
+            card.secrets[name.lower()] = key.hex()

@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from gateway.operations import BarOutgoing, BarRoaming, ForwardingKind
-from gateway.orders import IdType, SuspendReason
+from gateway.orders import IdType, SuspendReason, roaming_list
 from gateway.web.i18n import Translator
 
 Options = list[tuple[str, str]]
@@ -244,6 +244,36 @@ def after_sales_forms(t: Translator) -> list[OrderForm]:
             picker=True,
         ),
         OrderForm(
+            "ota_update",
+            t("after.ota_update"),
+            t("after.submit"),
+            [
+                _msisdn(t),
+                Field("spn", "spn", t("field.spn"), hint=t("field.spn_hint")),
+                Field(
+                    "roaming_networks",
+                    "roaming_networks",
+                    t("field.roaming_networks"),
+                    hint=t("field.roaming_networks_hint"),
+                ),
+                Field(
+                    "sms_centre",
+                    "sms_centre",
+                    t("field.sms_centre"),
+                    type="tel",
+                    hint=t("field.sms_centre_hint"),
+                ),
+            ],
+            intro=t("after.ota_intro"),
+        ),
+        OrderForm(
+            "stk_activate",
+            t("after.stk_activate"),
+            t("after.submit"),
+            [_msisdn(t)],
+            intro=t("after.stk_intro"),
+        ),
+        OrderForm(
             "cancel",
             t("after.cancel"),
             t("after.submit"),
@@ -334,6 +364,18 @@ def order_body(form: str, data: Mapping[str, Any], t: Translator) -> dict[str, A
             body["kind"] = _choice(data, "action", ("pre_cancel", "cancel"), t)
             if _text(data, "owner_present") != "yes":
                 raise FormProblem("owner_present", t("form.owner_present"))
+        case "ota_update":
+            body["kind"] = "ota_update"
+            _put(body, "spn", _text(data, "spn"))
+            _put(body, "sms_centre", _text(data, "sms_centre"))
+            roaming = _text(data, "roaming_networks")
+            if roaming is not None:
+                try:
+                    body["roaming_networks"] = roaming_list(roaming)
+                except ValueError:
+                    raise FormProblem("roaming_networks", t("form.roaming_networks")) from None
+        case "stk_activate":
+            body["kind"] = "stk_activate"
         case "query":
             body["kind"] = "query"
         case _:

@@ -240,3 +240,23 @@ async def test_cards_already_in_stock_are_refused_by_line(
 async def test_the_environment_is_clean_of_transport_keys() -> None:
     """The tests above set keys only through monkeypatch; nothing leaks into later tests."""
     assert not [k for k in os.environ if k.startswith("PROVGW_TRANSPORT_KEY_")]
+
+
+def test_ota_keys_are_opened_under_the_ota_transport_key_or_refused_without_it() -> None:
+    columns = "# IMSI ICCID PIN1 PUK1 PIN2 PUK2 ACC KI OPC ADM1 KIC KID"
+    card = extended_line(1) + f" {FIPS_CIPHER} {FIPS_CIPHER}"
+    header = "B1 20261121T101500 1 usim-4g 1 0 {ota}"
+    batch = parse_vendor_file("\n".join([header.format(ota=1), columns, card]), KEYS)
+    secrets = batch.cards[0].secrets
+    assert (secrets["kic"], secrets["kid"]) == (FIPS_PLAIN, FIPS_PLAIN)  # FIPS-197 C.1
+    with pytest.raises(Invalid) as refused:
+        parse_vendor_file("\n".join([header.format(ota=3), columns, card]), KEYS)
+    assert refused.value.errors == [
+        {
+            "field": "line 1",
+            "message": "header: OTA transport key 3"
+            " is not configured (set $PROVGW_TRANSPORT_KEY_3 or add it to the transport key file)",
+        }
+    ]
+    clear = parse_vendor_file("\n".join([header.format(ota=0), columns, card]), KEYS)
+    assert clear.cards[0].secrets["kic"] == FIPS_CIPHER  # index 0: the file has them in clear

@@ -37,6 +37,7 @@ from gateway.config import (
 from gateway.counter import Counter
 from gateway.engine import Engine
 from gateway.network import build_targets, close_targets
+from gateway.ota_cards import OtaCards
 from gateway.resources.access import Role
 from gateway.resources.channels import ChannelIn, ChannelKind, OpeningHours
 from gateway.resources.demo import DEMO_PASSWORDS, seed_demo
@@ -194,6 +195,7 @@ class LiveGateway:
                 stations=targets.stations,
                 guard=counter.guard(make_guard(store)),
                 card_keys=counter.card_keys,
+                ota_cards=OtaCards(self.resources.stock, config).profile,
                 hooks=counter,
             )
             await self.engine.start()

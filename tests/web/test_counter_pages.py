@@ -180,6 +180,54 @@ def test_a_refused_order_shows_the_reason_a_clerk_can_act_on(browse: Browse) -> 
     browse(scenario)
 
 
+def test_card_over_the_air_and_stk_activation_from_after_sales(
+    browse: Browse, gateway: LiveGateway
+) -> None:
+    def scenario(page: Page) -> None:
+        number = "13900009300"
+        place(gateway, open_account("ota-open", n=9300, msisdn=number))
+        sign_in(page)
+        page.goto("/ui/after-sales")
+        form = page.locator("#form-ota_update")
+        form.get_by_label("Mobile number").fill(number)
+        form.get_by_role("button", name="Place the order").click()
+        expect(form.get_by_role("alert")).to_contain_text(
+            "give at least one of spn, roaming_networks, sms_centre"
+        )
+        form.get_by_label("Name shown on the phone (SPN)").fill("中国移动通信集团")
+        form.get_by_label("Preferred networks abroad").fill("454-00, 46001")
+        form.get_by_role("button", name="Place the order").click()
+        expect(form.locator('[data-field="roaming_networks"] .field-error')).to_have_text(
+            "Write each network as MCC-MNC (e.g. 454-00), separated by commas."
+        )
+        form.get_by_label("Preferred networks abroad").fill("454-00, 460-01:e-utran")
+        form.get_by_role("button", name="Place the order").click()
+        expect(form.locator('[data-field="spn"] .field-error')).to_contain_text(
+            "7 characters when it has any outside the GSM alphabet"
+        )
+        form.get_by_label("Name shown on the phone (SPN)").fill("中国移动")
+        form.get_by_role("button", name="Place the order").click()
+        result = page.locator("#result-ota_update")
+        expect(result.locator(".badge").first).to_have_text("failed")
+        expect(result.locator("[data-reason]")).to_have_text(
+            "Why: no OTA target is configured ([ota]): cards cannot be reached"
+        )
+        stk = page.locator("#form-stk_activate")
+        stk.get_by_label("Mobile number").fill(number)
+        stk.get_by_role("button", name="Place the order").click()
+        expect(page.locator("#result-stk_activate [data-reason]")).to_contain_text(
+            "no OTA target is configured"
+        )
+        shoot(page, "after-sales-ota")
+        page.get_by_role("button", name="简体中文").click()
+        expect(page.locator("#h-ota_update")).to_have_text("空中写卡")
+        expect(page.locator("#h-stk_activate")).to_have_text("开通STK业务")
+        expect(page.locator("#form-ota_update")).to_contain_text("境外优选网络")
+        page.get_by_role("button", name="English").click()
+
+    browse(scenario)
+
+
 def test_the_subscriber_query_follows_the_service_password_rules(
     browse: Browse, gateway: LiveGateway
 ) -> None:
