@@ -124,8 +124,11 @@ def workload(trial: int, opened: list[str], rnd: random.Random) -> list[dict[str
     return orders
 
 
-async def submit_all(port: int, orders: list[dict[str, Any]]) -> set[str]:
-    accepted: set[str] = set()
+async def submit_all(
+    port: int, orders: list[dict[str, Any]], accepted: set[str], first: asyncio.Event
+) -> None:
+    """Post every order at once; ``accepted`` fills as the gateway accepts them and ``first``
+    is set with the first one."""
 
     async def one(c: httpx.AsyncClient, body: dict[str, Any]) -> None:
         try:
@@ -134,10 +137,18 @@ async def submit_all(port: int, orders: list[dict[str, Any]]) -> set[str]:
             return
         if r.status_code in (200, 202):
             accepted.add(body["order_id"])
+            first.set()
 
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=2) as c:
         await asyncio.gather(*(one(c, o) for o in orders))
-    return accepted
+
+
+async def first_accepted(first: asyncio.Event, submitting: asyncio.Task[None]) -> None:
+    """Wait until the gateway has accepted an order (or the submission ended): the kill's
+    random moment counts from there, so that a loaded machine still kills mid-plan."""
+    waiting = asyncio.create_task(first.wait())
+    await asyncio.wait([waiting, submitting], return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
 
 
 async def test_sigkill_mid_plan_loses_nothing_and_repeats_nothing(tmp_path: Path) -> None:
@@ -156,11 +167,15 @@ async def test_sigkill_mid_plan_loses_nothing_and_repeats_nothing(tmp_path: Path
             port = free_port()
             gw = await start_gateway(config, port)
             orders = workload(trial, opened, rnd)
-            submitting = asyncio.create_task(submit_all(port, orders))
-            await asyncio.sleep(rnd.uniform(0.02, 0.25))
+            this_trial: set[str] = set()
+            first = asyncio.Event()
+            submitting = asyncio.create_task(submit_all(port, orders, this_trial, first))
+            await first_accepted(first, submitting)
+            await asyncio.sleep(rnd.uniform(0.0, 0.2))
             gw.send_signal(signal.SIGKILL)
             await gw.wait()
-            accepted |= await submitting
+            await submitting
+            accepted |= this_trial
             opened += [o["msisdn"] for o in orders if o["kind"] == "open_account"]
             async with SqliteStore(db, Vault(bytes.fromhex(KEY))) as store:
                 counts = await store.counts()
