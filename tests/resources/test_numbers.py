@@ -8,12 +8,12 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.resources import audit
+from gateway.resources.number_pool import take_into_use
 from gateway.resources.numbers import (
     DAY,
     BlockIn,
     NumberKind,
     NumberState,
-    take_into_use,
 )
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
 from gateway.resources.service import Resources
