@@ -85,7 +85,7 @@ class Counter:
             except ResourceError as exc:
                 raise PlanRefused(str(exc)) from None
         try:
-            keys = await self.res.stock.card_keys(iccid)
+            keys = await self.res.stock.card_keys(iccid, order_id=order.order_id)
         except ResourceError as exc:
             raise PlanRefused(str(exc)) from None
         if keys.opc is None:
@@ -168,7 +168,7 @@ class Counter:
                     and steps.get(("forward", s.index)) is StepState.DONE
                     for s in plan.steps
                 )
-                await self.res.stock.release_card(iccid, damaged=written)
+                await self.res.stock.release_card(iccid, damaged=written, order_id=order.order_id)
         except NotFound:
             return
         except ResourceError as exc:

@@ -275,21 +275,24 @@ class SimStock:
 
         return await self.store.run(job)
 
-    async def release_card(self, iccid: str, *, damaged: bool = False) -> bool:
+    async def release_card(
+        self, iccid: str, *, damaged: bool = False, order_id: str | None = None
+    ) -> bool:
         """A reserved card goes back into stock (the order failed before the card was sold);
-        ``damaged`` if writing it went wrong. False if it was not reserved."""
+        ``damaged`` if writing it went wrong. With ``order_id``, only a card reserved for that
+        order: an order refused a card another order holds never gives that card back. False
+        if it was not reserved (for the order)."""
         now = self.clock()
         condition = Condition.DAMAGED if damaged else Condition.USABLE
+        return await self.store.run(
+            lambda tx: rows.release(tx, iccid, condition=condition, now=now, order_id=order_id)
+        )
 
-        def job(tx: Tx) -> bool:
-            return rows.release(tx, iccid, condition=condition, now=now)
-
-        return await self.store.run(job)
-
-    async def card_keys(self, iccid: str) -> CardKeys:
-        """The keys to write onto a reserved (or sold) card and to provision in the HLR. A
-        programmable card gets a fresh random Ki and OPc the first time, stored sealed in the
-        same transaction, so asking again returns the same keys."""
+    async def card_keys(self, iccid: str, *, order_id: str | None = None) -> CardKeys:
+        """The keys to write onto a reserved (or sold) card and to provision in the HLR —
+        with ``order_id``, only if the card is that order's. A programmable card gets a fresh
+        random Ki and OPc the first time, stored sealed in the same transaction, so asking
+        again (from any gateway process) returns the same keys."""
         ki, opc = secrets.token_hex(16), secrets.token_hex(16)
 
         def job(tx: Tx) -> tuple[CardRecord, str | None, bool]:
@@ -297,6 +300,11 @@ class SimStock:
             if card.state not in (CardState.RESERVED, CardState.SOLD):
                 raise Unavailable(
                     f"card {iccid} is {card.state.value}: reserve it before reading its keys",
+                    field="iccid",
+                )
+            if order_id is not None and card.order_id != order_id:
+                raise Unavailable(
+                    f"card {iccid} is reserved for order {card.order_id}, not {order_id}",
                     field="iccid",
                 )
             blob = rows.sealed_secrets(tx, iccid)

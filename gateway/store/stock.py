@@ -190,13 +190,19 @@ def reserve(tx: Tx, iccid: str, *, operator: str, order_id: str | None, now: flo
     return cur.rowcount == 1
 
 
-def release(tx: Tx, iccid: str, *, condition: Condition, now: float) -> bool:
-    """The reserved card back into stock in ``condition``; False if it was not reserved."""
-    cur = tx.execute(
+def release(
+    tx: Tx, iccid: str, *, condition: Condition, now: float, order_id: str | None = None
+) -> bool:
+    """The reserved card back into stock in ``condition`` — with ``order_id``, only if it is
+    reserved for that order; False if it was not (nothing changed)."""
+    sql = (
         "UPDATE sims SET state='in_stock', reserved_by=NULL, order_id=NULL,"
-        " condition=?, state_since=? WHERE iccid=? AND state='reserved'",
-        (condition.value, now, iccid),
+        " condition=?, state_since=? WHERE iccid=? AND state='reserved'"
     )
+    if order_id is None:
+        cur = tx.execute(sql, (condition.value, now, iccid))
+    else:
+        cur = tx.execute(sql + " AND order_id=?", (condition.value, now, iccid, order_id))
     return cur.rowcount == 1
 
 

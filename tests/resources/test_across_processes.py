@@ -11,18 +11,30 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
+import pytest
+
+from gateway.config import load_config
+from gateway.counter import Counter
+from gateway.orders import OpenAccount
+from gateway.planner import PlanRefused
 from gateway.resources import audit
 from gateway.resources.numbers import BlockIn, NumberRecord, NumberState
 from gateway.resources.refusals import Unavailable
 from gateway.resources.service import Resources
 from gateway.resources.sim_stock import mark_sold
-from gateway.resources.stock import CardKeys, CardRecord, CardState
+from gateway.resources.stock import CardIn, CardKeys, CardKind, CardRecord, CardState
+from gateway.store import OrderState
+from tests.gateway.orders_factory import open_account
 from tests.resources.gateways import in_gateways, in_one_gateway
 from tests.resources.test_stock import blank, personalised
 from tests.resources.test_vendor_file import iccid
 
 GATEWAYS = 4
 PER_GATEWAY = 5
+
+
+def blank_card(iccid: str, imsi: str) -> CardIn:
+    return CardIn.model_validate({"iccid": iccid, "imsi": imsi, "kind": CardKind.PROGRAMMABLE})
 
 
 async def _reserve(res: Resources, g: int) -> list[CardRecord | None]:
@@ -145,3 +157,33 @@ def test_the_audit_trail_is_one_sequence_across_gateways(tmp_path: Path) -> None
         assert [e.action for e in mine] == [f"step {i}" for i in range(entries)], (
             f"gateway{g}'s entries are out of their order"
         )
+
+
+def test_an_order_refused_another_orders_card_leaves_that_card_reserved(
+    tmp_path: Path,
+) -> None:
+    """Gateway B plans an order on a card gateway A reserved for its own order: B's order is
+    refused the card and its keys, and B's clean-up after the refusal does not give A's card
+    back to stock (where a third clerk could take it while A writes it)."""
+    path = tmp_path / "shared.db"
+    mine = open_account("order-a", card={"station": "counter-1"}, ki=None, opc=None)
+    theirs = open_account("order-b", card={"station": "counter-1"}, ki=None, opc=None)
+    assert isinstance(mine, OpenAccount) and isinstance(theirs, OpenAccount)
+
+    async def reserve_in_a(res: Resources) -> None:
+        await res.stock.add_card(blank_card(mine.iccid, mine.imsi), by="e")
+        await res.stock.reserve_card(mine.iccid, "clerk1", order_id="order-a")
+
+    async def plan_in_b(res: Resources) -> str:
+        counter = Counter(res, load_config(None))
+        with pytest.raises(PlanRefused) as refused:
+            await counter.card_keys(theirs)
+        with pytest.raises(Unavailable, match="reserved for order order-a"):
+            await res.stock.card_keys(mine.iccid, order_id="order-b")
+        await counter.after(theirs, OrderState.FAILED, None, {})
+        return str(refused.value)
+
+    in_one_gateway(path, reserve_in_a)
+    assert "reserved by clerk1" in in_one_gateway(path, plan_in_b)
+    card = in_one_gateway(path, lambda res: res.stock.get(mine.iccid))
+    assert (card.state, card.order_id) == (CardState.RESERVED, "order-a")
