@@ -204,6 +204,11 @@ def hold(
 ) -> bool:
     """Pre-occupy the number if it is available now (or reserved for ``customer``) and the
     operator holds fewer than the pool allows; False if not (nothing changed)."""
+    # The operator's holds are counted under their row's lock, taken by an update that changes
+    # nothing: on PostgreSQL a second hold by the same operator in another process waits here
+    # for the first to commit, and its count (a statement later, a fresh snapshot) sees it.
+    # (SQLite holds the whole database's write lock already.)
+    tx.execute("UPDATE operators SET updated_at=updated_at WHERE id=?", (operator,))
     pool = settings(tx)
     params = _params(
         now,

@@ -18,8 +18,10 @@ from gateway.counter import Counter
 from gateway.orders import OpenAccount
 from gateway.planner import PlanRefused
 from gateway.resources import audit
+from gateway.resources.access import Role
 from gateway.resources.numbers import BlockIn, NumberRecord, NumberState
-from gateway.resources.refusals import Unavailable
+from gateway.resources.operators import OperatorIn
+from gateway.resources.refusals import NotAllowed, Unavailable
 from gateway.resources.service import Resources
 from gateway.resources.sim_stock import mark_sold
 from gateway.resources.stock import CardIn, CardKeys, CardKind, CardRecord, CardState
@@ -187,3 +189,32 @@ def test_an_order_refused_another_orders_card_leaves_that_card_reserved(
     assert "reserved by clerk1" in in_one_gateway(path, plan_in_b)
     card = in_one_gateway(path, lambda res: res.stock.get(mine.iccid))
     assert (card.state, card.order_id) == (CardState.RESERVED, "order-a")
+
+
+def test_an_operators_hold_limit_holds_across_gateways(tmp_path: Path) -> None:
+    """One clerk signed in at several gateways holds numbers in all of them at once: no more
+    than the limit in all (the count and the hold are one decision per clerk, whichever
+    process makes it)."""
+    path = tmp_path / "shared.db"
+
+    async def prepare(res: Resources) -> None:
+        clerk = {"id": "clerk1", "job_number": "C1", "name": "Clerk", "role": Role.CLERK}
+        await res.operators.create(
+            OperatorIn.model_validate(clerk | {"password": "clerk1-secret"}), by="admin1"
+        )
+        await res.numbers.import_block(BlockIn(prefix="139000000"), by="e")
+
+    async def hold_many(res: Resources, g: int) -> list[bool]:
+        async def one(i: int) -> bool:
+            try:
+                await res.numbers.hold(f"139000000{g}{i}", "clerk1", "OUT001")
+            except NotAllowed:
+                return False
+            return True
+
+        return list(await asyncio.gather(*(one(i) for i in range(PER_GATEWAY))))
+
+    in_one_gateway(path, prepare)
+    held = sum(ok for got in in_gateways(path, GATEWAYS, hold_many) for ok in got)
+    limit = in_one_gateway(path, lambda res: res.numbers.settings()).max_holds_per_operator
+    assert held == limit, f"{held} holds for a limit of {limit}"
