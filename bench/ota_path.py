@@ -28,7 +28,8 @@ from gateway.engine import Engine
 from gateway.network import MoHandler
 from gateway.operations import StkMenuFile
 from gateway.orders import StkMenu
-from gateway.resources.stock import CardIn, SimStock
+from gateway.resources.sim_stock import SimStock
+from gateway.resources.stock import CardIn
 from gateway.runtime import running_gateway
 
 MSISDN, SERVICE, OTA_ADDRESS = "8613800138001", "10086", "10658800"

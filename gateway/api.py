@@ -16,12 +16,14 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from gateway.counter import Counter
 from gateway.engine import Engine, IntakeRefused
 from gateway.lines import Line
 from gateway.operations import Lookup
 from gateway.orders import ORDER_KINDS, Order
 from gateway.resources.api import current_operator, resources
 from gateway.resources.api import router as resources_router
+from gateway.resources.service import Resources
 from gateway.stations_api import router as stations_router
 from gateway.store import Conflict, OrderRecord, SqliteStore
 from gateway.validation import clerk_errors, summary
@@ -115,7 +117,10 @@ async def logged_in_operator(
     return operator.id
 
 
-def create_app(engine: Engine) -> FastAPI:
+def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
+    """The REST API and the front end over ``engine``. ``resources``: the process's registers;
+    by default the ones its counter was joined to the engine with (`running_gateway`), else
+    made here, once."""
     store: SqliteStore = engine.store
     app = FastAPI(
         title="provgw",
@@ -123,7 +128,13 @@ def create_app(engine: Engine) -> FastAPI:
         version="0.1.0",
     )
 
-    app.state.engine = engine  # the resource routes reach the store through it
+    app.state.engine = engine
+    if resources is None:
+        hooks = engine.hooks
+        resources = (
+            hooks.res if isinstance(hooks, Counter) else Resources.of_gateway(store, engine.config)
+        )
+    app.state.resources = resources
     app.include_router(resources_router)
     app.include_router(stations_router)
     app.include_router(web_router)

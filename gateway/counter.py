@@ -23,11 +23,14 @@ from gateway.operations import WriteCard
 from gateway.orders import Cancel, ChangeNumber, OpenAccount, Order, PortOut, SimSwap
 from gateway.planner import CardKeys, Plan, PlanRefused
 from gateway.resources import audit
-from gateway.resources.numbers import NumberState, find, take_into_use
+from gateway.resources.number_pool import find, take_into_use
+from gateway.resources.numbers import NumberState
 from gateway.resources.refusals import NotFound, ResourceError
 from gateway.resources.service import Resources
-from gateway.resources.stock import CardState, find_card, mark_sold, retire
+from gateway.resources.sim_stock import find_card, mark_sold, retire
+from gateway.resources.stock import CardState
 from gateway.store import OrderState, Phase, StepState, Tx
+from gateway.store.savepoint import savepoint
 
 log = logging.getLogger(__name__)
 
@@ -82,7 +85,7 @@ class Counter:
             except ResourceError as exc:
                 raise PlanRefused(str(exc)) from None
         try:
-            keys = await self.res.stock.card_keys(iccid)
+            keys = await self.res.stock.card_keys(iccid, order_id=order.order_id)
         except ResourceError as exc:
             raise PlanRefused(str(exc)) from None
         if keys.opc is None:
@@ -131,12 +134,9 @@ class Counter:
             steps.append(("sell card", lambda: mark_sold(conn, card, order.order_id, now=now)))
         for what, action in steps:
             try:
-                conn.execute("SAVEPOINT counter")
-                action()
-                conn.execute("RELEASE counter")
+                with savepoint(conn, "counter"):
+                    action()
             except ResourceError as exc:
-                conn.execute("ROLLBACK TO counter")
-                conn.execute("RELEASE counter")
                 log.warning("order %s: could not %s: %s", order.order_id, what, exc)
                 audit.record(
                     conn,
@@ -168,7 +168,7 @@ class Counter:
                     and steps.get(("forward", s.index)) is StepState.DONE
                     for s in plan.steps
                 )
-                await self.res.stock.release_card(iccid, damaged=written)
+                await self.res.stock.release_card(iccid, damaged=written, order_id=order.order_id)
         except NotFound:
             return
         except ResourceError as exc:

@@ -14,7 +14,7 @@ from gateway.lines import Line
 from gateway.operations import OtaKeys
 from gateway.planner import OtaProfile, PlanRefused
 from gateway.resources.refusals import ResourceError
-from gateway.resources.stock import SimStock
+from gateway.resources.sim_stock import SimStock
 
 
 class OtaCards:

@@ -57,7 +57,8 @@ async def running_gateway(
     try:
         async with SqliteStore(config.database, vault) as store:
             receipts.store = store
-            counter = Counter(Resources.open(store), config)
+            # The process's one set of registers: the API and front end get the same (create_app).
+            counter = Counter(Resources.of_gateway(store, config), config)
             engine = Engine(
                 store,
                 config,

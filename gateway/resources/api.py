@@ -76,16 +76,10 @@ _basic = HTTPBasic(auto_error=False, realm="provgw")
 
 
 def resources(request: Request) -> Resources:
-    """The registers over the running engine's store, made once per application."""
-    state = request.app.state
-    found: Resources | None = getattr(state, "resources", None)
-    if found is None:
-        engine = state.engine
-        found = Resources.open(
-            engine.store,
-            transport_key_file=engine.config.secret_key_file.parent / "transport-keys",
-        )
-        state.resources = found
+    """The registers the application was made with (`gateway.api.create_app`): one set per
+    process, never one per request — an operator's remembered login and its reset on a change
+    live there."""
+    found: Resources = request.app.state.resources
     return found
 
 

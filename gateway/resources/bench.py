@@ -20,8 +20,9 @@ from typing import Any, TypeVar
 import click
 
 from gateway.identifiers import luhn_check_digit
-from gateway.resources.numbers import BlockIn, NumberPool
-from gateway.resources.stock import SimStock
+from gateway.resources.number_pool import NumberPool
+from gateway.resources.numbers import BlockIn
+from gateway.resources.sim_stock import SimStock
 from gateway.resources.transport_keys import TransportKeys
 from gateway.store import SqliteStore
 from gateway.vault import Vault

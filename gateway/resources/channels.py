@@ -8,10 +8,7 @@ zone (Asia/Shanghai unless said otherwise).
 
 from __future__ import annotations
 
-import functools
 import re
-import time
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -22,9 +19,6 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validat
 
 from gateway.identifiers import SafeText
 from gateway.orders import ChannelId
-from gateway.resources import audit
-from gateway.resources.refusals import Invalid, NotFound, Unavailable
-from gateway.store import SqliteStore, Tx
 
 DEFAULT_ZONE = "Asia/Shanghai"
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -193,137 +187,3 @@ class Channel:
             "hours_text": self.hours.describe(),
             "active": self.active,
         }
-
-
-_COLUMNS = "id, kind, name, city, area, hours, active"
-
-
-@functools.lru_cache(maxsize=256)
-def _hours(stored: str) -> OpeningHours:
-    """Opening hours from their stored JSON. Every order's intake checks its channel's hours,
-    so a parse is kept per text: a timetable that changes is a different text, and the model
-    is frozen."""
-    return OpeningHours.model_validate_json(stored)
-
-
-def _channel(row: tuple[Any, ...]) -> Channel:
-    return Channel(
-        row[0],
-        ChannelKind(row[1]),
-        row[2],
-        row[3],
-        row[4],
-        _hours(row[5]),
-        bool(row[6]),
-    )
-
-
-def load_channel(conn: Tx, channel_id: str) -> Channel | None:
-    row = conn.execute(f"SELECT {_COLUMNS} FROM channels WHERE id=?", (channel_id,)).fetchone()  # noqa: S608
-    return _channel(row) if row else None
-
-
-def _next_id(conn: Tx, kind: ChannelKind) -> str:
-    rows = conn.execute("SELECT id FROM channels WHERE kind=?", (kind.value,)).fetchall()
-    taken = [int(r[0][3:]) for r in rows if r[0][3:].isdigit()]
-    return f"{kind.prefix}{max(taken, default=0) + 1:03d}"
-
-
-class Channels:
-    """The channel register."""
-
-    def __init__(self, store: SqliteStore, *, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.clock = clock
-
-    async def create(self, new: ChannelIn, *, by: str) -> Channel:
-        if new.id is not None and not re.fullmatch(rf"{new.kind.prefix}[0-9]{{3,}}", new.id):
-            raise Invalid(
-                f"a {new.kind.value} channel is numbered {new.kind.prefix} followed by digits"
-                f" (e.g. {new.kind.prefix}001)",
-                field="id",
-            )
-        now = self.clock()
-
-        def job(conn: Tx) -> Channel:
-            channel_id = new.id or _next_id(conn, new.kind)
-            if load_channel(conn, channel_id) is not None:
-                raise Unavailable(f"channel {channel_id} exists already", field="id")
-            conn.execute(
-                "INSERT INTO channels (id, kind, name, city, area, hours, active, created_at,"
-                " updated_at) VALUES (?,?,?,?,?,?,1,?,?)",
-                (
-                    channel_id,
-                    new.kind.value,
-                    new.name,
-                    new.city,
-                    new.area,
-                    new.hours.model_dump_json(),
-                    now,
-                    now,
-                ),
-            )
-            audit.record(
-                conn,
-                at=now,
-                operator=by,
-                channel=channel_id,
-                action="create channel",
-                outcome="done",
-                detail={"kind": new.kind.value, "city": new.city, "area": new.area},
-            )
-            return Channel(channel_id, new.kind, new.name, new.city, new.area, new.hours, True)
-
-        return await self.store.run(job)
-
-    async def get(self, channel_id: str) -> Channel:
-        found = await self.store.run(lambda conn: load_channel(conn, channel_id))
-        if found is None:
-            raise NotFound(f"no channel {channel_id}", field="channel")
-        return found
-
-    async def all(self) -> list[Channel]:
-        rows = await self.store.run(
-            lambda conn: conn.execute(f"SELECT {_COLUMNS} FROM channels ORDER BY id").fetchall()  # noqa: S608
-        )
-        return [_channel(r) for r in rows]
-
-    async def change(self, channel_id: str, change: ChannelChange, *, by: str) -> Channel:
-        now = self.clock()
-
-        def job(conn: Tx) -> Channel:
-            before = load_channel(conn, channel_id)
-            if before is None:
-                raise NotFound(f"no channel {channel_id}", field="channel")
-            after = Channel(
-                before.id,
-                before.kind,
-                change.name if change.name is not None else before.name,
-                before.city,
-                before.area,
-                change.hours if change.hours is not None else before.hours,
-                change.active if change.active is not None else before.active,
-            )
-            conn.execute(
-                "UPDATE channels SET name=?, hours=?, active=?, updated_at=? WHERE id=?",
-                (after.name, after.hours.model_dump_json(), int(after.active), now, channel_id),
-            )
-            audit.record(
-                conn,
-                at=now,
-                operator=by,
-                channel=channel_id,
-                action="change channel",
-                outcome="done",
-                detail={
-                    "before": _comparable(before),
-                    "after": _comparable(after),
-                },
-            )
-            return after
-
-        return await self.store.run(job)
-
-
-def _comparable(channel: Channel) -> dict[str, Any]:
-    return {"name": channel.name, "hours": channel.hours.model_dump(), "active": channel.active}

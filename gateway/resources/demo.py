@@ -21,7 +21,7 @@ from gateway.resources.operators import OperatorIn
 from gateway.resources.passwords import OWASP_COST, ScryptCost
 from gateway.resources.service import Resources
 from gateway.resources.transport_keys import TransportKeys
-from gateway.store import SqliteStore, Tx
+from gateway.store import SqliteStore, Tx, channels, fees, numbers, operators, stock
 
 DEMO_CHANNEL = "OUT001"
 DEMO_OPERATORS = (
@@ -64,15 +64,16 @@ async def seed_demo(
     """Seed what is missing; a second run changes nothing."""
     res = Resources.open(store, clock=clock, cost=cost)
 
-    def present(conn: Tx) -> tuple[bool, set[str], set[str], bool, bool]:
-        channel = conn.execute("SELECT 1 FROM channels WHERE id=?", (DEMO_CHANNEL,)).fetchone()
-        operators = {r[0] for r in conn.execute("SELECT id FROM operators")}
-        blocks = {r[0] for r in conn.execute("SELECT id FROM number_blocks")}
-        rules = conn.execute("SELECT 1 FROM fee_rules LIMIT 1").fetchone()
-        cards = conn.execute("SELECT 1 FROM sim_batches WHERE id='DEMO-BLANK'").fetchone()
-        return channel is not None, operators, blocks, rules is not None, cards is not None
+    def present(tx: Tx) -> tuple[bool, set[str], set[str], bool, bool]:
+        return (
+            channels.find(tx, DEMO_CHANNEL) is not None,
+            set(operators.ids(tx)),
+            numbers.block_ids(tx),
+            fees.any_rule(tx),
+            stock.batch_exists(tx, "DEMO-BLANK"),
+        )
 
-    has_channel, operators, blocks, has_rules, has_cards = await store.run(present)
+    has_channel, operator_ids, blocks, has_rules, has_cards = await store.run(present)
     if not has_channel:
         await res.channels.create(
             ChannelIn(
@@ -86,7 +87,7 @@ async def seed_demo(
             by="demo",
         )
     for operator_id, job_number, name, role in DEMO_OPERATORS:
-        if operator_id not in operators:
+        if operator_id not in operator_ids:
             await res.operators.create(
                 OperatorIn(
                     id=operator_id,

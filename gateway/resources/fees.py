@@ -7,24 +7,21 @@ is that of the most expensive enabled rule it matches, so the clerk can say whic
 
 Every change to a rule — creation, new values, disabling — is recorded with its values before
 and after and the operator who made it (`fee_changes`; rows are never deleted, and rules are
-disabled rather than deleted so old records keep their meaning).
+disabled rather than deleted so old records keep their meaning). The register is
+`gateway.resources.fee_register`.
 """
 
 from __future__ import annotations
 
 import itertools
-import json
-import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from gateway.identifiers import SafeText
-from gateway.resources.refusals import Invalid, NotFound, Unavailable
-from gateway.store import SqliteStore, Tx
 
 
 class RuleKind(StrEnum):
@@ -124,107 +121,3 @@ class FeeChange:
     after: dict[str, Any]
     operator: str
     at: float
-
-
-def load_rules(conn: Tx) -> list[StoredRule]:
-    rows = conn.execute("SELECT id, body FROM fee_rules ORDER BY id").fetchall()
-    return [StoredRule(r[0], FeeRule.model_validate_json(r[1])) for r in rows]
-
-
-def _record_change(
-    conn: Tx,
-    rule_id: int,
-    before: FeeRule | None,
-    after: FeeRule,
-    operator: str,
-    now: float,
-) -> None:
-    conn.execute(
-        "INSERT INTO fee_changes (rule_id, before, after, operator, at) VALUES (?,?,?,?,?)",
-        (
-            rule_id,
-            before.model_dump_json() if before is not None else None,
-            after.model_dump_json(),
-            operator,
-            now,
-        ),
-    )
-
-
-class FeeRules:
-    """The fee rules and their change record."""
-
-    def __init__(self, store: SqliteStore, *, clock: Callable[[], float] = time.time) -> None:
-        self.store = store
-        self.clock = clock
-
-    async def schedule(self) -> FeeSchedule:
-        return FeeSchedule([s.rule for s in await self.all()])
-
-    async def all(self) -> list[StoredRule]:
-        return await self.store.run(load_rules)
-
-    async def create(self, rule: FeeRule, *, by: str) -> StoredRule:
-        now = self.clock()
-
-        def job(conn: Tx) -> StoredRule:
-            if conn.execute("SELECT 1 FROM fee_rules WHERE name=?", (rule.name,)).fetchone():
-                raise Unavailable(f"a fee rule named {rule.name} exists already", field="name")
-            cur = conn.execute(
-                "INSERT INTO fee_rules (name, body, updated_by, updated_at) VALUES (?,?,?,?)",
-                (rule.name, rule.model_dump_json(), by, now),
-            )
-            rule_id = int(cur.lastrowid or 0)
-            _record_change(conn, rule_id, None, rule, by, now)
-            return StoredRule(rule_id, rule)
-
-        return await self.store.run(job)
-
-    async def change(self, rule_id: int, changes: dict[str, Any], *, by: str) -> StoredRule:
-        """Apply ``changes`` (any FeeRule fields) to a rule; recorded with before and after.
-        A change that changes nothing records nothing."""
-        now = self.clock()
-
-        def job(conn: Tx) -> StoredRule:
-            row = conn.execute("SELECT body FROM fee_rules WHERE id=?", (rule_id,)).fetchone()
-            if row is None:
-                raise NotFound(f"no fee rule {rule_id}", field="rule")
-            before = FeeRule.model_validate_json(row[0])
-            try:
-                after = FeeRule.model_validate(before.model_dump() | changes)
-            except ValidationError as exc:
-                raise Invalid.from_validation(exc) from None
-            if after == before:
-                return StoredRule(rule_id, before)
-            clash = conn.execute(
-                "SELECT id FROM fee_rules WHERE name=? AND id<>?", (after.name, rule_id)
-            ).fetchone()
-            if clash is not None:
-                raise Unavailable(f"fee rule {clash[0]} is named {after.name}", field="name")
-            conn.execute(
-                "UPDATE fee_rules SET name=?, body=?, updated_by=?, updated_at=? WHERE id=?",
-                (after.name, after.model_dump_json(), by, now, rule_id),
-            )
-            _record_change(conn, rule_id, before, after, by, now)
-            return StoredRule(rule_id, after)
-
-        return await self.store.run(job)
-
-    async def changes(self, rule_id: int | None = None, limit: int = 100) -> list[FeeChange]:
-        def job(conn: Tx) -> list[Any]:
-            if rule_id is None:
-                return conn.execute(
-                    "SELECT id, rule_id, before, after, operator, at FROM fee_changes"
-                    " ORDER BY id DESC LIMIT ?",
-                    (limit,),
-                ).fetchall()
-            return conn.execute(
-                "SELECT id, rule_id, before, after, operator, at FROM fee_changes"
-                " WHERE rule_id=? ORDER BY id DESC LIMIT ?",
-                (rule_id, limit),
-            ).fetchall()
-
-        return [
-            FeeChange(r[0], r[1], json.loads(r[2]) if r[2] else None, json.loads(r[3]), r[4], r[5])
-            for r in await self.store.run(job)
-        ]

@@ -15,10 +15,10 @@ from typing import Any
 from gateway.engine import IntakeGuard, IntakeRefused
 from gateway.orders import Customer, OpenAccount, Order, TransferOwnership
 from gateway.resources import audit
-from gateway.resources.access import refusal
-from gateway.resources.customers import customer_refusal
+from gateway.resources.access import Role
+from gateway.resources.customers import refusal_of
 from gateway.resources.refusals import NotAllowed
-from gateway.store import SqliteStore, Tx
+from gateway.store import SqliteStore, Tx, channels, customers, operators
 
 
 def _customer_of(order: Order) -> Customer | None:
@@ -26,6 +26,29 @@ def _customer_of(order: Order) -> Customer | None:
         return order.customer
     if isinstance(order, TransferOwnership):
         return order.new_owner
+    return None
+
+
+def refusal(tx: Tx, operator_id: str, channel_id: str, now: float) -> str | None:
+    """Why ``operator_id`` may not act on ``channel_id`` at ``now``, or None if they may."""
+    channel = channels.find(tx, channel_id)
+    if channel is None:
+        return f"channel {channel_id} is not registered: every request must name a known channel"
+    if not channel.active:
+        return f"channel {channel_id} ({channel.name}) is closed"
+    operator = operators.find(tx, operator_id)
+    if operator is None:
+        return f"operator {operator_id} is not known"
+    if not operator.active:
+        return f"operator {operator_id} is disabled"
+    if operator.role is not Role.ADMIN and channel_id not in operator.channels:
+        return f"operator {operator_id} is not assigned to channel {channel_id}"
+    if operator.role is Role.CLERK and not channel.hours.is_open(now):
+        local = channel.hours.local(now)
+        return (
+            f"channel {channel_id} is outside its opening hours: it is {local:%a %H:%M} there,"
+            f" open {channel.hours.describe()}"
+        )
     return None
 
 
@@ -44,7 +67,11 @@ async def _check(
     def job(conn: Tx) -> str | None:
         reason = refusal(conn, operator, channel, now)
         if reason is None and customer is not None:
-            reason = customer_refusal(conn, customer.id_type.value, customer.id_number)
+            # A customer not registered yet is in no category.
+            record = customers.find_by_document(
+                conn, customer.id_type.value, customer.id_number.upper()
+            )
+            reason = refusal_of(record) if record is not None else None
         if reason is not None:
             audit.record(
                 conn,

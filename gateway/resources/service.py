@@ -7,14 +7,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from gateway.resources.channels import Channels
-from gateway.resources.customers import Customers
-from gateway.resources.distribution import Distribution
-from gateway.resources.fees import FeeRules
-from gateway.resources.numbers import NumberPool
-from gateway.resources.operators import Operators
+from gateway.config import GatewayConfig
+from gateway.resources.channel_register import Channels
+from gateway.resources.customer_register import Customers
+from gateway.resources.fee_register import FeeRules
+from gateway.resources.movements import Distribution
+from gateway.resources.number_pool import NumberPool
+from gateway.resources.operator_register import Operators
 from gateway.resources.passwords import OWASP_COST, ScryptCost
-from gateway.resources.stock import SimStock
+from gateway.resources.sim_stock import SimStock
 from gateway.resources.transport_keys import TransportKeys
 from gateway.store import SqliteStore
 
@@ -53,6 +54,13 @@ class Resources:
             channels=Channels(store, clock=clock),
             transport_key_file=transport_key_file,
         )
+
+    @classmethod
+    def of_gateway(cls, store: SqliteStore, config: GatewayConfig) -> Resources:
+        """The registers of a gateway process: made once (`gateway.runtime`) and handed to
+        the counter, the API and the front end; the vendors' transport keys beside its
+        secret key."""
+        return cls.open(store, transport_key_file=config.secret_key_file.parent / "transport-keys")
 
     def transport_keys(self) -> TransportKeys:
         """Read afresh for each import, so a key added to the file needs no restart."""

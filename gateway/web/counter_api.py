@@ -162,7 +162,7 @@ async def reserve_card(request: Request, clerk: ClerkDep) -> dict[str, Any]:
         if mine and card.order_id == order_id:
             return {"iccid": card.iccid, "imsi": card.imsi}
         if mine:
-            await stock.release_card(iccid)
+            await stock.release_card(iccid, order_id=card.order_id)
         desk.cards.discard(iccid)
     candidates = await stock.cards(state=CardState.IN_STOCK, condition=Condition.USABLE, limit=50)
     for card in candidates:

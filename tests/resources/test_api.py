@@ -26,8 +26,8 @@ def login(operator: str) -> httpx.BasicAuth:
 
 @pytest.fixture
 async def client(demo: Resources, store: SqliteStore) -> AsyncIterator[httpx.AsyncClient]:
-    app = create_app(Engine(store, load_config(None), {}))
-    app.state.resources = demo  # the test's clock and a test-sized scrypt cost
+    # The test's clock and a test-sized scrypt cost.
+    app = create_app(Engine(store, load_config(None), {}), demo)
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
         yield c

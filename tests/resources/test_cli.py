@@ -24,8 +24,7 @@ from tests.resources.test_vendor_file import extended_line, iccid, vendor_file
 
 @pytest.fixture
 async def url(demo: Resources, store: SqliteStore) -> AsyncIterator[str]:
-    app = create_app(Engine(store, load_config(None), {}))
-    app.state.resources = demo
+    app = create_app(Engine(store, load_config(None), {}), demo)
     sock = socket.socket()
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))

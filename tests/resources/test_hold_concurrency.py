@@ -9,15 +9,13 @@ write lock is all that stands between them.
 from __future__ import annotations
 
 import asyncio
-import threading
 from pathlib import Path
 
-from gateway.resources.numbers import BlockIn, Hold, NumberPool, NumberState
+from gateway.resources.number_pool import NumberPool
+from gateway.resources.numbers import BlockIn, Hold, NumberState
 from gateway.resources.refusals import Unavailable
 from gateway.resources.service import Resources
-from gateway.store import SqliteStore
-from gateway.vault import Vault
-from tests.resources.conftest import KEY
+from tests.resources.gateways import in_gateways, in_one_gateway
 
 M = "13900000007"
 CLERKS = 40
@@ -41,43 +39,19 @@ async def test_many_clerks_in_one_gateway(res: Resources) -> None:
 
 def test_many_clerks_in_several_gateways_on_one_file(tmp_path: Path) -> None:
     path = tmp_path / "shared.db"
+    in_one_gateway(path, lambda res: res.numbers.import_block(BlockIn(prefix="139000000"), by="e"))
+    per_gateway = 10
 
-    async def prepare() -> None:
-        async with SqliteStore(path, Vault(KEY)) as store:
-            await NumberPool(store).import_block(BlockIn(prefix="139000000"), by="e")
+    async def clerks(res: Resources, g: int) -> list[Hold | None]:
+        return list(
+            await asyncio.gather(*(_try(res.numbers, f"g{g}-clerk{i}") for i in range(per_gateway)))
+        )
 
-    asyncio.run(prepare())
-    gateways, per_gateway = 4, 10
-    barrier = threading.Barrier(gateways)
-    outcomes: list[list[Hold | None]] = []
-    errors: list[BaseException] = []
-
-    async def gateway(g: int) -> list[Hold | None]:
-        async with SqliteStore(path, Vault(KEY)) as store:
-            pool = NumberPool(store)
-            await asyncio.to_thread(barrier.wait)
-            return list(
-                await asyncio.gather(*(_try(pool, f"g{g}-clerk{i}") for i in range(per_gateway)))
-            )
-
-    def run(g: int) -> None:
-        try:
-            outcomes.append(asyncio.run(gateway(g)))
-        except BaseException as exc:  # reported below, with the thread's own traceback
-            errors.append(exc)
-
-    threads = [threading.Thread(target=run, args=(g,)) for g in range(gateways)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(60)
-    assert not errors, errors
+    outcomes = in_gateways(path, 4, clerks)
     winners = [h for results in outcomes for h in results if h is not None]
-    assert len(outcomes) == gateways
     assert len(winners) == 1, f"{len(winners)} clerks hold the same number"
 
-    async def holder() -> str | None:
-        async with SqliteStore(path, Vault(KEY)) as store:
-            return (await NumberPool(store).get(M)).held_by
+    async def holder(res: Resources) -> str | None:
+        return (await res.numbers.get(M)).held_by
 
-    assert asyncio.run(holder()) == winners[0].operator
+    assert in_one_gateway(path, holder) == winners[0].operator

@@ -8,12 +8,12 @@ import pytest
 from pydantic import ValidationError
 
 from gateway.resources import audit
+from gateway.resources.number_pool import take_into_use
 from gateway.resources.numbers import (
     DAY,
     BlockIn,
     NumberKind,
     NumberState,
-    take_into_use,
 )
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
 from gateway.resources.service import Resources
@@ -243,6 +243,28 @@ async def test_search_by_mask_and_by_digits(res: Resources) -> None:
         await res.numbers.search(pattern="138%")
     with pytest.raises(Invalid, match="contains"):
         await res.numbers.search(contains="6a")
+
+
+async def test_a_mask_finds_its_numbers_and_no_others_whatever_its_leading_digits(
+    res: Resources,
+) -> None:
+    """The mask's leading digits bound the search (a key range): it must reach exactly up to
+    the next prefix, also when they end in 9s (13999… → 14…) or are all 9s."""
+    for block in (
+        BlockIn(first="13899999990", last="13900000009"),
+        BlockIn(first="13999999990", last="14000000009"),
+    ):
+        await res.numbers.import_block(block, by="e")
+
+    async def found(pattern: str) -> list[str]:
+        return [r.msisdn for r in await res.numbers.search(pattern=pattern, limit=1000)]
+
+    assert await found("1389999999?") == [f"1389999999{d}" for d in range(10)]
+    assert await found("1399999999*") == [f"1399999999{d}" for d in range(10)]
+    assert await found("139999999?9") == ["13999999999"]
+    assert await found("1400000000?") == [f"1400000000{d}" for d in range(10)]
+    assert await found("?????????09") == ["13900000009", "14000000009"]
+    assert await found("13900000009") == ["13900000009"]
 
 
 async def test_search_by_state(pool: Resources) -> None:

@@ -10,7 +10,8 @@ from pydantic import SecretStr, ValidationError
 
 from gateway.resources.refusals import Invalid, NotFound, Unavailable
 from gateway.resources.service import Resources
-from gateway.resources.stock import CardIn, CardKind, CardState, Condition, mark_sold, retire
+from gateway.resources.sim_stock import mark_sold, retire
+from gateway.resources.stock import CardIn, CardKind, CardState, Condition
 from gateway.store import SqliteStore
 from tests.resources.test_vendor_file import K1, OPC1, iccid
 

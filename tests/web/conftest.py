@@ -200,8 +200,7 @@ class LiveGateway:
             )
             await self.engine.start()
             stack.push_async_callback(self.engine.stop)
-            app = create_app(self.engine)
-            app.state.resources = self.resources  # the cheap-hash registers, as the web uses
+            app = create_app(self.engine)  # the counter's registers (cheap hashes), as serve's
             server = uvicorn.Server(
                 uvicorn.Config(
                     app,

@@ -18,10 +18,10 @@ from gateway.config import HuaweiMmlConfig, load_config
 from gateway.engine import Engine
 from gateway.operations import BarOutgoing, BarRoaming, ForwardingKind, StepOperation
 from gateway.orders import ORDER_KINDS, Customer, SuspendReason
-from gateway.resources.access import Role, refusal
+from gateway.resources.access import Role
 from gateway.resources.channels import ChannelIn, ChannelKind, OpeningHours
 from gateway.resources.demo import seed_demo
-from gateway.resources.guard import make_guard
+from gateway.resources.guard import make_guard, refusal
 from gateway.resources.operators import OperatorIn
 from gateway.resources.service import Resources
 from gateway.store import OrderState, SqliteStore, StepState
@@ -177,8 +177,7 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         await seed_demo(store, cost=CHEAP)
         engine = Engine(store, config, {"hlr1": FakeNe()}, guard=make_guard(store))
         await engine.start()
-        app = create_app(engine)
-        app.state.resources = Resources.open(store, cost=CHEAP)
+        app = create_app(engine, Resources.open(store, cost=CHEAP))
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
             yield c
