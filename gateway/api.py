@@ -23,7 +23,7 @@ from gateway.orders import ORDER_KINDS, Order
 from gateway.resources.api import current_operator, resources
 from gateway.resources.api import router as resources_router
 from gateway.stations_api import router as stations_router
-from gateway.store import Conflict, OrderRecord, SqliteStore
+from gateway.store import Conflict, OrderRecord, OrderStore
 from gateway.validation import clerk_errors, summary
 from gateway.web.routes import router as web_router
 
@@ -116,7 +116,7 @@ async def logged_in_operator(
 
 
 def create_app(engine: Engine) -> FastAPI:
-    store: SqliteStore = engine.store
+    store: OrderStore = engine.store
     app = FastAPI(
         title="provgw",
         summary="Provisioning gateway: service orders to HLR/HSS commands, durably.",

@@ -22,7 +22,7 @@ import time
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from rich.progress import Progress
 
@@ -37,6 +37,7 @@ from gateway.runtime import (
     running_gateway,
     settle_garbage_collector,
 )
+from gateway.store import SqliteStore
 
 KI = "465b5ce8b199b49faa5f0a2ee238a6bc"
 OPC = "cd63cb71954a9f4e48a5994e37a02baf"
@@ -193,7 +194,7 @@ async def run_bench(
             orders = [bench_order(i + 1, product) for i in range(n)]
             async with running_gateway(config, create_key=True) as engine:
                 # Intake as in production: channel, operator and opening hours are checked.
-                await seed_demo(engine.store)
+                await seed_demo(cast(SqliteStore, engine.store))
                 # Warm up: SSH sessions open and log in before the clock starts.
                 await engine.submit(bench_order(n + 1, product))
                 await engine.drain()

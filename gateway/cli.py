@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gateway.config import load_config
+from gateway.db_cli import database_errors, database_option, db, with_database
 from gateway.orders import roaming_list
 from gateway.resources.bench import BENCH_COMMANDS as RESOURCE_BENCHES
 from gateway.resources.cli import COMMANDS as RESOURCE_COMMANDS
@@ -80,14 +81,16 @@ def _read_json(path: str) -> Any:
 @click.option("--demo", is_flag=True, help="Start an embedded HLR emulator and use it.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="API address.")
 @click.option("--port", default=8080, show_default=True, help="API port.")
-def serve(config_path: Path | None, demo: bool, host: str, port: int) -> None:
+@database_option
+def serve(config_path: Path | None, demo: bool, host: str, port: int, database: str | None) -> None:
     """Run the gateway: REST API, engine, and (with --demo) its emulators."""
     from gateway.serve import serve_gateway
 
-    config = load_config(config_path)
+    config = with_database(load_config(config_path), database)
     if not demo and not config.network_elements:
         _fail("no network elements configured: give --config FILE or use --demo", EXIT_INVALID)
-    asyncio.run(serve_gateway(config, host=host, port=port, demo=demo, say=_say))
+    with database_errors():
+        asyncio.run(serve_gateway(config, host=host, port=port, demo=demo, say=_say))
 
 
 @main.command()
@@ -467,6 +470,7 @@ def ne_status(url: str, operator: str | None, as_json: bool) -> None:
 
 
 def _load_plugins() -> None:
+    main.add_command(db)
     for command in RESOURCE_COMMANDS:
         main.add_command(command)
     for ep in entry_points(group="provgw.commands"):

@@ -14,6 +14,7 @@ import sys
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from pydantic import SecretStr
 
@@ -32,7 +33,7 @@ from gateway.ota_cards import OtaCards
 from gateway.receipts import ReceiptBook
 from gateway.resources.guard import make_guard
 from gateway.resources.service import Resources
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, store_for
 from gateway.vault import Vault
 
 DEMO_USER = "provgw"
@@ -55,9 +56,11 @@ async def running_gateway(
     receipts = ReceiptBook()
     targets = build_targets(config, receipts, mobile_originated, listen=True)
     try:
-        async with SqliteStore(config.database, vault) as store:
+        async with store_for(config.database_url or config.database, vault) as store:
             receipts.store = store
-            counter = Counter(Resources.open(store), config)
+            # The resource registers are still typed over the SQLite store; their SQL runs on
+            # either back end through `Tx`.
+            counter = Counter(Resources.open(cast(SqliteStore, store)), config)
             engine = Engine(
                 store,
                 config,
@@ -65,7 +68,9 @@ async def running_gateway(
                 stations=targets.stations,
                 owner=owner,
                 notices=build_notices(config),
-                guard=counter.guard(make_guard(store) if config.access_control else None),
+                guard=counter.guard(
+                    make_guard(cast(SqliteStore, store)) if config.access_control else None
+                ),
                 card_keys=counter.card_keys,
                 ota_cards=OtaCards(counter.res.stock, config).profile,
                 hooks=counter,

@@ -13,7 +13,7 @@ import json
 import re
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse, StreamingResponse
@@ -27,7 +27,7 @@ from gateway.resources.guard import admit
 from gateway.resources.numbers import NumberState
 from gateway.resources.refusals import Unavailable
 from gateway.resources.stock import CardKind, CardState, Condition
-from gateway.store import Conflict
+from gateway.store import Conflict, SqliteStore
 from gateway.web.failures import Refused, WebRoute
 from gateway.web.field_messages import field_errors
 from gateway.web.forms import FormProblem, order_body
@@ -313,7 +313,7 @@ async def query(request: Request, clerk: ClerkDep) -> dict[str, Any]:
     password = str(data.get("service_password") or "") or None
     try:
         served = await decide(
-            store,
+            cast(SqliteStore, store),
             msisdn,
             password=password,
             id_type=str(data.get("id_type") or "resident_id"),
@@ -322,7 +322,7 @@ async def query(request: Request, clerk: ClerkDep) -> dict[str, Any]:
     except QueryRefused as refused:
         message = clerk.t(refused.key)
         await record_refusal(
-            store,
+            cast(SqliteStore, store),
             operator=clerk.operator.id,
             channel=clerk.channel.id,
             msisdn=msisdn,
