@@ -308,7 +308,8 @@ class Engine:
         if created:
             rec.order = order
             self._publish(rec.id, OrderState.ACCEPTED, kind=order.kind)
-            self._schedule(rec, since)
+            if rec.lease_owner == self.owner:  # else the process running its number's takes it
+                self._schedule(rec, since)
         return rec, created
 
     def _schedule(self, rec: OrderRecord, since: float) -> None:

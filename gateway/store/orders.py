@@ -59,6 +59,13 @@ _ORDER_COLUMNS = (
 )
 _UNFINISHED = "('accepted','provisioning','waiting_for_ne')"
 """The states an engine still has work in (SQL, for the lease queries)."""
+_EARLIER_ELSEWHERE = (
+    "earlier.msisdn = orders.msisdn AND earlier.seq < orders.seq"
+    f" AND earlier.state IN {_UNFINISHED} AND earlier.lease_owner <> ?"
+    " AND earlier.lease_until >= ?"
+)
+"""An earlier unfinished order on the same number, leased to another owner (SQL; parameters:
+the claiming owner, now)."""
 
 
 def _record(row: Sequence[Any]) -> OrderRecord:
@@ -214,6 +221,10 @@ class OrderStore:
     ) -> tuple[OrderRecord, bool]:
         """Record a new order (state accepted), leased to ``lease_owner``; (record, created).
 
+        Orders on one number run one after another, in one process: when an earlier order on
+        the number is still running in another process, the new one is stored unleased (its
+        record says whose it is: nobody's yet), and that process's sweeper takes it up.
+
         The same id with the same body returns the existing record (created=False); the same
         id with a different body raises `Conflict`.
         """
@@ -222,9 +233,16 @@ class OrderStore:
         msisdns = order_msisdns(order)
         msisdn = msisdns[0] if msisdns else None
         now = time.time()
-        epoch = 1 if lease_owner else 0
 
         def job(conn: Tx) -> tuple[OrderRecord, bool]:
+            owner = lease_owner
+            if (
+                owner is not None
+                and msisdn is not None
+                and _held_elsewhere(conn, msisdn, owner, now)
+            ):
+                owner = None  # its number's earlier order runs elsewhere: it follows there
+            epoch = 1 if owner else 0
             cur = conn.execute(
                 "INSERT INTO orders (id, kind, msisdn, channel, operator, body, digest, state,"
                 " lease_owner, lease_until, lease_epoch, deadline_at, created_at, updated_at)"
@@ -238,8 +256,8 @@ class OrderStore:
                     body,
                     digest,
                     OrderState.ACCEPTED.value,
-                    lease_owner,
-                    now + lease_seconds if lease_owner else None,
+                    owner,
+                    now + lease_seconds if owner else None,
                     epoch,
                     deadline_at,
                     now,
@@ -269,7 +287,7 @@ class OrderStore:
                 updated_at=now,
                 finished_at=None,
                 deadline_at=deadline_at,
-                lease_owner=lease_owner,
+                lease_owner=owner,
                 lease_epoch=epoch,
             )
             return record, True
@@ -366,7 +384,9 @@ class OrderStore:
 
     async def claim(self, owner: str, lease_seconds: float, limit: int = 1000) -> list[str]:
         """Lease unfinished orders nobody holds (or whose lease ran out), oldest first, and
-        those ``owner`` holds already. An order taken over — from another owner, or from
+        those ``owner`` holds already — but not an order whose number has an earlier order
+        running in another process (orders on one number run in order, in one process). An
+        order taken over — from another owner, or from
         ``owner`` itself after its lease ran out — moves to the next epoch. Rows another
         process is claiming or fencing at this moment are skipped, not waited for."""
         now = time.time()
@@ -376,8 +396,9 @@ class OrderStore:
                 "SELECT id, lease_owner, lease_until FROM orders"  # noqa: S608 - constant
                 f" WHERE state IN {_UNFINISHED}"
                 " AND (lease_until IS NULL OR lease_until < ? OR lease_owner = ?)"
+                f" AND NOT EXISTS (SELECT 1 FROM orders AS earlier WHERE {_EARLIER_ELSEWHERE})"
                 f" ORDER BY seq LIMIT ?{self._skip_locked}",
-                (now, owner, limit),
+                (now, owner, owner, now, limit),
             ).fetchall()
             conn.executemany(
                 "UPDATE orders SET lease_owner=?, lease_until=?, lease_epoch=lease_epoch+?"
@@ -692,3 +713,13 @@ def _intent(conn: Tx, order_id: str, idx: int, phase: str, now: float) -> None:
         " DO UPDATE SET state='sent', attempts=steps.attempts+1",
         (order_id, idx, phase, now),
     )
+
+
+def _held_elsewhere(conn: Tx, msisdn: str, owner: str, now: float) -> bool:
+    """Whether an unfinished order on ``msisdn`` is leased to another owner now."""
+    row = conn.execute(
+        f"SELECT 1 FROM orders WHERE msisdn=? AND state IN {_UNFINISHED}"  # noqa: S608 - constant
+        " AND lease_owner <> ? AND lease_until >= ? LIMIT 1",
+        (msisdn, owner, now),
+    ).fetchone()
+    return row is not None
