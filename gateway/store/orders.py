@@ -97,9 +97,13 @@ class OrderStore:
 
     dialect: ClassVar[Dialect]
     _begin: ClassVar[str] = "BEGIN"
-    _lock_rows: ClassVar[str] = ""
-    """Appended to the SELECTs of claims and fences: row locks where the database has them."""
+    _fence_sql: ClassVar[str] = "SELECT lease_owner, lease_epoch FROM orders WHERE id=?"
     _skip_locked: ClassVar[str] = ""
+    """Appended to the claim's SELECT: skip rows other processes lock, where there are locks."""
+    shared: ClassVar[bool] = False
+    """Whether several gateway processes share the work on this back end: then a number's
+    orders are kept to the process running its earliest one (on SQLite one process does all
+    the work, and its engine keeps a number's orders in order by itself)."""
 
     def __init__(self, vault: Vault) -> None:
         self.vault = vault
@@ -236,11 +240,7 @@ class OrderStore:
 
         def job(conn: Tx) -> tuple[OrderRecord, bool]:
             owner = lease_owner
-            if (
-                owner is not None
-                and msisdn is not None
-                and _held_elsewhere(conn, msisdn, owner, now)
-            ):
+            if self.shared and owner and msisdn and _held_elsewhere(conn, msisdn, owner, now):
                 owner = None  # its number's earlier order runs elsewhere: it follows there
             epoch = 1 if owner else 0
             cur = conn.execute(
@@ -442,10 +442,7 @@ class OrderStore:
         locked until the job's transaction ends, so no claim can slip in between."""
         if lease is None:
             return
-        row = conn.execute(
-            f"SELECT lease_owner, lease_epoch FROM orders WHERE id=?{self._lock_rows}",  # noqa: S608
-            (order_id,),
-        ).fetchone()
+        row = conn.execute(self._fence_sql, (order_id,)).fetchone()
         if row is None or row[0] != lease.owner or row[1] != lease.epoch:
             held = "nobody" if row is None or row[0] is None else f"{row[0]} (epoch {row[1]})"
             raise LeaseLost(
@@ -563,11 +560,15 @@ class OrderStore:
     ) -> None:
         """Record a reply (transcript) and/or a step's new state, and optionally the intent of
         the next step, in one transaction (so a step costs one commit, not two).
-        ``clear_note``: the order's note of a pending retry is over."""
+        ``clear_note``: the order's note of a pending retry is over. Fenced by ``lease`` when
+        it records the next step's intent or turns the order to its undo; a reply, or a last
+        step's outcome, is what was sent, recorded whoever holds the order now."""
         now = time.time()
 
+        fenced = lease if next_intent is not None or order_phase is not None else None
+
         def job(conn: Tx) -> None:
-            self._fence(conn, order_id, lease)
+            self._fence(conn, order_id, fenced)
             if reply is not None:
                 conn.execute(
                     "INSERT INTO transcript (order_id, idx, phase, ne, outcome, code, text,"

@@ -142,8 +142,9 @@ class PostgresStore(OrderStore):
     """The PostgreSQL store. Use as ``async with PostgresStore(url, vault) as store``."""
 
     dialect = "postgresql"
-    _lock_rows = " FOR UPDATE"
+    _fence_sql = "SELECT lease_owner, lease_epoch FROM orders WHERE id=? FOR UPDATE"
     _skip_locked = " FOR UPDATE SKIP LOCKED"
+    shared = True
 
     def __init__(self, url: str, vault: Vault, *, timeout_s: float = 5.0) -> None:
         super().__init__(vault)

@@ -140,6 +140,7 @@ async def test_a_holder_whose_command_hangs_past_its_lease_records_nothing_after
     assert all(t.outcome == "ok" for t in await store.transcript("o1"))
 
 
+@pytest.mark.parametrize("database", ["postgresql"], indirect=True)
 async def test_a_later_order_on_a_number_follows_the_process_running_the_earlier_one(
     store: OrderStore, second: OrderStore, lease_config: GatewayConfig
 ) -> None:
