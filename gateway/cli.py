@@ -527,6 +527,12 @@ for _resource_bench in RESOURCE_BENCHES:
     help="Give the emulator a core of its own and the gateway the others (an NE is another "
     "host); --no-pin leaves both to the scheduler.",
 )
+@click.option(
+    "--database",
+    metavar="URL",
+    help="Also run on PostgreSQL (postgresql://… of a server: a scratch database is made "
+    "there and dropped), printed beside the SQLite figure of the same run.",
+)
 @_json
 def bench_orders(
     count: int,
@@ -536,25 +542,33 @@ def bench_orders(
     product: str,
     access_control: bool,
     pin: bool,
+    database: str | None,
     as_json: bool,
 ) -> None:
     """Open-account orders end to end: engine, SQLite store, real SSH to the HLR emulator
-    (a separate process). Reports orders/s, NE commands/s, latency and CPU per order."""
-    from gateway.bench import machine_description, result_dict, run_bench
+    (a separate process). Reports orders/s, NE commands/s, latency and CPU per order; with
+    --database, PostgreSQL's beside SQLite's and their ratios."""
+    from gateway.bench import compare_backends, machine_description, result_dict, run_bench
 
-    result = asyncio.run(
-        run_bench(
-            count,
-            sessions=sessions,
-            ne_latency_ms=ne_latency_ms,
-            window=window,
-            product=product,
-            show_progress=not as_json,
-            access_control=access_control,
-            pin=pin,
-        )
-    )
-    out = result_dict(result) | {"machine": machine_description()}
+    if database is not None:
+        with_database(load_config(None), database)  # exits 2 on a bad URL
+        if not database.startswith(("postgresql://", "postgres://")):
+            _fail("--database: a postgresql:// URL (SQLite is always run)", EXIT_INVALID)
+    settings = {
+        "sessions": sessions,
+        "ne_latency_ms": ne_latency_ms,
+        "window": window,
+        "product": product,
+        "show_progress": not as_json,
+        "access_control": access_control,
+        "pin": pin,
+    }
+    with database_errors():
+        if database is None:
+            out = result_dict(asyncio.run(run_bench(count, **settings)))  # type: ignore[arg-type]
+        else:
+            out = asyncio.run(compare_backends(count, database, **settings))
+    out |= {"machine": machine_description()}
     if as_json:
         click.echo(json.dumps(out))
         return

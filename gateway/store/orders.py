@@ -128,6 +128,11 @@ class OrderStore:
         committed. ``fn`` must be short and must not await."""
         raise NotImplementedError
 
+    def server_pid(self) -> int | None:
+        """The database server process serving this store, when it runs on this machine and
+        has one (benchmarks count its CPU); None for an embedded database."""
+        return None
+
     # -- group commit --------------------------------------------------------------------
 
     def _tx(self) -> Tx:

@@ -22,14 +22,17 @@ the kernel's retransmissions give up.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import re
+import secrets
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
+from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
-from psycopg import pq
+from psycopg import pq, sql
 
 from gateway.store.migrations import VERSION_TABLE, Upgrade, pending
 from gateway.store.orders import Job, OrderStore
@@ -188,6 +191,13 @@ class PostgresStore(OrderStore):
         await loop.run_in_executor(self._worker, self._disconnect)
         self._worker.shutdown(wait=True)
 
+    def server_pid(self) -> int | None:
+        if self._conn is None or self._conn.closed:
+            return None
+        host = self._conn.info.host
+        local = host.startswith("/") or host in ("localhost", "127.0.0.1", "::1")
+        return self._conn.info.backend_pid if local else None
+
     def _disconnect(self) -> None:
         if self._conn is not None:
             self._conn.close()
@@ -272,3 +282,20 @@ def upgrade(conn: psycopg.Connection[Any]) -> Upgrade:
                 (migration.version, migration.name, time.time()),
             )
     return Upgrade(before, before + len(todo), tuple(m.name for m in todo))
+
+
+@contextlib.contextmanager
+def scratch_database(server_url: str, prefix: str = "provgw_scratch") -> Iterator[str]:
+    """A fresh, empty database on the server of ``server_url`` (a URL of any database there,
+    whose user may create databases), dropped afterwards — even while a gateway process that
+    was killed still holds a connection to it. For tests and benchmarks."""
+    name = f"{prefix}_{secrets.token_hex(6)}"
+    with connect(server_url) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        yield urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    finally:
+        with connect(server_url) as admin:
+            admin.execute(
+                sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+            )

@@ -7,8 +7,9 @@ import pytest
 
 from gateway.config import GatewayConfig, HuaweiMmlConfig, RetryPolicy, load_config
 from gateway.store import OrderStore, store_for
+from gateway.store.postgresql import scratch_database
 from gateway.vault import Vault
-from tests.fixtures.postgresql import create_database, drop_database, require_server
+from tests.fixtures.postgresql import ADMIN_URL, require_server
 
 KEY = bytes(range(32))
 
@@ -32,11 +33,8 @@ def database(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str | P
         yield tmp_path / "provgw.db"
         return
     require_server()
-    url = create_database()
-    try:
+    with scratch_database(ADMIN_URL, "provgw_test") as url:
         yield url
-    finally:
-        drop_database(url)
 
 
 @pytest.fixture
