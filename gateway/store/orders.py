@@ -98,6 +98,14 @@ class OrderStore:
     dialect: ClassVar[Dialect]
     _begin: ClassVar[str] = "BEGIN"
     _fence_sql: ClassVar[str] = "SELECT lease_owner, lease_epoch FROM orders WHERE id=?"
+    _fenced_intent: ClassVar[str] = (
+        "INSERT INTO steps (order_id, idx, phase, state, attempts, started_at)"
+        " SELECT ?, ?, ?, 'sent', 1, ? WHERE EXISTS (SELECT 1 FROM orders"
+        " WHERE id=? AND lease_owner=? AND lease_epoch=?)"
+        " ON CONFLICT(order_id, phase, idx) DO UPDATE SET state='sent', attempts=steps.attempts+1"
+    )
+    """An intent recorded only under the order's lease: the fence and the write in one
+    statement (the hot path: one statement per step, not two)."""
     _skip_locked: ClassVar[str] = ""
     """Appended to the claim's SELECT: skip rows other processes lock, where there are locks."""
     shared: ClassVar[bool] = False
@@ -449,10 +457,31 @@ class OrderStore:
             return
         row = conn.execute(self._fence_sql, (order_id,)).fetchone()
         if row is None or row[0] != lease.owner or row[1] != lease.epoch:
-            held = "nobody" if row is None or row[0] is None else f"{row[0]} (epoch {row[1]})"
-            raise LeaseLost(
-                f"order {order_id}: leased to {held}, not to {lease.owner} (epoch {lease.epoch})"
-            )
+            raise _lost(order_id, lease, row)
+
+    def _intent(
+        self, conn: Tx, order_id: str, idx: int, phase: str, now: float, lease: Lease | None
+    ) -> None:
+        """Record a step's intent; under ``lease`` only while the order has that lease."""
+        if lease is None:
+            _intent(conn, order_id, idx, phase, now)
+            return
+        cur = conn.execute(
+            self._fenced_intent,
+            (order_id, idx, phase, now, order_id, lease.owner, lease.epoch),
+        )
+        if cur.rowcount == 0:
+            raise _lost(order_id, lease, conn.execute(self._fence_sql, (order_id,)).fetchone())
+
+    @staticmethod
+    def _updated_under(conn: Tx, order_id: str, lease: Lease | None, rowcount: int) -> None:
+        """After an UPDATE of the order's row with `_LEASED` conditions: `LeaseLost` if it
+        changed nothing because the lease moved on."""
+        if lease is not None and rowcount == 0:
+            row = conn.execute(
+                "SELECT lease_owner, lease_epoch FROM orders WHERE id=?", (order_id,)
+            ).fetchone()
+            raise _lost(order_id, lease, row)
 
     async def lease_owners(self) -> list[str]:
         """Owners holding leases on unfinished orders."""
@@ -483,11 +512,11 @@ class OrderStore:
         now = time.time()
 
         def job(conn: Tx) -> None:
-            self._fence(conn, order_id, lease)
-            conn.execute(
-                "UPDATE orders SET plan=?, state='provisioning', updated_at=? WHERE id=?",
-                (sealed, now, order_id),
+            sql = "UPDATE orders SET plan=?, state='provisioning', updated_at=? WHERE id=?"
+            cur = conn.execute(
+                sql + _LEASED if lease else sql, (sealed, now, order_id, *_of(lease))
             )
+            self._updated_under(conn, order_id, lease, cur.rowcount)
             if first_intent is not None:
                 _intent(conn, order_id, first_intent, "forward", now)
 
@@ -542,8 +571,7 @@ class OrderStore:
         now = time.time()
 
         def job(conn: Tx) -> None:
-            self._fence(conn, order_id, lease)
-            _intent(conn, order_id, idx, phase, now)
+            self._intent(conn, order_id, idx, phase, now, lease)
 
         await self.run(job)
 
@@ -570,10 +598,7 @@ class OrderStore:
         step's outcome, is what was sent, recorded whoever holds the order now."""
         now = time.time()
 
-        fenced = lease if next_intent is not None or order_phase is not None else None
-
         def job(conn: Tx) -> None:
-            self._fence(conn, order_id, fenced)
             if reply is not None:
                 conn.execute(
                     "INSERT INTO transcript (order_id, idx, phase, ne, outcome, code, text,"
@@ -599,13 +624,16 @@ class OrderStore:
                     (state.value, now, order_id, phase, idx),
                 )
             if order_phase is not None:
-                conn.execute(
-                    "UPDATE orders SET phase=?, reason=coalesce(?, reason), updated_at=?"
-                    " WHERE id=?",
-                    (order_phase, reason, now, order_id),
+                sql = (
+                    "UPDATE orders SET phase=?, reason=coalesce(?, reason), updated_at=? WHERE id=?"
                 )
+                cur = conn.execute(
+                    sql + _LEASED if lease else sql,
+                    (order_phase, reason, now, order_id, *_of(lease)),
+                )
+                self._updated_under(conn, order_id, lease, cur.rowcount)
             if next_intent is not None:
-                _intent(conn, order_id, next_intent[0], next_intent[1], now)
+                self._intent(conn, order_id, next_intent[0], next_intent[1], now, lease)
             if clear_note:
                 conn.execute("UPDATE orders SET note=NULL WHERE id=?", (order_id,))
             if not messages:
@@ -640,13 +668,16 @@ class OrderStore:
         ]
 
         def job(conn: Tx) -> None:
-            self._fence(conn, order_id, lease)
-            conn.execute(
+            sql = (
                 "UPDATE orders SET state=?, reason=?, attention=?, updated_at=?, finished_at=?,"
                 " lease_owner=NULL, lease_until=NULL, waiting_for=NULL, waiting_since=NULL,"
-                " note=NULL WHERE id=?",
-                (state.value, reason, int(attention), now, now, order_id),
+                " note=NULL WHERE id=?"
             )
+            cur = conn.execute(
+                sql + _LEASED if lease else sql,
+                (state.value, reason, int(attention), now, now, order_id, *_of(lease)),
+            )
+            self._updated_under(conn, order_id, lease, cur.rowcount)
             for msisdn, data in updates:
                 if data is None:
                     conn.execute("DELETE FROM lines WHERE msisdn=?", (msisdn,))
@@ -710,6 +741,23 @@ class OrderStore:
             return conn.execute("SELECT data FROM lines ORDER BY msisdn").fetchall()
 
         return [Line.model_validate_json(r[0]) for r in await self.run(job)]
+
+
+_LEASED = " AND lease_owner=? AND lease_epoch=?"
+"""Appended to an UPDATE of one order: it changes the row only under the writer's lease (the
+row lock it takes makes check and write one step against a concurrent claim)."""
+
+
+def _of(lease: Lease | None) -> tuple[str, int] | tuple[()]:
+    """The parameters of `_LEASED`."""
+    return (lease.owner, lease.epoch) if lease is not None else ()
+
+
+def _lost(order_id: str, lease: Lease, row: Sequence[Any] | None) -> LeaseLost:
+    held = "nobody" if row is None or row[0] is None else f"{row[0]} (epoch {row[1]})"
+    return LeaseLost(
+        f"order {order_id}: leased to {held}, not to {lease.owner} (epoch {lease.epoch})"
+    )
 
 
 def _intent(conn: Tx, order_id: str, idx: int, phase: str, now: float) -> None:

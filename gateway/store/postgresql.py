@@ -146,6 +146,9 @@ class PostgresStore(OrderStore):
 
     dialect = "postgresql"
     _fence_sql = "SELECT lease_owner, lease_epoch FROM orders WHERE id=? FOR UPDATE"
+    _fenced_intent = OrderStore._fenced_intent.replace(
+        "AND lease_epoch=?)", "AND lease_epoch=? FOR UPDATE)"
+    )
     _skip_locked = " FOR UPDATE SKIP LOCKED"
     shared = True
 
