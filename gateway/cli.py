@@ -27,6 +27,7 @@ import click
 import httpx
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from gateway.config import load_config
@@ -574,6 +575,61 @@ def bench_orders(
         return
     for key, value in out.items():
         console.print(f"{key:28} {value}", highlight=False)
+
+
+@bench.command("crash")
+@click.option("--trials", default=200, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--database",
+    metavar="URL",
+    help="PostgreSQL server (postgresql://…): a scratch database is made there and dropped. "
+    "Without it: SQLite, one gateway.",
+)
+@click.option("--processes", default=2, show_default=True, type=click.IntRange(1, 8))
+@click.option("--seed", default=20261121, show_default=True)
+@_json
+def bench_crash(
+    trials: int, database: str | None, processes: int, seed: int, as_json: bool
+) -> None:
+    """Gateways SIGKILLed mid-plan, trial after trial: every accepted order terminal, no step
+    done twice, the HLR exactly as the completed orders imply. Exit 1 if not."""
+    import tempfile
+
+    from gateway.bench import machine_description
+    from gateway.bench_crash import result_dict, run_crash_trials
+    from gateway.store.postgresql import scratch_database
+
+    if database is not None:
+        with_database(load_config(None), database)  # exits 2 on a bad URL
+    with Progress(disable=as_json, transient=True) as bar:
+        task = bar.add_task("crash trials", total=trials)
+
+        def progress(done: int) -> None:
+            bar.update(task, completed=done)
+
+        with database_errors():
+            if database is None:
+                with tempfile.TemporaryDirectory(prefix="provgw-crash-db-") as tmp:
+                    result = asyncio.run(
+                        run_crash_trials(
+                            trials, Path(tmp) / "provgw.db", seed=seed, progress=progress
+                        )
+                    )
+            else:
+                with scratch_database(database, "provgw_crash") as url:
+                    result = asyncio.run(
+                        run_crash_trials(
+                            trials, url, processes=processes, seed=seed, progress=progress
+                        )
+                    )
+    out = result_dict(result) | {"machine": machine_description()}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        for key, value in out.items():
+            console.print(f"{key:20} {value}", highlight=False)
+    if not result.ok:
+        raise SystemExit(EXIT_ORDER_FAILED)
 
 
 @bench.command("storm")
