@@ -351,3 +351,48 @@ async def _check(database: str | Path, accepted: set[str], hlr: dict[str, Any]) 
 
 def result_dict(result: CrashResult) -> dict[str, Any]:
     return asdict(result) | {"ok": result.ok}
+
+
+async def measure_takeover(database: str, *, orders: int = 16, seed: int = 1) -> dict[str, Any]:
+    """Two gateways on ``database`` (PostgreSQL, empty); orders to one, SIGKILLed while they
+    are mid-plan (the HLR answers after 200 ms); seconds from the kill until the other holds
+    all of its unfinished orders, beside the lease."""
+    rnd = random.Random(seed)
+    with tempfile.TemporaryDirectory(prefix="provgw-takeover-") as tmp:
+        work = Path(tmp)
+        async with hlr_emulator_process("--latency-ms", "200", state_file=work / "hlr.json") as hlr:
+            configs = [work / f"provgw-{i}.toml" for i in range(2)]
+            for path in configs:
+                write_config(path, hlr.port, database, 2)
+            async with _gateways(configs) as (victim, survivor):
+                batch = workload(0, [], rnd) + workload(1, [], rnd)
+                await submit_all([victim.port], batch[:orders])
+                owner, heir = victim.owner, survivor.owner
+                await victim.kill()
+                killed = time.monotonic()
+                async with store_for(database, Vault(bytes.fromhex(KEY))) as store:
+                    while time.monotonic() - killed < 10 * LEASE_SECONDS:
+                        left = await store.run(
+                            lambda tx: tx.execute(
+                                "SELECT count(*) FROM orders WHERE lease_owner=?"
+                                " AND state IN ('accepted', 'provisioning', 'waiting_for_ne')",
+                                (owner,),
+                            ).fetchone()[0]
+                        )
+                        if not left:
+                            break
+                        await asyncio.sleep(0.02)
+                    taken = time.monotonic() - killed
+                    held = await store.run(
+                        lambda tx: tx.execute(
+                            "SELECT count(*) FROM orders WHERE lease_owner=? AND lease_epoch > 1",
+                            (heir,),
+                        ).fetchone()[0]
+                    )
+                await _settle([survivor.port])
+    return {
+        "lease_seconds": LEASE_SECONDS,
+        "takeover_seconds": round(taken, 2),
+        "orders_taken_over": int(held),
+        "target_seconds": LEASE_SECONDS + 1,
+    }

@@ -632,6 +632,31 @@ def bench_crash(
         raise SystemExit(EXIT_ORDER_FAILED)
 
 
+@bench.command("takeover")
+@click.option(
+    "--database",
+    metavar="URL",
+    default="postgresql://postgres@127.0.0.1:5432/postgres",
+    show_default=True,
+    help="PostgreSQL server: a scratch database is made there and dropped.",
+)
+@_json
+def bench_takeover(database: str, as_json: bool) -> None:
+    """Two gateways on PostgreSQL, one SIGKILLed with orders mid-plan: seconds until the
+    other holds them all (target: the lease + 1 s)."""
+    from gateway.bench_crash import measure_takeover
+    from gateway.store.postgresql import scratch_database
+
+    with_database(load_config(None), database)
+    with database_errors(), scratch_database(database, "provgw_takeover") as url:
+        out = asyncio.run(measure_takeover(url))
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        console.print(f"{key:20} {value}", highlight=False)
+
+
 @bench.command("storm")
 @click.option("-n", "count", default=2000, show_default=True, help="Orders in each of 3 phases.")
 @click.option("--outage-s", default=30.0, show_default=True, help="The long outage.")
