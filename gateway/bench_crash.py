@@ -35,6 +35,8 @@ from typing import Any
 
 import httpx
 
+from gateway.bench import _CUSTOMER as CUSTOMER
+from gateway.bench import KI, OPC
 from gateway.bench_storm import compare_with_hlr
 from gateway.identifiers import luhn_check_digit
 from gateway.runtime import DEMO_PASSWORD, DEMO_USER, hlr_emulator_process
@@ -42,14 +44,6 @@ from gateway.store import store_for
 from gateway.vault import Vault
 
 KEY = "ab" * 32
-KI = "465b5ce8b199b49faa5f0a2ee238a6bc"  # TS 35.208 test set 1
-OPC = "cd63cb71954a9f4e48a5994e37a02baf"
-CUSTOMER = {
-    "name": "王小明",
-    "id_number": "11010519491231002X",
-    "address": "北京市西城区金融大街29号",
-    "contact": "13900000000",
-}
 LEASE_SECONDS = 2.0
 
 
@@ -183,9 +177,14 @@ def workload(trial: int, opened: Sequence[str], rnd: random.Random) -> list[dict
     return orders
 
 
-async def submit_all(ports: Sequence[int], orders: list[dict[str, Any]]) -> set[str]:
-    """Send each order to one gateway, a number always to the same one; the ids accepted."""
-    accepted: set[str] = set()
+async def submit_all(
+    ports: Sequence[int],
+    orders: list[dict[str, Any]],
+    accepted: set[str],
+    first: asyncio.Event | None = None,
+) -> None:
+    """Post every order at once, each to one gateway, a number always to the same one;
+    ``accepted`` fills as the gateways accept them and ``first`` is set with the first one."""
 
     async def one(c: httpx.AsyncClient, body: dict[str, Any]) -> None:
         port = ports[zlib.crc32(body["msisdn"].encode()) % len(ports)]
@@ -195,10 +194,19 @@ async def submit_all(ports: Sequence[int], orders: list[dict[str, Any]]) -> set[
             return
         if r.status_code in (200, 202):
             accepted.add(body["order_id"])
+            if first is not None:
+                first.set()
 
     async with httpx.AsyncClient(timeout=2) as c:
         await asyncio.gather(*(one(c, o) for o in orders))
-    return accepted
+
+
+async def first_accepted(first: asyncio.Event, submitting: asyncio.Task[None]) -> None:
+    """Wait until a gateway has accepted an order (or the submission ended): the kill's random
+    moment counts from there, so that a loaded machine still kills mid-plan."""
+    waiting = asyncio.create_task(first.wait())
+    await asyncio.wait([waiting, submitting], return_when=asyncio.FIRST_COMPLETED)
+    waiting.cancel()
 
 
 @dataclass
@@ -282,12 +290,14 @@ async def run_crash_trials(
                 for trial in range(trials):
                     orders = workload(trial, opened, rnd)
                     ports = [gw.port for gw in gateways]
-                    submitting = asyncio.create_task(submit_all(ports, orders))
-                    await asyncio.sleep(rnd.uniform(0.02, 0.25 * processes))
+                    first = asyncio.Event()
+                    submitting = asyncio.create_task(submit_all(ports, orders, accepted, first))
+                    await first_accepted(first, submitting)
+                    await asyncio.sleep(rnd.uniform(0.0, 0.2))
                     victim = rnd.choice(gateways)
                     owner = victim.owner
                     await victim.kill()
-                    accepted |= await submitting
+                    await submitting
                     opened += [o["msisdn"] for o in orders if o["kind"] == "open_account"]
                     kills_mid_flight += await _held_mid_plan(database, owner) > 0
                     if processes > 1:
@@ -366,7 +376,7 @@ async def measure_takeover(database: str, *, orders: int = 16, seed: int = 1) ->
                 write_config(path, hlr.port, database, 2)
             async with _gateways(configs) as (victim, survivor):
                 batch = workload(0, [], rnd) + workload(1, [], rnd)
-                await submit_all([victim.port], batch[:orders])
+                await submit_all([victim.port], batch[:orders], set())
                 owner, heir = victim.owner, survivor.owner
                 await victim.kill()
                 killed = time.monotonic()
