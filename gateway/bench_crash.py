@@ -252,14 +252,7 @@ async def _gateways(configs: Sequence[Path]) -> AsyncIterator[list[_Gateway]]:
 
 async def _held_mid_plan(database: str | Path, owner: str) -> int:
     async with store_for(database, Vault(bytes.fromhex(KEY))) as store:
-        rows = await store.run(
-            lambda tx: tx.execute(
-                "SELECT count(*) FROM orders WHERE state IN ('accepted', 'provisioning')"
-                " AND lease_owner=?",
-                (owner,),
-            ).fetchone()
-        )
-    return int(rows[0])
+        return await store.held_by(owner)
 
 
 async def run_crash_trials(
@@ -336,9 +329,7 @@ async def _check(database: str | Path, accepted: set[str], hlr: dict[str, Any]) 
                 done_already += t.code in ("3002", "3008")  # the NE: exists already, etc.
                 if t.outcome == "ok":
                     succeeded[(r.id, t.phase, t.idx)] += 1
-        epochs = await store.run(
-            lambda tx: tx.execute("SELECT count(*) FROM orders WHERE lease_epoch > 1").fetchone()
-        )
+        takeovers = await store.taken_over()
         lines = await store.all_lines()
         backend = store.dialect
     unfinished = sorted(i for i in accepted if i not in by_id or not by_id[i].state.terminal)
@@ -352,7 +343,7 @@ async def _check(database: str | Path, accepted: set[str], hlr: dict[str, Any]) 
         completed=sum(r.state.value == "completed" for r in records),
         terminal=sum(r.state.terminal for r in records if r.id in accepted),
         kills_mid_flight=0,
-        takeovers=int(epochs[0]),
+        takeovers=takeovers,
         steps_done_twice=twice,
         hlr_disagreements=compare_with_hlr(lines, hlr)[:20],
         unfinished=unfinished,
@@ -382,23 +373,12 @@ async def measure_takeover(database: str, *, orders: int = 16, seed: int = 1) ->
                 killed = time.monotonic()
                 async with store_for(database, Vault(bytes.fromhex(KEY))) as store:
                     while time.monotonic() - killed < 10 * LEASE_SECONDS:
-                        left = await store.run(
-                            lambda tx: tx.execute(
-                                "SELECT count(*) FROM orders WHERE lease_owner=?"
-                                " AND state IN ('accepted', 'provisioning', 'waiting_for_ne')",
-                                (owner,),
-                            ).fetchone()[0]
-                        )
+                        left = await store.held_by(owner)
                         if not left:
                             break
                         await asyncio.sleep(0.02)
                     taken = time.monotonic() - killed
-                    held = await store.run(
-                        lambda tx: tx.execute(
-                            "SELECT count(*) FROM orders WHERE lease_owner=? AND lease_epoch > 1",
-                            (heir,),
-                        ).fetchone()[0]
-                    )
+                    held = await store.taken_over(heir)
                 await _settle([survivor.port])
     return {
         "lease_seconds": LEASE_SECONDS,

@@ -483,6 +483,28 @@ class OrderStore:
             ).fetchone()
             raise _lost(order_id, lease, row)
 
+    async def held_by(self, owner: str) -> int:
+        """How many unfinished orders ``owner`` holds (benchmarks: a killed process's)."""
+
+        def job(conn: Tx) -> int:
+            row = conn.execute(
+                f"SELECT count(*) FROM orders WHERE lease_owner=? AND state IN {_UNFINISHED}",  # noqa: S608
+                (owner,),
+            ).fetchone()
+            return int(row[0])
+
+        return await self.run(job)
+
+    async def taken_over(self, owner: str | None = None) -> int:
+        """How many orders were taken over at least once (by ``owner``, if given)."""
+
+        def job(conn: Tx) -> int:
+            sql = "SELECT count(*) FROM orders WHERE lease_epoch > 1"
+            row = conn.execute(sql + " AND lease_owner=?", (owner,)) if owner else conn.execute(sql)
+            return int(row.fetchone()[0])
+
+        return await self.run(job)
+
     async def lease_owners(self) -> list[str]:
         """Owners holding leases on unfinished orders."""
 
