@@ -25,7 +25,7 @@ from gateway.resources.api import current_operator, resources
 from gateway.resources.api import router as resources_router
 from gateway.resources.service import Resources
 from gateway.stations_api import router as stations_router
-from gateway.store import Conflict, OrderRecord, SqliteStore
+from gateway.store import Conflict, OrderRecord, OrderStore
 from gateway.validation import clerk_errors, summary
 from gateway.web.routes import router as web_router
 
@@ -121,7 +121,7 @@ def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
     """The REST API and the front end over ``engine``. ``resources``: the process's registers;
     by default the ones its counter was joined to the engine with (`running_gateway`), else
     made here, once."""
-    store: SqliteStore = engine.store
+    store: OrderStore = engine.store
     app = FastAPI(
         title="provgw",
         summary="Provisioning gateway: service orders to HLR/HSS commands, durably.",

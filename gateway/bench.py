@@ -37,6 +37,7 @@ from gateway.runtime import (
     running_gateway,
     settle_garbage_collector,
 )
+from gateway.store.postgresql import scratch_database
 
 KI = "465b5ce8b199b49faa5f0a2ee238a6bc"
 OPC = "cd63cb71954a9f4e48a5994e37a02baf"
@@ -65,6 +66,8 @@ class BenchResult:
     ne_latency_ms: float
     bound_orders_per_s: float | None
     pinned: bool
+    backend: str = "sqlite"
+    database_cpu_ms_per_order: float | None = None  # the PostgreSQL server's, for its session
 
 
 def bench_order(i: int, product: str) -> Order:
@@ -176,7 +179,10 @@ async def run_bench(
     show_progress: bool = True,
     access_control: bool = True,
     pin: bool = True,
+    database: str | None = None,
 ) -> BenchResult:
+    """The benchmark on a fresh SQLite file, or (``database``, a PostgreSQL URL of an empty
+    database) on PostgreSQL."""
     with tempfile.TemporaryDirectory(prefix="provgw-bench-") as tmp:
         latency_args = ("--latency-ms", str(ne_latency_ms)) if ne_latency_ms else ()
         async with hlr_emulator_process(*latency_args) as hlr:
@@ -188,6 +194,7 @@ async def run_bench(
                     "retry": RetryPolicy(attempts=5, backoff_initial_s=0.01),
                     "network_elements": [emulator_ne(hlr, sessions=sessions)],
                     "access_control": access_control,
+                    "database_url": database,
                 }
             )
             orders = [bench_order(i + 1, product) for i in range(n)]
@@ -200,10 +207,13 @@ async def run_bench(
                 settle_garbage_collector()  # as `provgw serve` does once it is up
                 # Pinned only now: the threads started so far (the store's checkpointer)
                 # keep every core.
+                server = engine.store.server_pid()
                 with _own_cores(hlr.process.pid, pin) as pinned:
                     emu_cpu0 = _process_cpu_s(hlr.process.pid)
+                    db_cpu0 = _process_cpu_s(server) if server else 0.0
                     run = await measure_orders(engine, orders, window, progress=show_progress)
                     emu_cpu = _process_cpu_s(hlr.process.pid) - emu_cpu0
+                    db_cpu = _process_cpu_s(server) - db_cpu0 if server else None
                 rows = await engine.store.counts()
                 assert sum(rows.values()) == n + 1
     commands = n * (3 if product != "voice-only" else 2)
@@ -223,7 +233,24 @@ async def run_bench(
         ne_latency_ms=ne_latency_ms,
         bound_orders_per_s=round(bound, 1) if bound else None,
         pinned=pinned,
+        backend="postgresql" if database else "sqlite",
+        database_cpu_ms_per_order=round(db_cpu / n * 1000, 3) if db_cpu is not None else None,
     )
+
+
+async def compare_backends(n: int, server_url: str, **settings: Any) -> dict[str, Any]:
+    """The same benchmark on SQLite and on PostgreSQL (a scratch database on the server of
+    ``server_url``), one after the other in this run; both results and PostgreSQL's ratios."""
+    sqlite = await run_bench(n, **settings)
+    with scratch_database(server_url, "provgw_bench") as url:
+        postgres = await run_bench(n, database=url, **settings)
+    pg_cpu = postgres.gateway_cpu_ms_per_order
+    return {
+        "sqlite": asdict(sqlite),
+        "postgresql": asdict(postgres),
+        "orders_per_s_ratio": round(postgres.orders_per_s / sqlite.orders_per_s, 3),
+        "gateway_cpu_per_order_ratio": round(pg_cpu / sqlite.gateway_cpu_ms_per_order, 3),
+    }
 
 
 def machine_description() -> dict[str, Any]:

@@ -27,9 +27,11 @@ import click
 import httpx
 from pydantic import ValidationError
 from rich.console import Console
+from rich.progress import Progress
 from rich.table import Table
 
 from gateway.config import load_config
+from gateway.db_cli import database_errors, database_option, db, with_database
 from gateway.orders import roaming_list
 from gateway.resources.bench import BENCH_COMMANDS as RESOURCE_BENCHES
 from gateway.resources.cli import COMMANDS as RESOURCE_COMMANDS
@@ -80,14 +82,16 @@ def _read_json(path: str) -> Any:
 @click.option("--demo", is_flag=True, help="Start an embedded HLR emulator and use it.")
 @click.option("--host", default="127.0.0.1", show_default=True, help="API address.")
 @click.option("--port", default=8080, show_default=True, help="API port.")
-def serve(config_path: Path | None, demo: bool, host: str, port: int) -> None:
+@database_option
+def serve(config_path: Path | None, demo: bool, host: str, port: int, database: str | None) -> None:
     """Run the gateway: REST API, engine, and (with --demo) its emulators."""
     from gateway.serve import serve_gateway
 
-    config = load_config(config_path)
+    config = with_database(load_config(config_path), database)
     if not demo and not config.network_elements:
         _fail("no network elements configured: give --config FILE or use --demo", EXIT_INVALID)
-    asyncio.run(serve_gateway(config, host=host, port=port, demo=demo, say=_say))
+    with database_errors():
+        asyncio.run(serve_gateway(config, host=host, port=port, demo=demo, say=_say))
 
 
 @main.command()
@@ -467,6 +471,7 @@ def ne_status(url: str, operator: str | None, as_json: bool) -> None:
 
 
 def _load_plugins() -> None:
+    main.add_command(db)
     for command in RESOURCE_COMMANDS:
         main.add_command(command)
     for ep in entry_points(group="provgw.commands"):
@@ -523,6 +528,12 @@ for _resource_bench in RESOURCE_BENCHES:
     help="Give the emulator a core of its own and the gateway the others (an NE is another "
     "host); --no-pin leaves both to the scheduler.",
 )
+@click.option(
+    "--database",
+    metavar="URL",
+    help="Also run on PostgreSQL (postgresql://… of a server: a scratch database is made "
+    "there and dropped), printed beside the SQLite figure of the same run.",
+)
 @_json
 def bench_orders(
     count: int,
@@ -532,30 +543,118 @@ def bench_orders(
     product: str,
     access_control: bool,
     pin: bool,
+    database: str | None,
     as_json: bool,
 ) -> None:
     """Open-account orders end to end: engine, SQLite store, real SSH to the HLR emulator
-    (a separate process). Reports orders/s, NE commands/s, latency and CPU per order."""
-    from gateway.bench import machine_description, result_dict, run_bench
+    (a separate process). Reports orders/s, NE commands/s, latency and CPU per order; with
+    --database, PostgreSQL's beside SQLite's and their ratios."""
+    from gateway.bench import compare_backends, machine_description, result_dict, run_bench
 
-    result = asyncio.run(
-        run_bench(
-            count,
-            sessions=sessions,
-            ne_latency_ms=ne_latency_ms,
-            window=window,
-            product=product,
-            show_progress=not as_json,
-            access_control=access_control,
-            pin=pin,
-        )
-    )
-    out = result_dict(result) | {"machine": machine_description()}
+    if database is not None:
+        with_database(load_config(None), database)  # exits 2 on a bad URL
+        if not database.startswith(("postgresql://", "postgres://")):
+            _fail("--database: a postgresql:// URL (SQLite is always run)", EXIT_INVALID)
+    settings = {
+        "sessions": sessions,
+        "ne_latency_ms": ne_latency_ms,
+        "window": window,
+        "product": product,
+        "show_progress": not as_json,
+        "access_control": access_control,
+        "pin": pin,
+    }
+    with database_errors():
+        if database is None:
+            out = result_dict(asyncio.run(run_bench(count, **settings)))  # type: ignore[arg-type]
+        else:
+            out = asyncio.run(compare_backends(count, database, **settings))
+    out |= {"machine": machine_description()}
     if as_json:
         click.echo(json.dumps(out))
         return
     for key, value in out.items():
         console.print(f"{key:28} {value}", highlight=False)
+
+
+@bench.command("crash")
+@click.option("--trials", default=200, show_default=True, type=click.IntRange(1, 10_000))
+@click.option(
+    "--database",
+    metavar="URL",
+    help="PostgreSQL server (postgresql://…): a scratch database is made there and dropped. "
+    "Without it: SQLite, one gateway.",
+)
+@click.option("--processes", default=2, show_default=True, type=click.IntRange(1, 8))
+@click.option("--seed", default=20261121, show_default=True)
+@_json
+def bench_crash(
+    trials: int, database: str | None, processes: int, seed: int, as_json: bool
+) -> None:
+    """Gateways SIGKILLed mid-plan, trial after trial: every accepted order terminal, no step
+    done twice, the HLR exactly as the completed orders imply. Exit 1 if not."""
+    import tempfile
+
+    from gateway.bench import machine_description
+    from gateway.bench_crash import result_dict, run_crash_trials
+    from gateway.store.postgresql import scratch_database
+
+    if database is not None:
+        with_database(load_config(None), database)  # exits 2 on a bad URL
+    with Progress(disable=as_json, transient=True) as bar:
+        task = bar.add_task("crash trials", total=trials)
+
+        def progress(done: int) -> None:
+            bar.update(task, completed=done)
+
+        with database_errors():
+            if database is None:
+                with tempfile.TemporaryDirectory(prefix="provgw-crash-db-") as tmp:
+                    result = asyncio.run(
+                        run_crash_trials(
+                            trials, Path(tmp) / "provgw.db", seed=seed, progress=progress
+                        )
+                    )
+            else:
+                with scratch_database(database, "provgw_crash") as url:
+                    result = asyncio.run(
+                        run_crash_trials(
+                            trials, url, processes=processes, seed=seed, progress=progress
+                        )
+                    )
+    out = result_dict(result) | {"machine": machine_description()}
+    if as_json:
+        click.echo(json.dumps(out))
+    else:
+        for key, value in out.items():
+            console.print(f"{key:20} {value}", highlight=False)
+    if not result.ok:
+        raise SystemExit(EXIT_ORDER_FAILED)
+
+
+@bench.command("takeover")
+@click.option(
+    "--database",
+    metavar="URL",
+    default="postgresql://postgres@127.0.0.1:5432/postgres",
+    show_default=True,
+    help="PostgreSQL server: a scratch database is made there and dropped.",
+)
+@_json
+def bench_takeover(database: str, as_json: bool) -> None:
+    """Two gateways on PostgreSQL, one SIGKILLed with orders mid-plan: seconds until the
+    other holds them all (target: the lease + 1 s)."""
+    from gateway.bench_crash import measure_takeover
+    from gateway.store.postgresql import scratch_database
+
+    with_database(load_config(None), database)
+    with database_errors(), scratch_database(database, "provgw_takeover") as url:
+        out = asyncio.run(measure_takeover(url))
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        console.print(f"{key:20} {value}", highlight=False)
 
 
 @bench.command("storm")

@@ -366,6 +366,18 @@ class Deadlines(_Config):
 
 class GatewayConfig(_Config):
     database: Path = Path("var/provgw.db")
+    database_url: str | None = Field(
+        None,
+        description="postgresql://… : the gateway processes sharing the work share this "
+        "database (docs/operations.md); unset, the SQLite file `database`",
+    )
+    processes: int = Field(
+        1,
+        ge=1,
+        le=64,
+        description="gateway processes sharing the work: each takes this share of every NE's "
+        "sessions and rate, so that together they keep the NE's budget",
+    )
     secret_key_file: Path = Path("var/secret.key")
     country_code: str = Field("86", pattern=r"^[0-9]{1,3}$")
     max_concurrent_orders: int = Field(256, ge=1)

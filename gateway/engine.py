@@ -14,7 +14,11 @@ an undo is retried until it succeeds: after an outage no NE keeps half of an ord
 
 Orders on the same number run one after another in acceptance order; different numbers run
 concurrently up to ``max_concurrent_orders``. Orders are leased in the store, so a sweeper (in
-this or another process) picks up any order whose lease ran out.
+this or another process) picks up any order whose lease ran out. Each order runs under the
+`Lease` it was taken with: every write about it is fenced by that lease's epoch (the store
+refuses it once another process took the order over), and no command goes out for it unless
+this engine renewed the lease recently enough — else it renews that one lease first, fenced.
+An engine that lost an order (paused, cut off from the database) so sends nothing more for it.
 """
 
 from __future__ import annotations
@@ -49,7 +53,16 @@ from gateway.orders import CardUpdate, OpenAccount, Order, SimSwap, StkActivatio
 from gateway.planner import CardKeys, Notices, OtaProfile, Plan, PlanRefused, plan_order
 from gateway.resources import audit
 from gateway.routing import Router
-from gateway.store import OrderRecord, OrderState, Phase, SqliteStore, StepState, Tx
+from gateway.store import (
+    Lease,
+    LeaseLost,
+    OrderRecord,
+    OrderState,
+    OrderStore,
+    Phase,
+    StepState,
+    Tx,
+)
 from gateway.targets import Targets, UnknownTarget
 
 log = logging.getLogger(__name__)
@@ -118,7 +131,7 @@ OtaCardSource = Callable[[Line], Awaitable[OtaProfile]]
 class Engine:
     def __init__(
         self,
-        store: SqliteStore,
+        store: OrderStore,
         config: GatewayConfig,
         network: Mapping[str, NetworkElement],
         *,
@@ -157,6 +170,7 @@ class Engine:
         self._slots = asyncio.Semaphore(config.max_concurrent_orders)
         self._tails: dict[str, asyncio.Future[None]] = {}
         self._active: dict[str, asyncio.Task[None]] = {}
+        self._leases: dict[str, _Held] = {}  # the leases of the orders running here
         # Renew leases well before they run out, whatever the configured lease length.
         self._sweep_interval = min(sweep_interval_s, config.lease_seconds / 3)
         self._background: list[asyncio.Task[None]] = []
@@ -246,21 +260,30 @@ class Engine:
         while True:
             await asyncio.sleep(self._sweep_interval)
             try:
-                await self.store.renew_leases(self.owner, self.config.lease_seconds)
+                await self._renew()
                 await self.sweep()
             except Exception:
                 log.exception("sweep failed; retrying at the next interval")
 
+    async def _renew(self) -> None:
+        """Renew every lease this engine holds; an order it no longer holds (taken over while
+        this engine could not renew) must be checked before its next command goes out."""
+        since = self.clock.time()
+        held = await self.store.renew_leases(self.owner, self.config.lease_seconds)
+        for order_id, lease in self._leases.items():
+            lease.valid_until = since + self.config.lease_seconds if order_id in held else 0.0
+
     async def sweep(self) -> int:
         """Take on unfinished orders that nobody holds. Returns how many were scheduled."""
+        since = self.clock.time()
         ids = await self.store.claim(self.owner, self.config.lease_seconds)
         scheduled = 0
         for order_id in ids:
             if order_id in self._active:
                 continue
             rec = await self.store.get(order_id)
-            if rec is not None and not rec.state.terminal:
-                self._schedule(rec)
+            if rec is not None and not rec.state.terminal and rec.lease_owner == self.owner:
+                self._schedule(rec, since)
                 scheduled += 1
         return scheduled
 
@@ -273,6 +296,7 @@ class Engine:
         stored."""
         if self.guard is not None:
             await self.guard(order)
+        since = self.clock.time()
         at_counter = isinstance(order, OpenAccount | SimSwap) and order.card is not None
         deadline = self.config.deadlines.for_order(order.kind, at_counter=at_counter)
         rec, created = await self.store.accept(
@@ -284,11 +308,15 @@ class Engine:
         if created:
             rec.order = order
             self._publish(rec.id, OrderState.ACCEPTED, kind=order.kind)
-            self._schedule(rec)
+            if rec.lease_owner == self.owner:  # else the process running its number's takes it
+                self._schedule(rec, since)
         return rec, created
 
-    def _schedule(self, rec: OrderRecord) -> None:
+    def _schedule(self, rec: OrderRecord, since: float) -> None:
+        """Run ``rec`` under the lease it was taken with at ``since`` (this engine's clock)."""
         assert rec.order is not None
+        lease = Lease(rec.lease_owner or self.owner, rec.lease_epoch)
+        self._leases[rec.id] = _Held(lease, since + self.config.lease_seconds)
         keys = sorted(set(order_msisdns(rec.order)))
         before = [self._tails[k] for k in keys if k in self._tails]
         done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -300,9 +328,12 @@ class Engine:
                 for fut in before:
                     await asyncio.shield(fut)
                 async with self._slots:
-                    await self._run(rec)
+                    await self._run(rec, lease)
             except asyncio.CancelledError:
                 raise
+            except LeaseLost as why:
+                # Another process took the order over: it carries on, this one sends nothing.
+                log.warning("order %s: no longer ours, left to its new holder (%s)", rec.id, why)
             except Exception:
                 # The order stays leased and unfinished; the sweeper retries it after the
                 # lease expires. Nothing is lost, but an engineer should look.
@@ -313,6 +344,7 @@ class Engine:
                     if self._tails.get(k) is done:
                         del self._tails[k]
                 self._active.pop(rec.id, None)
+                self._leases.pop(rec.id, None)
 
         self._active[rec.id] = asyncio.create_task(run(), name=f"order-{rec.id}")
 
@@ -352,16 +384,17 @@ class Engine:
 
     # -- running one order ---------------------------------------------------------------
 
-    async def _run(self, rec: OrderRecord) -> None:
+    async def _run(self, rec: OrderRecord, lease: Lease) -> None:
         order = rec.order
         assert order is not None
         if rec.state is OrderState.WAITING:
-            await self.store.resumed(rec.id)  # an earlier run waited; this one asks afresh
+            # An earlier run waited; this one asks afresh.
+            await self.store.resumed(rec.id, lease=lease)
         before = await self.store.lines(order_msisdns(order))
         plan = rec.plan
         states: dict[tuple[Phase, int], StepState] = {}
         if plan is None:
-            refused = _Run(rec.id, order, before, None, {}, set(), rec.deadline_at)
+            refused = _Run(rec.id, order, before, None, {}, set(), rec.deadline_at, lease)
             try:
                 keys = await self._card_keys(order)
                 ota = await self._ota_profile(order, before)
@@ -372,14 +405,14 @@ class Engine:
             except PlanRefused as why:
                 await self._finish(refused, OrderState.FAILED, why.reason)
                 return
-            await self.store.start(rec.id, plan, 0 if plan.steps else None)
+            await self.store.start(rec.id, plan, 0 if plan.steps else None, lease=lease)
             self._publish(rec.id, OrderState.PROVISIONING, steps=len(plan.steps))
         else:
             states = {(s.phase, s.idx): s.state for s in rec.steps}
         # Steps whose intent was recorded by an earlier run but whose outcome never was: they
         # may or may not have reached the NE.
         uncertain = {key for key, state in states.items() if state is StepState.SENT}
-        run = _Run(rec.id, order, before, plan, states, uncertain, rec.deadline_at)
+        run = _Run(rec.id, order, before, plan, states, uncertain, rec.deadline_at, lease)
 
         if rec.phase == "forward":
             failure = await self._forward(run)
@@ -446,7 +479,7 @@ class Engine:
                     continue
                 return f"step {step.index + 1} ({step.description}) failed"
             if state is None and step.index > 0:
-                await self.store.intent(run.order_id, step.index, "forward")
+                await self.store.intent(run.order_id, step.index, "forward", lease=run.lease)
             nxt = step.index + 1 if step.index + 1 < len(steps) else None
             reply = await self._execute(
                 run,
@@ -470,6 +503,7 @@ class Engine:
                         StepState.FAILED,
                         None,
                         next_intent=(nxt, "forward") if nxt is not None else None,
+                        lease=run.lease,
                     )
                     run.missed.append(failure)
                     if nxt is not None:
@@ -484,6 +518,7 @@ class Engine:
                     None,
                     order_phase="compensate",
                     reason=failure,  # kept, so an undo resumed after a crash still says why
+                    lease=run.lease,
                 )
                 return failure
             run.states[key] = StepState.DONE
@@ -503,7 +538,7 @@ class Engine:
             if step.compensation is None or state is StepState.DONE:
                 continue
             if state is None:
-                await self.store.intent(run.order_id, step.index, "compensate")
+                await self.store.intent(run.order_id, step.index, "compensate", lease=run.lease)
             reply = await self._execute(
                 run,
                 step.index,
@@ -515,7 +550,13 @@ class Engine:
             if not reply.ok:
                 # Only the NE's refusal gets here: transient trouble is retried until it passes.
                 await self.store.outcome(
-                    run.order_id, step.index, "compensate", step.ne, StepState.FAILED, None
+                    run.order_id,
+                    step.index,
+                    "compensate",
+                    step.ne,
+                    StepState.FAILED,
+                    None,
+                    lease=run.lease,
                 )
                 await self._finish(
                     run,
@@ -563,6 +604,7 @@ class Engine:
                     code="deadline",
                     text=f"the order's deadline passed before {ne_name} could carry it out",
                 )
+            await self._still_ours(run)
             reply = await self.targets.execute(ne_name, op)
             self.health.record(ne_name, reply)
             breaker = self.breakers.get(ne_name)
@@ -580,10 +622,11 @@ class Engine:
                     next_intent=next_intent,
                     messages=[m for m in sent.split(",") if m],
                     clear_note=run.noted,
+                    lease=run.lease,
                 )
                 run.noted = False
                 return reply
-            await self.store.outcome(order_id, idx, phase, ne_name, None, reply)
+            await self.store.outcome(order_id, idx, phase, ne_name, None, reply, lease=run.lease)
             if reply.outcome is Outcome.PERMANENT:
                 if phase == "compensate" and await self._reconcile(run, ne_name, op):
                     # Refused because it is already so (e.g. the record it removes is gone).
@@ -601,11 +644,23 @@ class Engine:
                 why = f"{ne_name} is busy ({reply.code} {reply.text})".rstrip()
             await self._pause(run, idx, why, schedule.next())
 
+    async def _still_ours(self, run: _Run) -> None:
+        """Before a command goes out: the order's lease must have at least half its length
+        left by this engine's last renewal, else that one lease is renewed first, fenced
+        (`LeaseLost` if the order was taken over meanwhile: nothing is sent)."""
+        held = self._leases.get(run.order_id)
+        now = self.clock.time()
+        if held is None or now < held.valid_until - self.config.lease_seconds / 2:
+            return
+        await self.store.renew_lease(run.order_id, run.lease, self.config.lease_seconds)
+        held.valid_until = now + self.config.lease_seconds
+
     async def _pause(self, run: _Run, idx: int, why: str, delay: float) -> None:
         """Wait ``delay`` before the next attempt, saying so on the order (what it says is
         what happens: the attempt goes out ``delay`` seconds after the note is written)."""
         where = f"step {idx + 1}: " if idx >= 0 else ""
-        await self.store.set_note(run.order_id, f"{where}{why}; next attempt in {delay:.1f} s")
+        note = f"{where}{why}; next attempt in {delay:.1f} s"
+        await self.store.set_note(run.order_id, note, lease=run.lease)
         run.noted = True
         await self.clock.sleep(delay)
 
@@ -622,14 +677,14 @@ class Engine:
             f"waiting for {ne_name}, unreachable ({breaker.reason}); it is probed every "
             f"{self.config.breaker.probe_interval_s:g} s"
         )
-        await self.store.waiting(run.order_id, ne_name, since, note)
+        await self.store.waiting(run.order_id, ne_name, since, note, lease=run.lease)
         self._publish(run.order_id, OrderState.WAITING, ne=ne_name, since=since)
         if deadline and run.deadline_at is not None:
             remaining = run.deadline_at - self.clock.time()
             await first_of(breaker.wait_closed(), self.clock.sleep(max(remaining, 0.0)))
         else:
             await breaker.wait_closed()
-        await self.store.resumed(run.order_id)
+        await self.store.resumed(run.order_id, lease=run.lease)
         self._publish(run.order_id, OrderState.PROVISIONING)
         return True
 
@@ -659,6 +714,7 @@ class Engine:
             reply,
             next_intent=next_intent,
             clear_note=run.noted,
+            lease=run.lease,
         )
         run.noted = False
         return reply
@@ -718,7 +774,13 @@ class Engine:
                     hooks.in_transaction(conn, run.order, state, run.before, now)
 
         await self.store.finish(
-            run.order_id, state, reason, attention=attention, lines=lines, extra=extra
+            run.order_id,
+            state,
+            reason,
+            attention=attention,
+            lines=lines,
+            extra=extra,
+            lease=run.lease,
         )
         self._publish(run.order_id, state, reason=reason)
         if hooks is not None:
@@ -736,8 +798,17 @@ class _Run:
     states: dict[tuple[Phase, int], StepState]
     uncertain: set[tuple[Phase, int]]
     deadline_at: float | None
+    lease: Lease
     missed: list[str] = field(default_factory=list)  # best-effort steps that failed
     noted: bool = False  # the order carries a note of a pending retry
+
+
+@dataclass
+class _Held:
+    """A lease this engine runs an order under, and until when (its clock) it is sure of it."""
+
+    lease: Lease
+    valid_until: float
 
 
 def _dead_local_owner(owner: str) -> bool:

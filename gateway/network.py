@@ -118,7 +118,24 @@ def build_element(ne: NetworkElementConfig) -> NetworkElement:
 
 
 def build_network(config: GatewayConfig) -> dict[str, NetworkElement]:
-    return {ne.name: build_element(ne) for ne in config.network_elements}
+    return {
+        ne.name: build_element(process_share(ne, config.processes))
+        for ne in config.network_elements
+    }
+
+
+def process_share(ne: NetworkElementConfig, processes: int) -> NetworkElementConfig:
+    """This process's share of an NE's session and rate budget when ``processes`` gateway
+    processes share the work: sessions divided down (at least one each), the rate divided, so
+    that all of them together never open more sessions or send faster than the NE allows."""
+    if processes == 1 or not isinstance(ne, HuaweiMmlConfig):
+        return ne
+    return ne.model_copy(
+        update={
+            "sessions": max(1, ne.sessions // processes),
+            "rate_per_second": ne.rate_per_second / processes,
+        }
+    )
 
 
 def build_stations(

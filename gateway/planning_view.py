@@ -14,7 +14,7 @@ from gateway.network import build_targets
 from gateway.orders import Order, order_msisdns, parse_order
 from gateway.planner import Plan, PlanRefused, plan_order
 from gateway.routing import Router
-from gateway.store import SqliteStore
+from gateway.store import store_for
 from gateway.vault import Vault, VaultError
 
 # Rendering needs an adapter per NE but no connection; with no configuration, a stand-in MML
@@ -90,11 +90,11 @@ class PlanView:
 async def _known_lines(order: Order, config: GatewayConfig) -> dict[str, Line | None]:
     """The lines the order touches, from the gateway's database when there is one."""
     numbers = order_msisdns(order)
-    if not config.database.exists():
+    if config.database_url is None and not config.database.exists():
         return dict.fromkeys(numbers)
     try:
         vault = Vault.from_environment(config.secret_key_file)
     except VaultError:
         return dict.fromkeys(numbers)
-    async with SqliteStore(config.database, vault) as store:
+    async with store_for(config.database_url or config.database, vault) as store:
         return await store.lines(numbers)

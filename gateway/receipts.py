@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Protocol
 
-from gateway.store import SqliteStore
+from gateway.store import OrderStore
 
 log = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ class Receipt(Protocol):
 
 class ReceiptBook:
     def __init__(self) -> None:
-        self.store: SqliteStore | None = None
+        self.store: OrderStore | None = None
 
     async def __call__(self, receipt: Receipt) -> None:
         if self.store is None:

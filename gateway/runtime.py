@@ -32,7 +32,7 @@ from gateway.ota_cards import OtaCards
 from gateway.receipts import ReceiptBook
 from gateway.resources.guard import make_guard
 from gateway.resources.service import Resources
-from gateway.store import SqliteStore
+from gateway.store import store_for
 from gateway.vault import Vault
 
 DEMO_USER = "provgw"
@@ -55,7 +55,7 @@ async def running_gateway(
     receipts = ReceiptBook()
     targets = build_targets(config, receipts, mobile_originated, listen=True)
     try:
-        async with SqliteStore(config.database, vault) as store:
+        async with store_for(config.database_url or config.database, vault) as store:
             receipts.store = store
             # The process's one set of registers: the API and front end get the same (create_app).
             counter = Counter(Resources.of_gateway(store, config), config)

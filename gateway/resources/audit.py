@@ -9,7 +9,7 @@ are `gateway.store.audit`'s.
 
 from __future__ import annotations
 
-from gateway.store import SqliteStore
+from gateway.store import OrderStore
 from gateway.store.audit import AuditEntry, record
 from gateway.store.audit import entries as _entries
 
@@ -17,7 +17,7 @@ __all__ = ["AuditEntry", "entries", "record"]
 
 
 async def entries(
-    store: SqliteStore,
+    store: OrderStore,
     *,
     operator: str | None = None,
     channel: str | None = None,

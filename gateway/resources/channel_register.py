@@ -10,7 +10,7 @@ from typing import Any
 from gateway.resources import audit
 from gateway.resources.channels import Channel, ChannelChange, ChannelIn, ChannelKind
 from gateway.resources.refusals import Invalid, NotFound, Unavailable
-from gateway.store import SqliteStore, Tx
+from gateway.store import OrderStore, Tx
 from gateway.store import channels as rows
 
 
@@ -22,7 +22,7 @@ def _next_id(tx: Tx, kind: ChannelKind) -> str:
 class Channels:
     """The channel register."""
 
-    def __init__(self, store: SqliteStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: OrderStore, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 

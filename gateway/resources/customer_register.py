@@ -19,7 +19,7 @@ from gateway.resources.customers import (
     refusal_of,
 )
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
-from gateway.store import SqliteStore, Tx
+from gateway.store import OrderStore, Tx
 from gateway.store import customers as rows
 
 
@@ -33,7 +33,7 @@ def _category(tx: Tx, number: int) -> Category:
 class Customers:
     """The customer register and its categories."""
 
-    def __init__(self, store: SqliteStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: OrderStore, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 

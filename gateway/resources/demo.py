@@ -21,7 +21,7 @@ from gateway.resources.operators import OperatorIn
 from gateway.resources.passwords import OWASP_COST, ScryptCost
 from gateway.resources.service import Resources
 from gateway.resources.transport_keys import TransportKeys
-from gateway.store import SqliteStore, Tx, channels, fees, numbers, operators, stock
+from gateway.store import OrderStore, Tx, channels, fees, numbers, operators, stock
 
 DEMO_CHANNEL = "OUT001"
 DEMO_OPERATORS = (
@@ -59,7 +59,7 @@ def demo_blank_cards() -> str:
 
 
 async def seed_demo(
-    store: SqliteStore, *, clock: Callable[[], float] = time.time, cost: ScryptCost = OWASP_COST
+    store: OrderStore, *, clock: Callable[[], float] = time.time, cost: ScryptCost = OWASP_COST
 ) -> None:
     """Seed what is missing; a second run changes nothing."""
     res = Resources.open(store, clock=clock, cost=cost)

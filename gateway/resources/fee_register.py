@@ -10,14 +10,14 @@ from pydantic import ValidationError
 
 from gateway.resources.fees import FeeChange, FeeRule, FeeSchedule, StoredRule
 from gateway.resources.refusals import Invalid, NotFound, Unavailable
-from gateway.store import SqliteStore, Tx
+from gateway.store import OrderStore, Tx
 from gateway.store import fees as rows
 
 
 class FeeRules:
     """The fee rules and their change record."""
 
-    def __init__(self, store: SqliteStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: OrderStore, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 

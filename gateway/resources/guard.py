@@ -18,7 +18,7 @@ from gateway.resources import audit
 from gateway.resources.access import Role
 from gateway.resources.customers import refusal_of
 from gateway.resources.refusals import NotAllowed
-from gateway.store import SqliteStore, Tx, channels, customers, operators
+from gateway.store import OrderStore, Tx, channels, customers, operators
 
 
 def _customer_of(order: Order) -> Customer | None:
@@ -53,7 +53,7 @@ def refusal(tx: Tx, operator_id: str, channel_id: str, now: float) -> str | None
 
 
 async def _check(
-    store: SqliteStore,
+    store: OrderStore,
     *,
     operator: str,
     channel: str,
@@ -88,7 +88,7 @@ async def _check(
     return await store.run(job)
 
 
-def make_guard(store: SqliteStore, *, clock: Callable[[], float] = time.time) -> IntakeGuard:
+def make_guard(store: OrderStore, *, clock: Callable[[], float] = time.time) -> IntakeGuard:
     """An `IntakeGuard` for `gateway.engine.Engine`: refuses (and audits) an order whose
     channel is unknown or closed, whose operator is unknown, disabled or not assigned to the
     channel, a clerk's order outside the channel's opening hours, and an account opened for
@@ -110,9 +110,7 @@ def make_guard(store: SqliteStore, *, clock: Callable[[], float] = time.time) ->
     return guard
 
 
-async def admit(
-    store: SqliteStore, operator: str, channel: str, action: str, *, now: float
-) -> None:
+async def admit(store: OrderStore, operator: str, channel: str, action: str, *, now: float) -> None:
     """Raise `NotAllowed` (audited) unless ``operator`` may act on ``channel`` at ``now``."""
     reason = await _check(store, operator=operator, channel=channel, action=action, now=now)
     if reason is not None:

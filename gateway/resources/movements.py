@@ -19,7 +19,7 @@ from gateway.resources.distribution import (
     parse_location,
 )
 from gateway.resources.refusals import Invalid, NotFound, Unavailable
-from gateway.store import SqliteStore, Tx, channels, operators
+from gateway.store import OrderStore, Tx, channels, operators
 from gateway.store import distribution as rows
 from gateway.store.distribution import Item
 
@@ -91,7 +91,7 @@ def _why_stuck(kind: _Kind, item: Item, direction: str) -> str | None:
 class Distribution:
     """Moves of cards and numbers between places, and their record."""
 
-    def __init__(self, store: SqliteStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: OrderStore, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 

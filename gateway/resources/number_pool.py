@@ -23,7 +23,7 @@ from gateway.resources.numbers import (
     why_not,
 )
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
-from gateway.store import SqliteStore, Tx, customers
+from gateway.store import OrderStore, Tx, customers
 from gateway.store import numbers as rows
 from gateway.store.numbers import Transition
 
@@ -59,7 +59,7 @@ def take_into_use(tx: Tx, msisdn: str, order_id: str, *, operator: str, now: flo
 class NumberPool:
     """The pool: import, search, hold and release, reserve, disable, use and recycle."""
 
-    def __init__(self, store: SqliteStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: OrderStore, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 

@@ -27,7 +27,7 @@ from gateway.resources.passwords import (
     verify_password_async,
 )
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
-from gateway.store import SqliteStore, Tx
+from gateway.store import OrderStore, Tx
 from gateway.store import channels as channel_rows
 from gateway.store import operators as rows
 
@@ -44,7 +44,7 @@ class Operators:
 
     def __init__(
         self,
-        store: SqliteStore,
+        store: OrderStore,
         *,
         clock: Callable[[], float] = time.time,
         cost: ScryptCost = OWASP_COST,

@@ -17,12 +17,12 @@ from gateway.resources.operator_register import Operators
 from gateway.resources.passwords import OWASP_COST, ScryptCost
 from gateway.resources.sim_stock import SimStock
 from gateway.resources.transport_keys import TransportKeys
-from gateway.store import SqliteStore
+from gateway.store import OrderStore
 
 
 @dataclass
 class Resources:
-    store: SqliteStore
+    store: OrderStore
     clock: Callable[[], float]
     numbers: NumberPool
     fees: FeeRules
@@ -36,7 +36,7 @@ class Resources:
     @classmethod
     def open(
         cls,
-        store: SqliteStore,
+        store: OrderStore,
         *,
         clock: Callable[[], float] = time.time,
         cost: ScryptCost = OWASP_COST,
@@ -56,7 +56,7 @@ class Resources:
         )
 
     @classmethod
-    def of_gateway(cls, store: SqliteStore, config: GatewayConfig) -> Resources:
+    def of_gateway(cls, store: OrderStore, config: GatewayConfig) -> Resources:
         """The registers of a gateway process: made once (`gateway.runtime`) and handed to
         the counter, the API and the front end; the vendors' transport keys beside its
         secret key."""

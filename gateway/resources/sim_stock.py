@@ -25,7 +25,7 @@ from gateway.resources.stock import (
 )
 from gateway.resources.transport_keys import TransportKeys
 from gateway.resources.vendor_file import VendorBatch, parse_vendor_file
-from gateway.store import SqliteStore, Tx
+from gateway.store import OrderStore, Tx
 from gateway.store import stock as rows
 from gateway.store.stock import NewCard
 
@@ -73,7 +73,7 @@ def retire(tx: Tx, iccid: str, *, now: float) -> None:
 class SimStock:
     """The SIM stock: imports, single cards, the counter's reservations, keys, and sales."""
 
-    def __init__(self, store: SqliteStore, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(self, store: OrderStore, *, clock: Callable[[], float] = time.time) -> None:
         self.store = store
         self.clock = clock
 

@@ -40,6 +40,19 @@ class Conflict(Exception):
     """The same order id was sent before with a different body."""
 
 
+@dataclass(frozen=True)
+class Lease:
+    """Who runs an order, and since which takeover: the engine writes under it."""
+
+    owner: str
+    epoch: int
+
+
+class LeaseLost(Exception):
+    """The order was taken over (its lease moved to another owner or epoch): the write was
+    refused, and its writer must send nothing more for the order."""
+
+
 @dataclass
 class StepRecord:
     idx: int
@@ -69,6 +82,8 @@ class OrderRecord:
     waiting_since: float | None = None
     deadline_at: float | None = None  # past it, forward steps stop and the order is undone
     note: str | None = None  # what the engine is doing now: the next attempt and when
+    lease_owner: str | None = None  # the engine that runs it (unfinished orders)
+    lease_epoch: int = 0  # moves on at each takeover (fencing)
     order: Order | None = None
     plan: Plan | None = None
     steps: list[StepRecord] = field(default_factory=list)

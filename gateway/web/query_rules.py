@@ -21,7 +21,7 @@ from typing import Literal
 
 from gateway.orders import ChangeCustomerInfo, Customer, OpenAccount, TransferOwnership
 from gateway.resources import audit
-from gateway.store import OrderState, SqliteStore, Tx
+from gateway.store import OrderState, OrderStore, Tx
 
 Basis = Literal["password", "owner"]
 _COMMON = {"000000", "111111", "123456", "654321", "666666", "888888", "123123", "112233"}
@@ -53,7 +53,7 @@ def weak(password: str, msisdn: str) -> bool:
     return msisdn.endswith(password)
 
 
-async def _completed(store: SqliteStore, kind: str, msisdn: str, limit: int) -> list[object]:
+async def _completed(store: OrderStore, kind: str, msisdn: str, limit: int) -> list[object]:
     found = await store.list_orders(
         kind=kind, msisdn=msisdn, state=OrderState.COMPLETED.value, limit=limit
     )
@@ -65,7 +65,7 @@ async def _completed(store: SqliteStore, kind: str, msisdn: str, limit: int) -> 
     return orders
 
 
-async def line_owner(store: SqliteStore, msisdn: str) -> tuple[Customer, float] | None:
+async def line_owner(store: OrderStore, msisdn: str) -> tuple[Customer, float] | None:
     """The owner's identity and since when (the latest open-account or transfer)."""
     latest: tuple[Customer, float] | None = None
     for kind in ("open_account", "transfer_ownership"):
@@ -83,7 +83,7 @@ async def line_owner(store: SqliteStore, msisdn: str) -> tuple[Customer, float] 
     return latest
 
 
-async def service_password(store: SqliteStore, msisdn: str) -> str | None:
+async def service_password(store: OrderStore, msisdn: str) -> str | None:
     for order in await _completed(store, "change_customer_info", msisdn, 50):
         if isinstance(order, ChangeCustomerInfo) and order.service_password is not None:
             return order.service_password.get_secret_value()
@@ -91,7 +91,7 @@ async def service_password(store: SqliteStore, msisdn: str) -> str | None:
 
 
 async def decide(
-    store: SqliteStore,
+    store: OrderStore,
     msisdn: str,
     *,
     password: str | None,
@@ -119,7 +119,7 @@ async def decide(
 
 
 async def record_refusal(
-    store: SqliteStore, *, operator: str, channel: str, msisdn: str, reason: str, at: float
+    store: OrderStore, *, operator: str, channel: str, msisdn: str, reason: str, at: float
 ) -> None:
     def job(conn: Tx) -> None:
         audit.record(

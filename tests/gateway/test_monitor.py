@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import pytest
+
 from gateway.breaker import BreakerState
 from gateway.config import BreakerPolicy, GatewayConfig
 from gateway.engine import Engine
 from gateway.monitor import ProbeMonitor
-from gateway.store import SqliteStore
+from gateway.store import OrderStore
 from tests.gateway.fake_ne import FakeNe
 from tests.gateway.manual_clock import ManualClock, settle
 
 
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    """SQLite only: on a manual clock, `settle` turns the event loop, and SQLite's group commit
+    runs there; PostgreSQL's runs on a thread. test_engine and test_store cover both."""
+    return tmp_path / "provgw.db"
+
+
 async def test_a_failed_probe_opens_the_breaker_and_a_good_one_reports_up(
-    store: SqliteStore, config: GatewayConfig
+    store: OrderStore, config: GatewayConfig
 ) -> None:
     clock = ManualClock()
     hlr, other = FakeNe(name="hlr1"), FakeNe(name="snmp1")

@@ -3,9 +3,9 @@ the card's OTA keys and profile from the SIM stock, and the engine settling a lo
 
 from __future__ import annotations
 
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -136,6 +136,13 @@ def test_a_bad_stk_menu_names_the_field(
     assert error["loc"][1:] == loc and words in error["msg"], error
 
 
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    """SQLite: the SIM stock's register still writes SQLite's SQL (lastrowid) until its
+    repository is made portable."""
+    return tmp_path / "provgw.db"
+
+
 async def test_rest_answers_422_naming_the_field_and_accepts_nothing(
     store: SqliteStore, config: GatewayConfig
 ) -> None:
@@ -255,7 +262,7 @@ async def test_the_keys_come_from_the_vendor_file_opened_and_sealed(
     assert (found.keys.version, found.keys.algorithm) == (1, "aes")
     assert found.keys.kic.get_secret_value() == FIPS_PLAIN  # opened under OTA transport key 2
     assert found.keys.kid.get_secret_value() == FIPS_PLAIN
-    raw = sqlite3.connect(store.path).execute("SELECT secrets FROM sims").fetchall()
+    raw = await store.run(lambda tx: tx.execute("SELECT secrets FROM sims").fetchall())
     assert raw and not any(FIPS_PLAIN in str(r) or FIPS_CIPHER in str(r) for r in raw)
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -18,7 +19,7 @@ from gateway.config import BreakerPolicy, Deadlines, GatewayConfig, RetryPolicy
 from gateway.engine import Engine
 from gateway.operations import Outcome
 from gateway.resources import audit
-from gateway.store import OrderRecord, OrderState, SqliteStore, StepState
+from gateway.store import OrderRecord, OrderState, OrderStore, StepState
 from tests.gateway.fake_ne import FakeNe
 from tests.gateway.manual_clock import ManualClock, settle
 from tests.gateway.orders_factory import open_account
@@ -26,6 +27,13 @@ from tests.gateway.orders_factory import open_account
 RETRY = RetryPolicy(attempts=3, backoff_initial_s=0.5, backoff_max_s=8.0, jitter=0.5)
 PROBE_S = 2.0
 DEADLINE_S = 600.0
+
+
+@pytest.fixture
+def database(tmp_path: Path) -> Path:
+    """SQLite only: on a manual clock, `settle` turns the event loop, and SQLite's group commit
+    runs there; PostgreSQL's runs on a thread. test_engine and test_store cover both."""
+    return tmp_path / "provgw.db"
 
 
 @pytest.fixture
@@ -46,7 +54,7 @@ def outage_config(config: GatewayConfig) -> GatewayConfig:
 
 @pytest.fixture
 async def engine(
-    store: SqliteStore, outage_config: GatewayConfig, clock: ManualClock
+    store: OrderStore, outage_config: GatewayConfig, clock: ManualClock
 ) -> AsyncIterator[tuple[Engine, FakeNe]]:
     ne = FakeNe()
     engine = Engine(store, outage_config, {"hlr1": ne}, clock=clock, rng=random.Random(7))
@@ -54,14 +62,14 @@ async def engine(
     await engine.stop()
 
 
-async def record(store: SqliteStore, order_id: str) -> OrderRecord:
+async def record(store: OrderStore, order_id: str) -> OrderRecord:
     rec = await store.get(order_id)
     assert rec is not None
     return rec
 
 
 async def test_an_order_waits_for_an_unreachable_ne_and_goes_on_when_it_is_back(
-    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+    engine: tuple[Engine, FakeNe], store: OrderStore, clock: ManualClock
 ) -> None:
     eng, ne = engine
     ne.down = True
@@ -99,7 +107,7 @@ async def test_an_order_waits_for_an_unreachable_ne_and_goes_on_when_it_is_back(
 
 
 async def test_busy_answers_follow_the_schedule_the_note_states(
-    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+    engine: tuple[Engine, FakeNe], store: OrderStore, clock: ManualClock
 ) -> None:
     eng, ne = engine
     ne.script = {"create_subscriber": [Outcome.TRANSIENT, Outcome.TRANSIENT]}
@@ -130,7 +138,7 @@ async def test_busy_answers_follow_the_schedule_the_note_states(
 
 
 async def test_busy_answers_past_the_budget_undo_the_order(
-    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+    engine: tuple[Engine, FakeNe], store: OrderStore, clock: ManualClock
 ) -> None:
     eng, ne = engine
     ne.script = {"create_subscriber": [Outcome.TRANSIENT] * RETRY.attempts}
@@ -146,7 +154,7 @@ async def test_busy_answers_past_the_budget_undo_the_order(
 
 
 async def test_the_deadline_fails_an_order_whose_ne_never_came_back(
-    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+    engine: tuple[Engine, FakeNe], store: OrderStore, clock: ManualClock
 ) -> None:
     eng, ne = engine
     ne.down = True
@@ -169,7 +177,7 @@ async def test_the_deadline_fails_an_order_whose_ne_never_came_back(
 
 
 async def test_an_undo_waits_out_an_outage_and_leaves_no_stray_record(
-    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+    engine: tuple[Engine, FakeNe], store: OrderStore, clock: ManualClock
 ) -> None:
     """Step 1 (Ki loaded) done, then the NE goes away for longer than the deadline: the order
     is undone, and the undo waits for the NE instead of giving up with a Ki left behind."""
@@ -199,7 +207,7 @@ async def test_an_undo_waits_out_an_outage_and_leaves_no_stray_record(
 
 
 async def test_only_an_undo_the_ne_refuses_needs_an_engineer(
-    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+    engine: tuple[Engine, FakeNe], store: OrderStore, clock: ManualClock
 ) -> None:
     eng, ne = engine
     ne.script = {"set_data": [Outcome.PERMANENT], "remove_subscriber": [Outcome.PERMANENT]}
@@ -215,7 +223,7 @@ async def test_only_an_undo_the_ne_refuses_needs_an_engineer(
 
 
 async def test_an_undo_refused_because_it_is_already_done_is_done(
-    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+    engine: tuple[Engine, FakeNe], store: OrderStore, clock: ManualClock
 ) -> None:
     """The NE refuses RMV KI when the Ki is gone already (removed by hand, say): reading
     back shows the undo's effect in place, so the order is undone, not left for an engineer."""
@@ -238,7 +246,7 @@ async def test_an_undo_refused_because_it_is_already_done_is_done(
 
 
 async def test_a_step_lost_in_an_outage_is_settled_before_the_order_is_undone(
-    engine: tuple[Engine, FakeNe], store: SqliteStore, clock: ManualClock
+    engine: tuple[Engine, FakeNe], store: OrderStore, clock: ManualClock
 ) -> None:
     """The connection dies right after ADD TPLSUB took effect, and the NE stays away past the
     deadline: the engine reads the NE back once it returns (no busy loop meanwhile), finds the

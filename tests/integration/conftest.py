@@ -16,6 +16,7 @@ from gateway.engine import Engine
 from gateway.network import build_targets, close_targets
 from gateway.store import SqliteStore
 from gateway.vault import Vault
+from tests.fixtures.postgresql import postgres_url  # noqa: F401 - a fixture
 
 
 @pytest.fixture

@@ -1,11 +1,72 @@
-"""Tables of the resources (numbers, SIM stock, customers, operators, channels, audit).
+-- Migration 0001: the schema of provgw at 489b79c (orders, steps, transcript, SMS receipts, lines,
+-- and the resources), frozen. Every statement is IF NOT EXISTS: a database made before the
+-- schema was versioned adopts it as it stands (see gateway.store.migrations).
+CREATE TABLE IF NOT EXISTS orders (
+    seq          INTEGER PRIMARY KEY AUTOINCREMENT,
+    id           TEXT NOT NULL UNIQUE,
+    kind         TEXT NOT NULL,
+    msisdn       TEXT,
+    channel      TEXT NOT NULL,
+    operator     TEXT NOT NULL,
+    body         TEXT NOT NULL,
+    digest       TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    phase        TEXT NOT NULL DEFAULT 'forward',
+    reason       TEXT,
+    attention    INTEGER NOT NULL DEFAULT 0,
+    plan         TEXT,
+    lease_owner  TEXT,
+    lease_until  REAL,
+    waiting_for  TEXT,
+    waiting_since REAL,
+    deadline_at  REAL,
+    note         TEXT,
+    created_at   REAL NOT NULL,
+    updated_at   REAL NOT NULL,
+    finished_at  REAL
+);
+CREATE INDEX IF NOT EXISTS orders_unfinished ON orders(state)
+    WHERE state IN ('accepted','provisioning','waiting_for_ne');
+CREATE INDEX IF NOT EXISTS orders_attention ON orders(attention) WHERE attention = 1;
+CREATE INDEX IF NOT EXISTS orders_msisdn ON orders(msisdn);
+CREATE TABLE IF NOT EXISTS steps (
+    order_id     TEXT NOT NULL,
+    idx          INTEGER NOT NULL,
+    phase        TEXT NOT NULL,
+    state        TEXT NOT NULL,
+    attempts     INTEGER NOT NULL DEFAULT 0,
+    started_at   REAL,
+    finished_at  REAL,
+    PRIMARY KEY (order_id, phase, idx)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS transcript (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    order_id     TEXT NOT NULL,
+    idx          INTEGER NOT NULL,
+    phase        TEXT NOT NULL,
+    ne           TEXT NOT NULL,
+    outcome      TEXT NOT NULL,
+    code         TEXT NOT NULL,
+    text         TEXT NOT NULL,
+    command      TEXT NOT NULL,
+    response     TEXT NOT NULL,
+    elapsed_ms   REAL NOT NULL,
+    at           REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS transcript_order ON transcript(order_id);
+CREATE TABLE IF NOT EXISTS sms_messages (
+    message_id   TEXT PRIMARY KEY,
+    order_id     TEXT NOT NULL,
+    idx          INTEGER NOT NULL,
+    status       TEXT NOT NULL,
+    updated_at   REAL NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS sms_messages_order ON sms_messages(order_id);
+CREATE TABLE IF NOT EXISTS lines (
+    msisdn       TEXT PRIMARY KEY,
+    data         TEXT NOT NULL
+) WITHOUT ROWID;
 
-They live in the gateway's own SQLite file so that an order's completion and the number or card
-it consumes commit in one transaction. Secrets (card keys, PINs, ADM codes) are stored only as
-one vault-sealed blob per card (`sims.secrets`); passwords only as scrypt hashes.
-"""
-
-SCHEMA = """
 CREATE TABLE IF NOT EXISTS number_blocks (
     id           TEXT PRIMARY KEY,
     kind         TEXT NOT NULL,
@@ -181,4 +242,3 @@ CREATE TABLE IF NOT EXISTS audit (
 CREATE INDEX IF NOT EXISTS audit_operator ON audit(operator, at);
 CREATE TRIGGER IF NOT EXISTS audit_kept BEFORE DELETE ON audit
 BEGIN SELECT RAISE(ABORT, 'the audit trail is kept'); END;
-"""
