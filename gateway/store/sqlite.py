@@ -20,6 +20,7 @@ from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any, TypeVar
 
+from gateway.bus.outbox import SCHEMA as BUS_OUTBOX_SCHEMA
 from gateway.checkpointer import WalCheckpointer
 from gateway.lines import Line
 from gateway.operations import Reply
@@ -172,6 +173,7 @@ class SqliteStore:
         conn.executescript(SCHEMA)
         _add_outage_columns(conn)
         conn.executescript(RESOURCES_SCHEMA)
+        conn.executescript(BUS_OUTBOX_SCHEMA)
         self._conn = conn
         self._checkpointer = WalCheckpointer(self.path, synchronous=self._synchronous)
         self._checkpointer.start()

@@ -1,0 +1,88 @@
+"""The outbox: MQTT messages the gateway owes the broker, in the store until it took them.
+
+Every status message (and every answer, and every dead-letter copy) is first a row here, and
+is deleted only once the broker acknowledged it (PUBACK). So what happens while the broker is
+down is published after the gateway reconnects, and a gateway killed with rows unsent leaves
+them to the next process that looks (rows of an owner silent for ``STALE_S`` are adopted).
+
+This module holds all the bus's SQL. Its DDL (`SCHEMA`) is run by the store when it opens,
+beside the other tables.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS bus_outbox (
+    id           INTEGER PRIMARY KEY AUTOINCREMENT,
+    owner        TEXT NOT NULL,
+    topic        TEXT NOT NULL,
+    payload      BLOB NOT NULL,
+    correlation  BLOB,
+    properties   TEXT,
+    created_at   REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS bus_outbox_owner ON bus_outbox(owner, id);
+"""
+
+STALE_S = 30.0
+"""Rows older than this whose owner has not published them are taken over (a dead gateway)."""
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One message to publish (QoS 1): topic, body, MQTT 5 correlation data, user
+    properties."""
+
+    topic: str
+    payload: bytes
+    correlation: bytes | None = None
+    user: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Queued:
+    id: int
+    message: Outgoing
+
+
+def add(conn: sqlite3.Connection, owner: str, messages: Sequence[Outgoing], now: float) -> None:
+    conn.executemany(
+        "INSERT INTO bus_outbox (owner, topic, payload, correlation, properties, created_at)"
+        " VALUES (?,?,?,?,?,?)",
+        [
+            (owner, m.topic, m.payload, m.correlation, json.dumps(m.user) if m.user else None, now)
+            for m in messages
+        ],
+    )
+
+
+def take(conn: sqlite3.Connection, owner: str, limit: int, now: float) -> list[Queued]:
+    """The oldest rows ``owner`` is to publish, after adopting rows left stale by others."""
+    conn.execute(
+        "UPDATE bus_outbox SET owner=? WHERE owner<>? AND created_at<?",
+        (owner, owner, now - STALE_S),
+    )
+    rows = conn.execute(
+        "SELECT id, topic, payload, correlation, properties FROM bus_outbox WHERE owner=?"
+        " ORDER BY id LIMIT ?",
+        (owner, limit),
+    ).fetchall()
+    return [
+        Queued(r[0], Outgoing(r[1], bytes(r[2]), r[3], json.loads(r[4]) if r[4] else {}))
+        for r in rows
+    ]
+
+
+def remove(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+    conn.executemany("DELETE FROM bus_outbox WHERE id=?", [(i,) for i in ids])
+
+
+def pending(conn: sqlite3.Connection) -> int:
+    """Rows not yet acknowledged by the broker (all owners)."""
+    (n,) = conn.execute("SELECT count(*) FROM bus_outbox").fetchone()
+    return int(n)

@@ -1,0 +1,120 @@
+"""The order bus against a real Mosquitto (own port, password file, ACL, persistence): orders
+in over MQTT 5, statuses out in order, refusals answered and dead-lettered, the broker's and
+the gateway's access rules, a broker restart mid-run."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from gateway.bus.topics import DEAD_LETTER_PREFIX
+from gateway.config import GatewayConfig
+from gateway.orders import parse_order
+from tests.fixtures.mosquitto import Broker, mosquitto_broker, tool
+from tests.integration.bus_parts import gateway_on_bus, open_account_body, upstream
+
+TERMINAL = {"completed", "failed", "compensated"}
+
+
+@pytest.fixture
+async def broker(tmp_path: Path) -> Any:
+    async with mosquitto_broker(tmp_path / "broker") as b:
+        yield b
+
+
+@pytest.fixture
+def config(ssh_config: GatewayConfig, tmp_path: Path) -> GatewayConfig:
+    return ssh_config.model_copy(update={"secret_key_file": tmp_path / "secret.key"})
+
+
+async def test_an_order_over_the_bus_is_answered_and_every_status_follows_in_order(
+    broker: Broker, config: GatewayConfig
+) -> None:
+    async with gateway_on_bus(config, broker) as engine, upstream(broker) as crm:
+        bodies = [open_account_body(f"bus-{i}", i) for i in range(1, 21)]
+        await crm.submit(bodies)
+        heard = await asyncio.wait_for(crm.wait(b["order_id"] for b in bodies), 30)
+        for order_id, followed in heard.items():
+            assert followed.answer is not None
+            assert followed.answer["state"] == "accepted"
+            assert followed.answer["created"] is True
+            states = [s["state"] for s in followed.statuses]
+            assert states == ["accepted", "provisioning", "completed"], order_id
+            rec = await engine.store.get(order_id)
+            assert rec is not None and rec.state.value == "completed"
+
+        # An order from REST (any intake) is announced on the bus too.
+        await crm.follow("provgw/status/rest-1")
+        await engine.submit(parse_order(open_account_body("rest-1", 99)))
+        rest = (await asyncio.wait_for(crm.wait(["rest-1"]), 30))["rest-1"]
+        assert [s["state"] for s in rest.statuses] == ["accepted", "provisioning", "completed"]
+
+
+async def test_the_same_order_sent_again_is_taken_once(
+    broker: Broker, config: GatewayConfig
+) -> None:
+    async with gateway_on_bus(config, broker) as engine, upstream(broker) as crm:
+        body = open_account_body("again-1", 7)
+        await crm.submit([body])
+        first = (await asyncio.wait_for(crm.wait(["again-1"]), 30))["again-1"]
+        assert first.final is not None and first.final["state"] == "completed"
+        first.done.clear()
+        first.answer = None
+        await crm.publish(body)
+        for _ in range(100):
+            if first.answer is not None:
+                break
+            await asyncio.sleep(0.05)
+        assert first.answer == {"order_id": "again-1", "state": "completed", "created": False}
+        assert await engine.store.counts() == {"completed": 1}
+
+
+async def test_malformed_schema_and_oversize_messages_are_refused_acknowledged_dead_lettered(
+    broker: Broker, config: GatewayConfig, tmp_path: Path
+) -> None:
+    """Sent with mosquitto_pub (an independent client): each gets a refusal naming the field,
+    a copy on the dead-letter topic, and is acknowledged — a gateway that reconnects is not
+    handed it again."""
+    pub = tool("mosquitto_pub", "mosquitto-clients")
+    bad_schema = open_account_body("bad-1", 3) | {"imsi": "12"}
+    big = open_account_body("big-1", 4) | {"customer": {"name": "x" * 70_000}}
+    messages = {
+        "not JSON": b"{this is not json",
+        "schema": json.dumps(bad_schema).encode(),
+        "oversize": json.dumps(big).encode(),
+    }
+    async with gateway_on_bus(config, broker) as engine, upstream(broker) as crm:
+        statuses: list[dict[str, Any]] = []
+        crm.on_status = lambda topic, body: statuses.append(body)
+        await crm.follow(DEAD_LETTER_PREFIX + "#")
+        await crm.follow("provgw/status/bad-1")
+        for payload in messages.values():
+            file = tmp_path / "msg"
+            file.write_bytes(payload)
+            proc = await asyncio.create_subprocess_exec(
+                pub, "-p", str(broker.port), "-u", "crm", "-P", "crm-secret", "-V", "mqttv5",
+                "-q", "1", "-t", "provgw/orders/OUT001", "-f", str(file),
+            )  # fmt: skip
+            assert await proc.wait() == 0
+        for _ in range(200):
+            if len(crm.dead_letters) >= 3 and statuses:
+                break
+            await asyncio.sleep(0.05)
+        assert [payload for payload, _ in crm.dead_letters] == list(messages.values())
+        reasons = [props["reason"] for _, props in crm.dead_letters]
+        assert reasons[0].startswith("body: not JSON")
+        assert reasons[1].startswith("imsi:")
+        assert reasons[2].startswith("body: the message has")
+        refused = [s for s in statuses if s.get("order_id") == "bad-1"]
+        assert refused and refused[0]["state"] == "refused"
+        assert refused[0]["errors"][0]["field"] == "imsi"
+        assert await engine.store.counts() == {}
+    # Acknowledged: the gateway's session, resumed, holds nothing for it.
+    async with gateway_on_bus(config, broker) as engine, upstream(broker) as crm:
+        await crm.follow(DEAD_LETTER_PREFIX + "#")
+        await asyncio.sleep(1.0)
+        assert crm.dead_letters == []
