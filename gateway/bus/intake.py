@@ -94,6 +94,7 @@ class Intake:
         except Conflict as exc:
             return refusal(order.order_id, "conflict", str(exc))
         body = {"order_id": rec.id, "state": rec.state.value, "created": created}
+        body["by"] = self.engine.owner  # which gateway process took it
         return Answer(body, refused=False)
 
     def messages(self, message: mqtt.MQTTMessage, answer: Answer) -> list[Outgoing]:

@@ -5,17 +5,21 @@ the gateway's access rules, a broker restart mid-run."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from gateway.bus.topics import DEAD_LETTER_PREFIX
+from gateway.bus import outbox
+from gateway.bus.client import BusClient, Followed
+from gateway.bus.connection import ConnectionLost, PublishRefused
+from gateway.bus.topics import DEAD_LETTER_PREFIX, STATUS_ALL
 from gateway.config import GatewayConfig
 from gateway.orders import parse_order
 from tests.fixtures.mosquitto import Broker, mosquitto_broker, tool
-from tests.integration.bus_parts import gateway_on_bus, open_account_body, upstream
+from tests.integration.bus_parts import endpoint, gateway_on_bus, open_account_body, upstream
 
 TERMINAL = {"completed", "failed", "compensated"}
 
@@ -69,7 +73,13 @@ async def test_the_same_order_sent_again_is_taken_once(
             if first.answer is not None:
                 break
             await asyncio.sleep(0.05)
-        assert first.answer == {"order_id": "again-1", "state": "completed", "created": False}
+        assert first.answer is not None
+        assert first.answer | {"by": ""} == {
+            "order_id": "again-1",
+            "state": "completed",
+            "created": False,
+            "by": "",
+        }
         assert await engine.store.counts() == {"completed": 1}
 
 
@@ -118,3 +128,86 @@ async def test_malformed_schema_and_oversize_messages_are_refused_acknowledged_d
         await crm.follow(DEAD_LETTER_PREFIX + "#")
         await asyncio.sleep(1.0)
         assert crm.dead_letters == []
+
+
+async def test_who_may_publish_the_broker_acl_then_the_access_policy_of_rest(
+    broker: Broker, config: GatewayConfig
+) -> None:
+    config = config.model_copy(update={"access_control": True})
+    async with gateway_on_bus(config, broker, seed=True) as engine:
+        async with upstream(broker, "crm") as crm:
+            # The broker: crm may publish orders for OUT001 only.
+            with pytest.raises(PublishRefused):
+                await crm.publish(open_account_body("acl-1", 11, channel="OUT002"))
+            # The gateway: the topic's channel must be the order's.
+            await crm.follow("provgw/status/acl-2")
+            await crm.publish(open_account_body("acl-2", 12, channel="OUT002"), channel="OUT001")
+            sneaked = crm.followed.setdefault("acl-2", Followed("acl-2"))
+            sneaked.published = True
+            # The access policy REST uses: an operator unknown at the channel is refused.
+            await crm.submit([open_account_body("acl-3", 13, operator="mallory")])
+            await crm.submit([open_account_body("acl-4", 14, msisdn="13912340014")])
+            heard = await asyncio.wait_for(crm.wait(["acl-2", "acl-3", "acl-4"]), 30)
+        assert sneaked.answer is not None and sneaked.answer["why"] == "not_allowed"
+        assert sneaked.answer["reason"].startswith("channel:")
+        refused = heard["acl-3"].answer
+        assert refused is not None and refused["state"] == "refused"
+        assert refused["why"] == "not_allowed" and "mallory" in refused["reason"]
+        assert heard["acl-4"].final is not None and heard["acl-4"].final["state"] == "completed"
+        assert await engine.store.counts() == {"completed": 1}
+        # An engineer's account reads statuses but may place no order at all.
+        async with upstream(broker, "engineer") as engineer:
+            with pytest.raises(PublishRefused):
+                await engineer.publish(open_account_body("acl-5", 15))
+
+
+async def test_statuses_from_while_the_broker_was_down_are_published_after_it_returns(
+    broker: Broker, config: GatewayConfig
+) -> None:
+    """Orders complete while the broker is down (their statuses wait in the outbox); orders
+    published around a broker restart are all taken (the sender re-sends what the broker did
+    not acknowledge, the gateway takes each once); every status reaches a watcher whose
+    session the broker kept (persistence on)."""
+    watcher_id = "engineer-watch"
+    async with gateway_on_bus(config, broker) as engine:
+        heard: dict[str, list[str]] = {}
+
+        def note(_topic: str, body: dict[str, Any]) -> None:
+            heard.setdefault(body["order_id"], []).append(body["state"])
+
+        watch = endpoint(broker, "engineer", watcher_id)
+        watch = dataclasses.replace(watch, clean_start=False, session_expiry_s=600)
+        async with BusClient(watch, on_status=note) as watcher:
+            await watcher.follow(STATUS_ALL)
+        await broker.stop()
+        for i in range(1, 11):
+            await engine.submit(parse_order(open_account_body(f"down-{i}", 100 + i)))
+        await engine.drain()
+        worker_outbox = await engine.store.run(outbox.pending)
+        assert worker_outbox >= 30, "statuses of orders that ran with the broker down wait"
+        await broker.start()
+        async with upstream(broker) as crm:
+            bodies = [open_account_body(f"around-{i}", 200 + i) for i in range(1, 31)]
+            await asyncio.gather(*(crm.publish(b) for b in bodies[:15]))
+        await broker.restart()
+        for _ in range(100):  # the sender re-sends everything it published (same order ids)
+            try:
+                async with upstream(broker) as crm:
+                    await asyncio.gather(*(crm.publish(b) for b in bodies))
+                break
+            except ConnectionLost:
+                await asyncio.sleep(0.1)
+        ids = [f"down-{i}" for i in range(1, 11)] + [b["order_id"] for b in bodies]
+        for _ in range(300):
+            counts = await engine.store.counts()
+            if counts.get("completed") == len(ids) and not await engine.store.run(outbox.pending):
+                break
+            await asyncio.sleep(0.1)
+        assert await engine.store.counts() == {"completed": len(ids)}
+        async with BusClient(watch, on_status=note) as watcher:
+            for _ in range(200):
+                if all("completed" in heard.get(i, []) for i in ids):
+                    break
+                await asyncio.sleep(0.05)
+        missing = [i for i in ids if "completed" not in heard.get(i, [])]
+        assert missing == []
