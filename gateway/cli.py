@@ -29,6 +29,7 @@ from pydantic import ValidationError
 from rich.console import Console
 from rich.table import Table
 
+from gateway.bus.cli import bus
 from gateway.config import load_config
 from gateway.orders import roaming_list
 from gateway.resources.bench import BENCH_COMMANDS as RESOURCE_BENCHES
@@ -469,6 +470,7 @@ def ne_status(url: str, operator: str | None, as_json: bool) -> None:
 def _load_plugins() -> None:
     for command in RESOURCE_COMMANDS:
         main.add_command(command)
+    main.add_command(bus)
     for ep in entry_points(group="provgw.commands"):
         main.add_command(ep.load(), ep.name)
 

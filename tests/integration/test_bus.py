@@ -7,6 +7,8 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import json
+import os
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +20,7 @@ from gateway.bus.connection import ConnectionLost, PublishRefused
 from gateway.bus.topics import DEAD_LETTER_PREFIX, STATUS_ALL
 from gateway.config import GatewayConfig
 from gateway.orders import parse_order
-from tests.fixtures.mosquitto import Broker, mosquitto_broker, tool
+from tests.fixtures.mosquitto import USERS, Broker, mosquitto_broker, tool
 from tests.integration.bus_parts import endpoint, gateway_on_bus, open_account_body, upstream
 
 TERMINAL = {"completed", "failed", "compensated"}
@@ -211,3 +213,39 @@ async def test_statuses_from_while_the_broker_was_down_are_published_after_it_re
                 await asyncio.sleep(0.05)
         missing = [i for i in ids if "completed" not in heard.get(i, [])]
         assert missing == []
+
+
+async def test_provgw_bus_submit_and_watch(
+    broker: Broker, config: GatewayConfig, tmp_path: Path
+) -> None:
+    """The command line: exit codes as `provgw order submit`, statuses as JSON lines."""
+    good, bad = tmp_path / "good.json", tmp_path / "bad.json"
+    good.write_text(json.dumps(open_account_body("cli-1", 31)))
+    bad.write_text(json.dumps(open_account_body("cli-2", 32) | {"msisdn": "x"}))
+    env = dict(os.environ, PROVGW_BUS_PASSWORD=USERS["crm"])
+    common = ["--broker", broker.url, "--user", "crm", "--json"]
+
+    async def provgw(*args: str) -> asyncio.subprocess.Process:
+        return await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "gateway", "bus", *args, env=env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+        )  # fmt: skip
+
+    async with gateway_on_bus(config, broker):
+        watch = await provgw("watch", "--order", "cli-1", *common)
+        await asyncio.sleep(1.0)  # subscribed before the order goes out
+        submit = await provgw("submit", str(good), *common)
+        out, _ = await asyncio.wait_for(submit.communicate(), 60)
+        assert submit.returncode == 0
+        assert json.loads(out)["state"] == "completed"
+        watched = []
+        assert watch.stdout is not None
+        while not watched or watched[-1] != "completed":
+            watched.append(json.loads(await asyncio.wait_for(watch.stdout.readline(), 30))["state"])
+        watch.terminate()
+        await watch.wait()
+        assert watched == ["accepted", "provisioning", "completed"]
+        refused = await provgw("submit", str(bad), *common)
+        out, _ = await asyncio.wait_for(refused.communicate(), 60)
+        assert refused.returncode == 2, "invalid input"
+        assert json.loads(out)["errors"][0]["field"] == "msisdn"
