@@ -612,6 +612,29 @@ def bench_storm(
         raise SystemExit(1)
 
 
+@bench.command("bus")
+@click.option("-n", "count", default=5000, show_default=True, help="Orders each way.")
+@click.option("--window", default=256, show_default=True, help="Orders in flight at most.")
+@_json
+def bench_bus(count: int, window: int, as_json: bool) -> None:
+    """Orders over the MQTT bus (publish → terminal status received) beside the same run's
+    direct intake, through a private Mosquitto. Needs a source checkout (bench/bus_bench.py)
+    and the Debian package mosquitto."""
+    from gateway.bench import machine_description
+
+    bus_bench = _bench_module("bus_bench")
+    try:
+        result = asyncio.run(bus_bench.run_bus_bench(count, window=window, progress=not as_json))
+    except bus_bench.MosquittoMissing as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    out = bus_bench.result_dict(result) | {"machine": machine_description()}
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        console.print(f"{key:28} {value}", highlight=False)
+
+
 @bench.command("osmo")
 @click.option("-n", "count", default=2000, show_default=True, help="Open-account orders a round.")
 @click.option("--window", default=64, show_default=True, help="Orders in flight at most.")

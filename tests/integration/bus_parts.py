@@ -10,6 +10,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from bench.mosquitto_process import Broker
 from gateway.bus.client import BusClient
 from gateway.bus.connection import Endpoint
 from gateway.config import BusConfig, GatewayConfig, RetryPolicy
@@ -17,7 +18,7 @@ from gateway.engine import Engine
 from gateway.resources.demo import seed_demo
 from gateway.resources.passwords import ScryptCost
 from gateway.runtime import running_gateway
-from tests.fixtures.mosquitto import USERS, Broker
+from tests.fixtures.mosquitto import USERS
 from tests.gateway.orders_factory import CUSTOMER, KI, OPC, iccid
 
 FAST_SCRYPT = ScryptCost(n=2**10, r=8, p=1)

@@ -14,13 +14,14 @@ from typing import Any
 
 import pytest
 
+from bench.mosquitto_process import Broker
 from gateway.bus import outbox
 from gateway.bus.client import BusClient, Followed
 from gateway.bus.connection import ConnectionLost, PublishRefused
 from gateway.bus.topics import DEAD_LETTER_PREFIX, STATUS_ALL
 from gateway.config import GatewayConfig
 from gateway.orders import parse_order
-from tests.fixtures.mosquitto import USERS, Broker, mosquitto_broker, tool
+from tests.fixtures.mosquitto import USERS, mosquitto_broker, tool
 from tests.integration.bus_parts import endpoint, gateway_on_bus, open_account_body, upstream
 
 TERMINAL = {"completed", "failed", "compensated"}
