@@ -93,6 +93,7 @@ def write_config(
         "autosave_interval 1",
         "max_queued_messages 100000",
         "max_inflight_messages 0",
+        "set_tcp_nodelay true",  # no Nagle delay on what the broker sends (40 ms a message)
         f"log_dest file {directory / 'mosquitto.log'}",
         "log_type error",
         "log_type warning",

@@ -23,6 +23,7 @@ from gateway.bus.topics import DEAD_LETTER_PREFIX, order_topic, status_topic
 
 TERMINAL = frozenset({"completed", "failed", "compensated", "refused"})
 REPLIES_PREFIX = "provgw/replies/"
+RESEND_AFTER_S = 5.0
 
 
 def replies_topic(endpoint: Endpoint) -> str:
@@ -39,7 +40,7 @@ class Followed:
     answer: dict[str, Any] | None = None
     statuses: list[dict[str, Any]] = field(default_factory=list)
     done: asyncio.Event = field(default_factory=asyncio.Event)
-    published: bool = False  # by this client, which then waits for the answer too
+    body: dict[str, Any] | None = None  # as published by this client, which waits for the answer
 
     @property
     def final(self) -> dict[str, Any] | None:
@@ -91,7 +92,7 @@ class BusClient:
         published = []
         for body in orders:
             order_id = str(body.get("order_id", ""))
-            self.followed.setdefault(order_id, Followed(order_id)).published = True
+            self.followed.setdefault(order_id, Followed(order_id)).body = body
             if each:
                 await self.follow(status_topic(order_id))
             published.append(self.publish(body))
@@ -110,11 +111,25 @@ class BusClient:
         )
         return self.connection.publish(order_topic(channel or ""), payload, properties=props)
 
-    async def wait(self, order_ids: Iterable[str]) -> dict[str, Followed]:
-        """Wait until each order is terminal or refused."""
+    async def wait(
+        self, order_ids: Iterable[str], *, resend_after_s: float | None = RESEND_AFTER_S
+    ) -> dict[str, Followed]:
+        """Wait until each order is terminal or refused. An order this client published that
+        has had no answer for ``resend_after_s`` is published again (same order id): the
+        broker's PUBACK only says the broker has it, and a broker can lose it (Mosquitto 2.0,
+        restarted, drops what arrives for a shared subscription before a member is back)."""
         wanted = [self.followed.setdefault(i, Followed(i)) for i in order_ids]
-        await asyncio.gather(*(f.done.wait() for f in wanted))
-        return {f.order_id: f for f in wanted}
+        waiting = asyncio.gather(*(f.done.wait() for f in wanted))
+        while True:
+            try:
+                async with asyncio.timeout(resend_after_s):
+                    await asyncio.shield(waiting)
+                return {f.order_id: f for f in wanted}
+            except TimeoutError:
+                for f in wanted:
+                    if f.answer is None and f.body is not None:
+                        # Its PUBACK or refusal is of no more use than the first's.
+                        self.publish(f.body).add_done_callback(_forget)
 
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
         if message.topic.startswith(DEAD_LETTER_PREFIX):
@@ -138,5 +153,10 @@ class BusClient:
             followed.statuses.append(body)
             if self.on_status is not None:
                 self.on_status(message.topic, body)
-        if followed.final is not None and (followed.answer is not None or not followed.published):
+        if followed.final is not None and (followed.answer is not None or followed.body is None):
             followed.done.set()
+
+
+def _forget(fut: asyncio.Future[None]) -> None:
+    if not fut.cancelled():
+        fut.exception()

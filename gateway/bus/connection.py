@@ -15,6 +15,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import socket
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +79,8 @@ class Connection:
         self._connected: asyncio.Future[bool] = self._loop.create_future()
         self._acks: dict[int, asyncio.Future[None]] = {}
         self._topics: dict[int, str] = {}
+        self._quota = 65535
+        self._held: deque[tuple[str, bytes, int, Properties | None, asyncio.Future[None]]] = deque()
         self._subscribed: dict[int, asyncio.Future[list[ReasonCode]]] = {}
         self._misc: asyncio.Task[None] | None = None
         client = mqtt.Client(
@@ -88,8 +92,9 @@ class Connection:
         )
         if endpoint.username is not None:
             client.username_pw_set(endpoint.username, endpoint.password)
-        client.max_inflight_messages_set(1000)  # our QoS 1 publishes outstanding at once
-        client.max_queued_messages_set(0)
+        # Flow control is ours (`_quota`, from the CONNACK): paho's own limit cannot follow the
+        # broker's, and it scans every queued message on each PUBACK.
+        client.max_inflight_messages_set(0)
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_publish = self._on_publish
@@ -180,7 +185,20 @@ class Connection:
         fut: asyncio.Future[None] = self._loop.create_future()
         if self.lost.done():
             fut.set_exception(ConnectionLost(self.lost.result()))
-            return fut
+        elif qos > 0 and (self._held or len(self._acks) >= self._quota):
+            self._held.append((topic, payload, qos, properties, fut))  # sent on a PUBACK
+        else:
+            self._send(topic, payload, qos, properties, fut)
+        return fut
+
+    def _send(
+        self,
+        topic: str,
+        payload: bytes,
+        qos: int,
+        properties: Properties | None,
+        fut: asyncio.Future[None],
+    ) -> None:
         info = self._client.publish(topic, payload, qos=qos, properties=properties)
         if info.rc != mqtt.MQTT_ERR_SUCCESS:
             fut.set_exception(ConnectionLost(f"not sent: {mqtt.error_string(info.rc)}"))
@@ -189,7 +207,6 @@ class Connection:
         else:
             self._acks[info.mid] = fut
             self._topics[info.mid] = topic
-        return fut
 
     def ack(self, message: mqtt.MQTTMessage) -> None:
         """Acknowledge a received message (PUBACK): the broker forgets it."""
@@ -212,13 +229,18 @@ class Connection:
             self._connected.set_exception(ConnectionLost(why))
             self._connected.exception()  # retrieved: `open` may not be waiting any more
         acks, self._acks = self._acks, {}
-        for fut in acks.values():
+        held = [entry[-1] for entry in self._held]
+        self._held.clear()
+        for fut in [*acks.values(), *held]:
             if not fut.done():
                 fut.set_exception(ConnectionLost(why))
 
     def _on_connect(
-        self, _c: mqtt.Client, _u: Any, flags: mqtt.ConnectFlags, rc: ReasonCode, _p: Any
+        self, client: mqtt.Client, _u: Any, flags: mqtt.ConnectFlags, rc: ReasonCode, props: Any
     ) -> None:
+        # As many QoS 1 messages in flight as the broker takes: its Receive Maximum (none
+        # announced: 65,535, MQTT 5 §3.2.2.3.3).
+        self._quota = int(getattr(props, "ReceiveMaximum", None) or 65535)
         if rc.is_failure:
             self._lose(f"the broker at {self.where} refused the connection: {rc}")
         elif not self._connected.done():
@@ -232,6 +254,8 @@ class Connection:
     def _on_publish(self, _c: mqtt.Client, _u: Any, mid: int, rc: ReasonCode, _p: Any) -> None:
         fut = self._acks.pop(mid, None)
         topic = self._topics.pop(mid, "")
+        if self._held and len(self._acks) < self._quota:
+            self._send(*self._held.popleft())
         if fut is None or fut.done():
             return
         if rc.is_failure:
@@ -247,6 +271,10 @@ class Connection:
             fut.set_result(codes)
 
     def _on_socket_open(self, client: mqtt.Client, _u: Any, sock: Any) -> None:
+        # paho leaves Nagle's algorithm on: each small message would wait for the broker's
+        # delayed ACK (40 ms here) before going out.
+        with contextlib.suppress(OSError, AttributeError):
+            sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
         self._loop.add_reader(sock, client.loop_read)
 
     def _on_socket_close(self, _c: mqtt.Client, _u: Any, sock: Any) -> None:

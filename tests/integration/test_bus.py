@@ -17,7 +17,7 @@ import pytest
 from bench.mosquitto_process import Broker
 from gateway.bus import outbox
 from gateway.bus.client import BusClient, Followed
-from gateway.bus.connection import ConnectionLost, PublishRefused
+from gateway.bus.connection import PublishRefused
 from gateway.bus.topics import DEAD_LETTER_PREFIX, STATUS_ALL
 from gateway.config import GatewayConfig
 from gateway.orders import parse_order
@@ -144,9 +144,10 @@ async def test_who_may_publish_the_broker_acl_then_the_access_policy_of_rest(
                 await crm.publish(open_account_body("acl-1", 11, channel="OUT002"))
             # The gateway: the topic's channel must be the order's.
             await crm.follow("provgw/status/acl-2")
-            await crm.publish(open_account_body("acl-2", 12, channel="OUT002"), channel="OUT001")
+            sneaky = open_account_body("acl-2", 12, channel="OUT002")
+            await crm.publish(sneaky, channel="OUT001")
             sneaked = crm.followed.setdefault("acl-2", Followed("acl-2"))
-            sneaked.published = True
+            sneaked.body = sneaky
             # The access policy REST uses: an operator unknown at the channel is refused.
             await crm.submit([open_account_body("acl-3", 13, operator="mallory")])
             await crm.submit([open_account_body("acl-4", 14, msisdn="13912340014")])
@@ -193,13 +194,14 @@ async def test_statuses_from_while_the_broker_was_down_are_published_after_it_re
             bodies = [open_account_body(f"around-{i}", 200 + i) for i in range(1, 31)]
             await asyncio.gather(*(crm.publish(b) for b in bodies[:15]))
         await broker.restart()
-        for _ in range(100):  # the sender re-sends everything it published (same order ids)
-            try:
-                async with upstream(broker) as crm:
-                    await asyncio.gather(*(crm.publish(b) for b in bodies))
-                break
-            except ConnectionLost:
-                await asyncio.sleep(0.1)
+        # The sender publishes everything again and re-sends what is not answered (Mosquitto
+        # drops what comes for a shared subscription before its member is back).
+        async with upstream(broker) as crm:
+            await crm.submit(bodies)
+            answered = await asyncio.wait_for(
+                crm.wait([b["order_id"] for b in bodies], resend_after_s=1.0), 60
+            )
+        assert all(f.answer is not None for f in answered.values())
         ids = [f"down-{i}" for i in range(1, 11)] + [b["order_id"] for b in bodies]
         for _ in range(300):
             counts = await engine.store.counts()
