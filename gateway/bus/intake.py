@@ -11,6 +11,7 @@ order id and body: the order as it stands; another body: refused).
 
 from __future__ import annotations
 
+import asyncio
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,7 +26,7 @@ from gateway.bus.outbox import Outgoing
 from gateway.bus.status import encode
 from gateway.bus.topics import channel_of, dead_letter_topic, status_topic
 from gateway.engine import Engine, IntakeRefused
-from gateway.orders import parse_order
+from gateway.orders import order_msisdns, parse_order
 from gateway.store import Conflict
 from gateway.validation import clerk_errors, summary
 
@@ -61,6 +62,9 @@ class Intake:
     def __init__(self, engine: Engine, max_bytes: int) -> None:
         self.engine = engine
         self.max_bytes = max_bytes
+        # Orders on one number are accepted in the order they arrived (an upstream system
+        # sends "open" then "suspend" without waiting); others are taken in concurrently.
+        self._tails: dict[str, asyncio.Future[None]] = {}
 
     async def decide(self, topic: str, payload: bytes) -> Answer:
         """Accept the order in ``payload`` or say why not. Nothing is stored on refusal."""
@@ -87,12 +91,24 @@ class Intake:
         except ValidationError as exc:
             errors = clerk_errors(exc.errors())
             return refusal(order_id, "invalid", summary(errors), errors)
+        keys = sorted(set(order_msisdns(order)))
+        before = [self._tails[k] for k in keys if k in self._tails]
+        mine: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        for k in keys:
+            self._tails[k] = mine
         try:
+            for earlier in before:
+                await asyncio.shield(earlier)
             rec, created = await access.submit(self.engine, channel_of(topic), order)
         except IntakeRefused as exc:
             return refusal(order.order_id, "not_allowed", exc.reason)
         except Conflict as exc:
             return refusal(order.order_id, "conflict", str(exc))
+        finally:
+            mine.set_result(None)
+            for k in keys:
+                if self._tails.get(k) is mine:
+                    del self._tails[k]
         body = {"order_id": rec.id, "state": rec.state.value, "created": created}
         body["by"] = self.engine.owner  # which gateway process took it
         return Answer(body, refused=False)

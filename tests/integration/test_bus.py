@@ -252,3 +252,37 @@ async def test_provgw_bus_submit_and_watch(
         out, _ = await asyncio.wait_for(refused.communicate(), 60)
         assert refused.returncode == 2, "invalid input"
         assert json.loads(out)["errors"][0]["field"] == "msisdn"
+
+
+async def test_statuses_are_ordered_per_order_and_orders_on_one_number_in_sending_order(
+    broker: Broker, config: GatewayConfig
+) -> None:
+    """An upstream system sends open, suspend, resume, roaming for each of five numbers one
+    after another without waiting: they are accepted and run in that order, and every
+    order's statuses arrive in the order of its changes."""
+    heard: list[tuple[str, str]] = []
+    sent: list[dict[str, Any]] = []
+    for n in range(1, 6):
+        msisdn = f"138{500 + n:08d}"
+        base = {"channel": "OUT001", "operator": "clerk1", "msisdn": msisdn}
+        sent += [
+            open_account_body(f"seq-{n}-open", 500 + n),
+            base | {"kind": "suspend", "order_id": f"seq-{n}-suspend"},
+            base | {"kind": "resume", "order_id": f"seq-{n}-resume"},
+            base | {"kind": "change_roaming", "order_id": f"seq-{n}-roam",
+                    "roaming_barring": "BROHPLMN"},
+        ]  # fmt: skip
+    async with gateway_on_bus(config, broker), upstream(broker) as crm:
+        crm.on_status = lambda _topic, body: heard.append((body["order_id"], body["state"]))
+        await crm.follow(STATUS_ALL)
+        await crm.submit(sent, each=False)
+        followed = await asyncio.wait_for(crm.wait(b["order_id"] for b in sent), 60)
+    for body in sent:
+        states = [s for order_id, s in heard if order_id == body["order_id"]]
+        assert states == ["accepted", "provisioning", "completed"], (body["order_id"], states)
+        final = followed[body["order_id"]].final
+        assert final is not None and final["state"] == "completed"
+    ends = [order_id for order_id, state in heard if state == "completed"]
+    for n in range(1, 6):
+        mine = [o for o in ends if o.startswith(f"seq-{n}-")]
+        assert mine == [f"seq-{n}-{k}" for k in ("open", "suspend", "resume", "roam")]
