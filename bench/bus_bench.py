@@ -43,6 +43,8 @@ from gateway.runtime import (
 
 SINGLE = 200
 """Orders sent one at a time each way, for the latency the bus adds to an unloaded gateway."""
+ROUNDS = 5
+"""Direct and bus runs alternate this many times (each a fifth of the orders)."""
 
 
 @dataclass
@@ -61,6 +63,8 @@ class BusBenchResult:
     single_bus_p99_ms: float
     added_p50_ms: float  # the bus's share of one order's latency
     added_p99_ms: float
+    gateway_cpu_ms_per_order_direct: float  # the gateway process's CPU (all its threads)
+    gateway_cpu_ms_per_order_bus: float
     bus_completed: int
 
 
@@ -169,18 +173,37 @@ async def run_bus_bench(n: int, *, window: int = 256, progress: bool = True) -> 
                     await client.submit([order_body(2 * n + 2 * m + 2)])
                     await client.wait([f"bench-{2 * n + 2 * m + 2}"])
                 settle_garbage_collector()
-                direct = await measure_orders(
-                    engine, [bench_order(1 + i, "4g-basic") for i in range(n)], window,
-                    progress=progress,
-                )  # fmt: skip
+                # Direct and bus alternate in rounds, so that a change in the shared machine's
+                # load weighs on both alike.
+                direct_s, bus_s, direct_cpu, bus_cpu, completed = 0.0, 0.0, 0.0, 0.0, 0
+                direct_lat: list[float] = []
+                latencies: list[float] = []
+                chunk = -(-n // ROUNDS)
+                for first in range(0, n, chunk):
+                    count = min(chunk, n - first)
+                    run = await measure_orders(
+                        engine, [bench_order(1 + first + i, "4g-basic") for i in range(count)],
+                        window, progress=progress,
+                    )  # fmt: skip
+                    direct_s += run.seconds
+                    direct_cpu += run.cpu_s
+                    cpu0 = time.process_time()
+                    direct_lat += run.latencies
+                    ((seconds, lat, done),) = await _upstream_process(
+                        broker.port, [(n + 1 + first, count, window)]
+                    )
+                    bus_cpu += time.process_time() - cpu0
+                    bus_s += seconds
+                    latencies += lat
+                    completed += done
                 single = await measure_orders(
                     engine, [bench_order(2 * n + 1 + i, "4g-basic") for i in range(m)], 1
                 )
-                (seconds, latencies, completed), (_, single_bus, _) = await _upstream_process(
-                    broker.port, [(n + 1, n, window), (2 * n + m + 1, m, 1)]
+                ((_, single_bus, _),) = await _upstream_process(
+                    broker.port, [(2 * n + m + 1, m, 1)]
                 )
-    bus_rate = n / seconds
-    direct_rate = n / direct.seconds
+    bus_rate = n / bus_s
+    direct_rate = n / direct_s
     s50, s99 = _percentile(single.latencies, 0.5), _percentile(single.latencies, 0.99)
     b50, b99 = _percentile(single_bus, 0.5), _percentile(single_bus, 0.99)
     return BusBenchResult(
@@ -189,7 +212,7 @@ async def run_bus_bench(n: int, *, window: int = 256, progress: bool = True) -> 
         direct_orders_per_s=round(direct_rate, 1),
         bus_orders_per_s=round(bus_rate, 1),
         bus_vs_direct=round(bus_rate / direct_rate, 3),
-        loaded_direct_p50_ms=_ms(_percentile(direct.latencies, 0.5)),
+        loaded_direct_p50_ms=_ms(_percentile(direct_lat, 0.5)),
         loaded_bus_p50_ms=_ms(_percentile(latencies, 0.5)),
         loaded_bus_p99_ms=_ms(_percentile(latencies, 0.99)),
         single_direct_p50_ms=_ms(s50),
@@ -198,6 +221,8 @@ async def run_bus_bench(n: int, *, window: int = 256, progress: bool = True) -> 
         single_bus_p99_ms=_ms(b99),
         added_p50_ms=_ms(b50 - s50),
         added_p99_ms=_ms(b99 - s99),
+        gateway_cpu_ms_per_order_direct=round(direct_cpu / n * 1000, 3),
+        gateway_cpu_ms_per_order_bus=round(bus_cpu / n * 1000, 3),
         bus_completed=completed,
     )
 

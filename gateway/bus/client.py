@@ -18,7 +18,13 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 
-from gateway.bus.connection import Connection, Endpoint, message_properties, user_properties
+from gateway.bus.connection import (
+    Connection,
+    Endpoint,
+    forget,
+    message_properties,
+    user_properties,
+)
 from gateway.bus.topics import DEAD_LETTER_PREFIX, order_topic, status_topic
 
 TERMINAL = frozenset({"completed", "failed", "compensated", "refused"})
@@ -129,7 +135,7 @@ class BusClient:
                 for f in wanted:
                     if f.answer is None and f.body is not None:
                         # Its PUBACK or refusal is of no more use than the first's.
-                        self.publish(f.body).add_done_callback(_forget)
+                        self.publish(f.body).add_done_callback(forget)
 
     def _on_message(self, message: mqtt.MQTTMessage) -> None:
         if message.topic.startswith(DEAD_LETTER_PREFIX):
@@ -155,8 +161,3 @@ class BusClient:
                 self.on_status(message.topic, body)
         if followed.final is not None and (followed.answer is not None or followed.body is None):
             followed.done.set()
-
-
-def _forget(fut: asyncio.Future[None]) -> None:
-    if not fut.cancelled():
-        fut.exception()

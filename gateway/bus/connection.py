@@ -318,3 +318,9 @@ def message_properties(
     if user:
         props.UserProperty = list(user.items())
     return props
+
+
+def forget(fut: asyncio.Future[None]) -> None:
+    """Done callback of a publish whose outcome nobody waits for (retrieves its error)."""
+    if not fut.cancelled():
+        fut.exception()

@@ -21,7 +21,14 @@ from typing import Any
 import paho.mqtt.client as mqtt
 
 from gateway.backoff import Backoff
-from gateway.bus.connection import Connection, ConnectionLost, Endpoint, PublishRefused
+from gateway.bus.connection import (
+    Connection,
+    ConnectionLost,
+    Endpoint,
+    PublishRefused,
+    forget,
+    message_properties,
+)
 from gateway.bus.intake import Intake
 from gateway.bus.status import StatusOutbox
 from gateway.bus.topics import ORDERS_SHARED
@@ -118,8 +125,15 @@ class BusWorker:
         try:
             answer = await self.intake.decide(message.topic, bytes(message.payload))
             messages = self.intake.messages(message, answer)
-            if messages:
-                await self.outbox.put(messages)
+            if answer.refused:
+                await self.outbox.put(messages)  # nothing else records a refusal
+            elif conn is not None:
+                # An acceptance's answer is not kept: the order is in the store and its
+                # "accepted" status in the outbox, and a sender who missed the answer and
+                # sends the order again is answered again.
+                for m in messages:
+                    props = message_properties(correlation=m.correlation)
+                    conn.publish(m.topic, m.payload, properties=props).add_done_callback(forget)
         except Exception:
             # The store failed: no acknowledgement, so the broker hands the order over again
             # in the next session.
