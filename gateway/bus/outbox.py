@@ -61,12 +61,17 @@ def add(conn: sqlite3.Connection, owner: str, messages: Sequence[Outgoing], now:
     )
 
 
-def take(conn: sqlite3.Connection, owner: str, limit: int, now: float) -> list[Queued]:
-    """The oldest rows ``owner`` is to publish, after adopting rows left stale by others."""
-    conn.execute(
+def adopt(conn: sqlite3.Connection, owner: str, now: float) -> int:
+    """Take over rows other owners have left unpublished for ``STALE_S``; how many."""
+    cur = conn.execute(
         "UPDATE bus_outbox SET owner=? WHERE owner<>? AND created_at<?",
         (owner, owner, now - STALE_S),
     )
+    return cur.rowcount
+
+
+def take(conn: sqlite3.Connection, owner: str, limit: int) -> list[Queued]:
+    """The oldest rows ``owner`` is to publish."""
     rows = conn.execute(
         "SELECT id, topic, payload, correlation, properties FROM bus_outbox WHERE owner=?"
         " ORDER BY id LIMIT ?",

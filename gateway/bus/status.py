@@ -13,6 +13,7 @@ of its change (``at``) for a consumer that must tell a repeat from news.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import json
 import logging
@@ -54,6 +55,7 @@ class StatusOutbox:
         self._writing: set[asyncio.Task[None]] = set()
         self._wake = asyncio.Event()
         self._wake.set()  # rows left from before this process started
+        self._next_adoption = 0.0  # when to look for rows a dead gateway left
 
     def event(self, event: dict[str, Any]) -> None:
         """`EventHub` listener: queue the event's status; the rows queued in one turn of the
@@ -96,7 +98,10 @@ class StatusOutbox:
     async def drain(self, conn: Connection) -> None:
         """Publish outbox rows over ``conn`` until it is lost (raises `ConnectionLost`)."""
         while True:
-            await self._wake.wait()
+            # Woken by new rows, and now and then to adopt rows a dead gateway left.
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(outbox.STALE_S / 3):
+                    await self._wake.wait()
             self._wake.clear()
             while rows := await self.store.run(self._take):
                 acks = [
@@ -123,4 +128,8 @@ class StatusOutbox:
                     raise lost
 
     def _take(self, conn: sqlite3.Connection) -> list[outbox.Queued]:
-        return outbox.take(conn, self.owner, BATCH, time.time())
+        now = time.time()
+        if now >= self._next_adoption:
+            self._next_adoption = now + outbox.STALE_S / 3
+            outbox.adopt(conn, self.owner, now)
+        return outbox.take(conn, self.owner, BATCH)
