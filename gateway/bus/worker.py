@@ -128,12 +128,14 @@ class BusWorker:
             if answer.refused:
                 await self.outbox.put(messages)  # nothing else records a refusal
             elif conn is not None:
-                # An acceptance's answer is not kept: the order is in the store and its
-                # "accepted" status in the outbox, and a sender who missed the answer and
-                # sends the order again is answered again.
+                # An acceptance's answer is neither kept nor acknowledged (QoS 0): the order
+                # is in the store and its "accepted" status in the outbox, and a sender who
+                # missed the answer and sends the order again is answered again.
                 for m in messages:
                     props = message_properties(correlation=m.correlation)
-                    conn.publish(m.topic, m.payload, properties=props).add_done_callback(forget)
+                    conn.publish(m.topic, m.payload, qos=0, properties=props).add_done_callback(
+                        forget
+                    )
         except Exception:
             # The store failed: no acknowledgement, so the broker hands the order over again
             # in the next session.
