@@ -5,16 +5,19 @@ is deleted only once the broker acknowledged it (PUBACK). So what happens while 
 down is published after the gateway reconnects, and a gateway killed with rows unsent leaves
 them to the next process that looks (rows of an owner silent for ``STALE_S`` are adopted).
 
-This module holds all the bus's SQL. Its DDL (`SCHEMA`) is run by the store when it opens,
-beside the other tables.
+This module holds all the bus's SQL, written through the store's `Tx` seam. Its DDL (`SCHEMA`)
+is run by the store when it opens, beside the other tables.
 """
 
 from __future__ import annotations
 
 import json
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the store imports this module for its DDL: no import back at run time
+    from gateway.store.tx import Tx
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS bus_outbox (
@@ -50,7 +53,7 @@ class Queued:
     message: Outgoing
 
 
-def add(conn: sqlite3.Connection, owner: str, messages: Sequence[Outgoing], now: float) -> None:
+def add(conn: Tx, owner: str, messages: Sequence[Outgoing], now: float) -> None:
     conn.executemany(
         "INSERT INTO bus_outbox (owner, topic, payload, correlation, properties, created_at)"
         " VALUES (?,?,?,?,?,?)",
@@ -61,7 +64,7 @@ def add(conn: sqlite3.Connection, owner: str, messages: Sequence[Outgoing], now:
     )
 
 
-def adopt(conn: sqlite3.Connection, owner: str, now: float) -> int:
+def adopt(conn: Tx, owner: str, now: float) -> int:
     """Take over rows other owners have left unpublished for ``STALE_S``; how many."""
     cur = conn.execute(
         "UPDATE bus_outbox SET owner=? WHERE owner<>? AND created_at<?",
@@ -70,7 +73,7 @@ def adopt(conn: sqlite3.Connection, owner: str, now: float) -> int:
     return cur.rowcount
 
 
-def take(conn: sqlite3.Connection, owner: str, limit: int) -> list[Queued]:
+def take(conn: Tx, owner: str, limit: int) -> list[Queued]:
     """The oldest rows ``owner`` is to publish."""
     rows = conn.execute(
         "SELECT id, topic, payload, correlation, properties FROM bus_outbox WHERE owner=?"
@@ -83,11 +86,11 @@ def take(conn: sqlite3.Connection, owner: str, limit: int) -> list[Queued]:
     ]
 
 
-def remove(conn: sqlite3.Connection, ids: Sequence[int]) -> None:
+def remove(conn: Tx, ids: Sequence[int]) -> None:
     conn.executemany("DELETE FROM bus_outbox WHERE id=?", [(i,) for i in ids])
 
 
-def pending(conn: sqlite3.Connection) -> int:
+def pending(conn: Tx) -> int:
     """Rows not yet acknowledged by the broker (all owners)."""
     (n,) = conn.execute("SELECT count(*) FROM bus_outbox").fetchone()
     return int(n)

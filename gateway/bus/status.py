@@ -17,7 +17,6 @@ import contextlib
 import functools
 import json
 import logging
-import sqlite3
 import time
 from collections.abc import Sequence
 from typing import Any
@@ -26,7 +25,7 @@ from gateway.bus import outbox
 from gateway.bus.connection import Connection, ConnectionLost, PublishRefused, message_properties
 from gateway.bus.outbox import Outgoing
 from gateway.bus.topics import status_topic
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, Tx
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +73,7 @@ class StatusOutbox:
             log.error("status messages not recorded", exc_info=task.exception())
 
     async def _write_buffer(self) -> None:
-        def job(conn: sqlite3.Connection) -> None:
+        def job(conn: Tx) -> None:
             rows, self._buffer = self._buffer, []
             outbox.add(conn, self.owner, rows, time.time())
 
@@ -127,7 +126,7 @@ class StatusOutbox:
                 if lost is not None:
                     raise lost
 
-    def _take(self, conn: sqlite3.Connection) -> list[outbox.Queued]:
+    def _take(self, conn: Tx) -> list[outbox.Queued]:
         now = time.time()
         if now >= self._next_adoption:
             self._next_adoption = now + outbox.STALE_S / 3
