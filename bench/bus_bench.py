@@ -27,11 +27,11 @@ from typing import Any
 from mosquitto_process import MosquittoMissing, mosquitto
 from rich.progress import Progress
 
-from gateway.bench import _percentile, bench_order, measure_orders
+from gateway.bench import _percentile, bench_config, bench_order, measure_orders
 from gateway.bus.client import TERMINAL, BusClient
 from gateway.bus.connection import Endpoint
 from gateway.bus.topics import STATUS_ALL
-from gateway.config import BusConfig, RetryPolicy, load_config
+from gateway.config import BusConfig, RetryPolicy
 from gateway.orders import ORDER_ADAPTER
 from gateway.resources.demo import seed_demo
 from gateway.runtime import (
@@ -153,16 +153,7 @@ async def run_bus_bench(n: int, *, window: int = 256, progress: bool = True) -> 
                 receive_maximum=window,
                 reconnect=RetryPolicy(backoff_initial_s=0.05, backoff_max_s=1.0),
             )
-            config = load_config(None).model_copy(
-                update={
-                    "database": Path(tmp) / "bench.db",
-                    "secret_key_file": Path(tmp) / "secret.key",
-                    "max_concurrent_orders": window,
-                    "retry": RetryPolicy(attempts=5, backoff_initial_s=0.01),
-                    "network_elements": [emulator_ne(hlr, sessions=8)],
-                    "bus": bus,
-                }
-            )
+            config = bench_config(Path(tmp), emulator_ne(hlr, sessions=8), window, bus=bus)
             m = SINGLE
             endpoint = Endpoint("127.0.0.1", broker.port, "bench-warm-up", clean_start=True)
             async with running_gateway(config, create_key=True) as engine:

@@ -552,12 +552,7 @@ def bench_orders(
             pin=pin,
         )
     )
-    out = result_dict(result) | {"machine": machine_description()}
-    if as_json:
-        click.echo(json.dumps(out))
-        return
-    for key, value in out.items():
-        console.print(f"{key:28} {value}", highlight=False)
+    _print_figures(result_dict(result) | {"machine": machine_description()}, as_json)
 
 
 @bench.command("storm")
@@ -627,7 +622,11 @@ def bench_bus(count: int, window: int, as_json: bool) -> None:
         result = asyncio.run(bus_bench.run_bus_bench(count, window=window, progress=not as_json))
     except bus_bench.MosquittoMissing as exc:
         _fail(str(exc), EXIT_UNREACHABLE)
-    out = bus_bench.result_dict(result) | {"machine": machine_description()}
+    _print_figures(bus_bench.result_dict(result) | {"machine": machine_description()}, as_json)
+
+
+def _print_figures(out: dict[str, Any], as_json: bool) -> None:
+    """A benchmark's figures: one JSON object, or one aligned line each."""
     if as_json:
         click.echo(json.dumps(out))
         return

@@ -52,3 +52,21 @@ def test_the_osmo_hlr_bench_runs_every_order_through_the_gateway() -> None:
     (only,) = json.loads(run.stdout)["rounds"]
     assert (only["gateway_completed"], only["direct_errors"]) == (30, 0)
     assert only["gateway_orders_per_s"] > 0
+
+
+def test_the_bus_bench_runs_every_order_over_the_bus_and_directly() -> None:
+    if shutil.which("mosquitto", path="/usr/sbin:/usr/bin") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("mosquitto (Debian package mosquitto) is required under CI")
+        pytest.skip("mosquitto (Debian package mosquitto) not installed")
+    run = subprocess.run(
+        [sys.executable, "-m", "gateway", "bench", "bus", "-n", "50", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr[-2000:]
+    result = json.loads(run.stdout)
+    assert (result["orders"], result["bus_completed"]) == (50, 50)
+    assert result["bus_orders_per_s"] > 0 and result["direct_orders_per_s"] > 0
