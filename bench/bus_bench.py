@@ -154,7 +154,7 @@ async def run_bus_bench(n: int, *, window: int = 256, progress: bool = True) -> 
                 reconnect=RetryPolicy(backoff_initial_s=0.05, backoff_max_s=1.0),
             )
             config = bench_config(Path(tmp), emulator_ne(hlr, sessions=8), window, bus=bus)
-            m = SINGLE
+            m = min(SINGLE, n)
             endpoint = Endpoint("127.0.0.1", broker.port, "bench-warm-up", clean_start=True)
             async with running_gateway(config, create_key=True) as engine:
                 await seed_demo(engine.store)

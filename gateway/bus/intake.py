@@ -12,6 +12,7 @@ order id and body: the order as it stands; another body: refused).
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from gateway.bus.outbox import Outgoing
 from gateway.bus.status import encode
 from gateway.bus.topics import channel_of, dead_letter_topic, status_topic
 from gateway.engine import Engine, IntakeRefused
-from gateway.orders import order_msisdns, parse_order
+from gateway.orders import ORDER_ADAPTER, order_msisdns, parse_order
 from gateway.store import Conflict
 from gateway.validation import clerk_errors, summary
 
@@ -128,9 +129,61 @@ class Intake:
         out.append(
             Outgoing(
                 dead_letter_topic(channel_of(message.topic)),
-                bytes(message.payload),
+                masked(bytes(message.payload)),
                 correlation,
                 {"reason": str(answer.body["reason"])[:1000], "topic": message.topic},
             )
         )
         return out
+
+
+@functools.cache
+def secret_fields() -> frozenset[str]:
+    """The names of the order fields that hold secrets (Ki, OPc, ADM1, service passwords):
+    those the order models' JSON schema marks ``format: password``."""
+    names: set[str] = set()
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            for name, field_schema in (node.get("properties") or {}).items():
+                if _is_secret(field_schema):
+                    names.add(name)
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(ORDER_ADAPTER.json_schema())
+    return frozenset(names)
+
+
+def _is_secret(field_schema: object) -> bool:
+    if not isinstance(field_schema, dict):
+        return False
+    if field_schema.get("format") == "password":
+        return True
+    return any(_is_secret(s) for s in field_schema.get("anyOf", []))
+
+
+_HEX_KEY = re.compile(rb"[0-9A-Fa-f]{32}")
+
+
+def masked(payload: bytes) -> bytes:
+    """A refused message as the dead-letter topic (and the outbox table) may hold it: every
+    secret field ``****``; a body that is not JSON has every 32-hex-digit run (a Ki or OPc)
+    masked instead."""
+    try:
+        data = json.loads(payload)
+    except (UnicodeDecodeError, json.JSONDecodeError):
+        return _HEX_KEY.sub(b"****", payload)
+    secrets = secret_fields()
+
+    def mask(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {k: "****" if k in secrets and v else mask(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [mask(v) for v in node]
+        return node
+
+    return json.dumps(mask(data), ensure_ascii=False).encode()

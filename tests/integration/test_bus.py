@@ -22,6 +22,7 @@ from gateway.bus.topics import DEAD_LETTER_PREFIX, STATUS_ALL
 from gateway.config import GatewayConfig
 from gateway.orders import parse_order
 from tests.fixtures.mosquitto import USERS, mosquitto_broker, tool
+from tests.gateway.orders_factory import KI, OPC
 from tests.integration.bus_parts import endpoint, gateway_on_bus, open_account_body, upstream
 
 TERMINAL = {"completed", "failed", "compensated"}
@@ -90,8 +91,8 @@ async def test_malformed_schema_and_oversize_messages_are_refused_acknowledged_d
     broker: Broker, config: GatewayConfig, tmp_path: Path
 ) -> None:
     """Sent with mosquitto_pub (an independent client): each gets a refusal naming the field,
-    a copy on the dead-letter topic, and is acknowledged — a gateway that reconnects is not
-    handed it again."""
+    a copy on the dead-letter topic (secrets masked), and is acknowledged — a gateway that
+    reconnects is not handed it again."""
     pub = tool("mosquitto_pub", "mosquitto-clients")
     bad_schema = open_account_body("bad-1", 3) | {"imsi": "12"}
     big = open_account_body("big-1", 4) | {"customer": {"name": "x" * 70_000}}
@@ -117,7 +118,12 @@ async def test_malformed_schema_and_oversize_messages_are_refused_acknowledged_d
             if len(crm.dead_letters) >= 3 and statuses:
                 break
             await asyncio.sleep(0.05)
-        assert [payload for payload, _ in crm.dead_letters] == list(messages.values())
+        copies = [payload for payload, _ in crm.dead_letters]
+        assert copies[0] == messages["not JSON"]
+        # The copies keep everything but the secrets (Ki and OPc in the clear, here).
+        for copy, original in zip(copies[1:], (bad_schema, big), strict=True):
+            assert json.loads(copy) == original | {"ki": "****", "opc": "****"}
+            assert KI.encode() not in copy and OPC.encode() not in copy
         reasons = [props["reason"] for _, props in crm.dead_letters]
         assert reasons[0].startswith("body: not JSON")
         assert reasons[1].startswith("imsi:")
