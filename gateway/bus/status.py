@@ -91,9 +91,6 @@ class StatusOutbox:
         while self._writing:
             await asyncio.gather(*self._writing, return_exceptions=True)
 
-    async def pending(self) -> int:
-        return await self.store.run(outbox.pending)
-
     async def drain(self, conn: Connection) -> None:
         """Publish outbox rows over ``conn`` until it is lost (raises `ConnectionLost`)."""
         while True:

@@ -68,7 +68,6 @@ class BusWorker:
         self.outbox = outbox
         self.intake = Intake(engine, config.max_order_bytes)
         self.endpoint = gateway_endpoint(config)
-        self.connected = asyncio.Event()
         self._conn: Connection | None = None
         self._received: deque[_Received] = deque()
         self._deciding: set[asyncio.Task[None]] = set()
@@ -81,7 +80,8 @@ class BusWorker:
                 await self._connected_once(backoff)
             except (ConnectionLost, PublishRefused) as exc:
                 log.warning("order bus: %s", exc)
-            self.connected.clear()
+            except Exception:
+                log.exception("order bus: failed; connecting again")
             await asyncio.sleep(backoff.next())
 
     async def _connected_once(self, backoff: Backoff) -> None:
@@ -92,7 +92,6 @@ class BusWorker:
             await conn.open()
             await conn.subscribe(ORDERS_SHARED, qos=1)
             backoff.reset()
-            self.connected.set()
             log.info("order bus: connected to %s as %s", conn.where, self.endpoint.client_id)
             drain = asyncio.create_task(self.outbox.drain(conn), name="bus-outbox")
             try:
