@@ -15,7 +15,7 @@ import asyncio
 import functools
 import json
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 import paho.mqtt.client as mqtt
@@ -41,7 +41,6 @@ class Answer:
 
     body: dict[str, Any]
     refused: bool
-    errors: list[dict[str, str]] = field(default_factory=list)
 
 
 Why = Literal["invalid", "not_allowed", "conflict"]
@@ -56,7 +55,7 @@ def refusal(
     body["reason"] = reason
     if errors:
         body["errors"] = errors
-    return Answer(body, refused=True, errors=errors or [])
+    return Answer(body, refused=True)
 
 
 class Intake:
