@@ -50,10 +50,12 @@ class Followed:
 
     @property
     def final(self) -> dict[str, Any] | None:
-        """The terminal status (or the refusal), once there is one."""
-        if self.answer is not None and self.answer.get("state") == "refused":
+        """The terminal status, once there is one: the refusal, a terminal status heard, or an
+        answer that says the order had ended already (sent again after its statuses went by)."""
+        heard = next((s for s in reversed(self.statuses) if s.get("state") in TERMINAL), None)
+        if heard is None and self.answer is not None and self.answer.get("state") in TERMINAL:
             return self.answer
-        return next((s for s in reversed(self.statuses) if s.get("state") in TERMINAL), None)
+        return heard
 
 
 class BusClient:
