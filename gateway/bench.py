@@ -26,7 +26,7 @@ from typing import Any
 
 from rich.progress import Progress
 
-from gateway.config import RetryPolicy, load_config
+from gateway.config import GatewayConfig, HuaweiMmlConfig, RetryPolicy, load_config
 from gateway.engine import Engine
 from gateway.identifiers import luhn_check_digit
 from gateway.orders import Order, parse_order
@@ -169,6 +169,23 @@ async def measure_orders(
     return Measured(time.perf_counter() - t0, time.process_time() - cpu0, latencies, completed)
 
 
+def bench_config(
+    directory: Path, ne: HuaweiMmlConfig, window: int, **update: object
+) -> GatewayConfig:
+    """The benchmarks' gateway: its database and key in ``directory``, one NE, ``window``
+    orders at once, quick retries; ``update`` sets the rest."""
+    return load_config(None).model_copy(
+        update={
+            "database": directory / "bench.db",
+            "secret_key_file": directory / "secret.key",
+            "max_concurrent_orders": window,
+            "retry": RetryPolicy(attempts=5, backoff_initial_s=0.01),
+            "network_elements": [ne],
+        }
+        | update
+    )
+
+
 async def run_bench(
     n: int,
     *,
@@ -186,17 +203,10 @@ async def run_bench(
     with tempfile.TemporaryDirectory(prefix="provgw-bench-") as tmp:
         latency_args = ("--latency-ms", str(ne_latency_ms)) if ne_latency_ms else ()
         async with hlr_emulator_process(*latency_args) as hlr:
-            config = load_config(None).model_copy(
-                update={
-                    "database": Path(tmp) / "bench.db",
-                    "secret_key_file": Path(tmp) / "secret.key",
-                    "max_concurrent_orders": window,
-                    "retry": RetryPolicy(attempts=5, backoff_initial_s=0.01),
-                    "network_elements": [emulator_ne(hlr, sessions=sessions)],
-                    "access_control": access_control,
-                    "database_url": database,
-                }
-            )
+            config = bench_config(
+                Path(tmp), emulator_ne(hlr, sessions=sessions), window,
+                access_control=access_control, database_url=database,
+            )  # fmt: skip
             orders = [bench_order(i + 1, product) for i in range(n)]
             async with running_gateway(config, create_key=True) as engine:
                 # Intake as in production: channel, operator and opening hours are checked.

@@ -30,6 +30,7 @@ from rich.console import Console
 from rich.progress import Progress
 from rich.table import Table
 
+from gateway.bus.cli import bus
 from gateway.config import load_config
 from gateway.db_cli import database_errors, database_option, db, with_database
 from gateway.orders import roaming_list
@@ -474,6 +475,7 @@ def _load_plugins() -> None:
     main.add_command(db)
     for command in RESOURCE_COMMANDS:
         main.add_command(command)
+    main.add_command(bus)
     for ep in entry_points(group="provgw.commands"):
         main.add_command(ep.load(), ep.name)
 
@@ -707,6 +709,33 @@ def bench_storm(
     unfinished = any(set(p.states) - {"completed"} for p in result.phases)
     if unfinished or not result.hlr_agrees:
         raise SystemExit(1)
+
+
+@bench.command("bus")
+@click.option("-n", "count", default=5000, show_default=True, help="Orders each way.")
+@click.option("--window", default=256, show_default=True, help="Orders in flight at most.")
+@_json
+def bench_bus(count: int, window: int, as_json: bool) -> None:
+    """Orders over the MQTT bus (publish → terminal status received) beside the same run's
+    direct intake, through a private Mosquitto. Needs a source checkout (bench/bus_bench.py)
+    and the Debian package mosquitto."""
+    from gateway.bench import machine_description
+
+    bus_bench = _bench_module("bus_bench")
+    try:
+        result = asyncio.run(bus_bench.run_bus_bench(count, window=window, progress=not as_json))
+    except bus_bench.MosquittoMissing as exc:
+        _fail(str(exc), EXIT_UNREACHABLE)
+    _print_figures(bus_bench.result_dict(result) | {"machine": machine_description()}, as_json)
+
+
+def _print_figures(out: dict[str, Any], as_json: bool) -> None:
+    """A benchmark's figures: one JSON object, or one aligned line each."""
+    if as_json:
+        click.echo(json.dumps(out))
+        return
+    for key, value in out.items():
+        console.print(f"{key:28} {value}", highlight=False)
 
 
 @bench.command("osmo")

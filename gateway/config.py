@@ -8,6 +8,7 @@ variable, or ``password`` may be given for emulators and tests.
 from __future__ import annotations
 
 import os
+import socket
 import tomllib
 from pathlib import Path
 from typing import Annotated, Any, Literal, get_args
@@ -364,6 +365,50 @@ class Deadlines(_Config):
         return self.counter_s if at_counter else self.default_s
 
 
+class BusConfig(_Config):
+    """The MQTT order bus (`gateway.bus`, docs/bus.md): where the broker is and who the gateway
+    is to it. Absent from the file, the gateway runs without a bus (REST only)."""
+
+    url: str = Field(
+        "mqtt://127.0.0.1:1883", pattern=r"^mqtt://[^:/]+(:[0-9]+)?/?$", description="the broker"
+    )
+    username: str | None = None
+    password: SecretStr | None = None  # tests and labs; otherwise password_env or password_file
+    password_env: str | None = None
+    password_file: Path | None = None
+    client_id: str | None = Field(
+        None,
+        description="stable per gateway process (its broker session); default provgw-<host>, "
+        "or $PROVGW_BUS_CLIENT_ID",
+    )
+    session_expiry_s: int = Field(3600, ge=0, description="how long the broker keeps the session")
+    keepalive_s: int = Field(30, ge=5)
+    max_order_bytes: int = Field(65536, ge=1024, description="larger order messages are refused")
+    receive_maximum: int = Field(256, ge=1, le=65535, description="orders in flight at once")
+    reconnect: RetryPolicy = RetryPolicy(backoff_initial_s=0.2, backoff_max_s=10.0)
+
+    @property
+    def host(self) -> str:
+        return self.url.removeprefix("mqtt://").rstrip("/").partition(":")[0]
+
+    @property
+    def port(self) -> int:
+        return int(self.url.removeprefix("mqtt://").rstrip("/").partition(":")[2] or 1883)
+
+    def secret(self) -> str | None:
+        """The broker password: from the file, the environment variable, or given."""
+        if self.password_file is not None:
+            return self.password_file.read_text().strip()
+        if self.password_env is None and self.password is None:
+            return None
+        return _secret("bus", self.password, self.password_env)
+
+    def identifier(self) -> str:
+        return self.client_id or os.environ.get(
+            "PROVGW_BUS_CLIENT_ID", f"provgw-{socket.gethostname()}"
+        )
+
+
 class GatewayConfig(_Config):
     database: Path = Path("var/provgw.db")
     database_url: str | None = Field(
@@ -398,6 +443,7 @@ class GatewayConfig(_Config):
     ota: OtaConfig | None = None
     card_spn: str = Field("provgw", max_length=16, description="service provider name on cards")
     products: list[Product] = Field(default_factory=list)
+    bus: BusConfig | None = None  # the MQTT order bus; off unless configured
 
     @model_validator(mode="after")
     def _unique_names(self) -> GatewayConfig:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pydantic import SecretStr
 
+from gateway.bus.worker import bus_if_configured
 from gateway.config import GatewayConfig, HuaweiMmlConfig, NeSnmpConfig, SmscConfig
 from gateway.counter import Counter
 from gateway.engine import Engine
@@ -73,7 +74,7 @@ async def running_gateway(
             )
             await engine.start()
             try:
-                async with ne_health(config, engine):
+                async with ne_health(config, engine), bus_if_configured(config, engine):
                     yield engine
             finally:
                 await engine.stop()

@@ -11,12 +11,12 @@ import sys
 import pytest
 
 
-def _bench(*args: str) -> dict[str, object]:
+def _bench(*args: str, which: str = "orders", n: int = 40) -> dict[str, object]:
     run = subprocess.run(
-        [sys.executable, "-m", "gateway", "bench", "orders", "-n", "40", "--json", *args],
+        [sys.executable, "-m", "gateway", "bench", which, "-n", str(n), "--json", *args],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=180,
         check=False,
     )
     assert run.returncode == 0, run.stderr[-2000:]
@@ -52,3 +52,13 @@ def test_the_osmo_hlr_bench_runs_every_order_through_the_gateway() -> None:
     (only,) = json.loads(run.stdout)["rounds"]
     assert (only["gateway_completed"], only["direct_errors"]) == (30, 0)
     assert only["gateway_orders_per_s"] > 0
+
+
+def test_the_bus_bench_runs_every_order_over_the_bus_and_directly() -> None:
+    if shutil.which("mosquitto", path="/usr/sbin:/usr/bin") is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("mosquitto (Debian package mosquitto) is required under CI")
+        pytest.skip("mosquitto (Debian package mosquitto) not installed")
+    result = _bench(which="bus", n=50)
+    assert (result["orders"], result["bus_completed"]) == (50, 50)
+    assert result["bus_orders_per_s"] > 0 and result["direct_orders_per_s"] > 0
