@@ -1,9 +1,7 @@
-"""Who may do what, where and when: roles, permissions, and the channel/operator/hours check.
+"""Who may do what: roles and the permissions each role is granted (M7).
 
-The same check guards order intake (`gateway.resources.guard`) and the counter actions of the
-resource API (holding a number on behalf of a channel), so a clerk meets one rule everywhere:
-a known, active operator, on a known, active channel they are assigned to, and — for clerks —
-only while that channel is open.
+The grants are the first thing the one access policy (`gateway.resources.policy`) checks;
+the channel, the hour and the scope of what may be read follow there.
 """
 
 from __future__ import annotations
@@ -11,9 +9,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from gateway.resources.channels import load_channel
 from gateway.resources.refusals import NotAllowed
-from gateway.store import Tx
 
 if TYPE_CHECKING:
     from gateway.resources.operators import Operator
@@ -21,20 +17,23 @@ if TYPE_CHECKING:
 
 class Role(StrEnum):
     CLERK = "clerk"  # 营业员: counter work
+    SUPERVISOR = "supervisor"  # 值班经理: counter work, and reads every channel of their area
     ENGINEER = "engineer"  # 工程师: stock, numbers, network
     ADMIN = "admin"  # 管理员: everything, including operators and channels
 
 
 class Permission(StrEnum):
     READ = "read"
+    ORDER = "order"  # place service orders
     COUNTER = "counter"  # hold numbers, reserve cards, register customers
     STOCK = "stock"  # import, distribute and return stock; disable and recycle numbers
     ADMIN = "admin"  # operators, channels, fee rules, categories, settings, audit trail
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.CLERK: frozenset({Permission.READ, Permission.COUNTER}),
-    Role.ENGINEER: frozenset({Permission.READ, Permission.STOCK}),
+    Role.CLERK: frozenset({Permission.READ, Permission.ORDER, Permission.COUNTER}),
+    Role.SUPERVISOR: frozenset({Permission.READ, Permission.ORDER, Permission.COUNTER}),
+    Role.ENGINEER: frozenset({Permission.READ, Permission.ORDER, Permission.STOCK}),
     Role.ADMIN: frozenset(Permission),
 }
 
@@ -45,28 +44,3 @@ def require(operator: Operator, permission: Permission) -> None:
             f"operator {operator.id} ({operator.role.value}) may not do this: it needs the"
             f" {permission.value} permission"
         )
-
-
-def refusal(conn: Tx, operator_id: str, channel_id: str, now: float) -> str | None:
-    """Why ``operator_id`` may not act on ``channel_id`` at ``now``, or None if they may."""
-    from gateway.resources.operators import load_operator
-
-    channel = load_channel(conn, channel_id)
-    if channel is None:
-        return f"channel {channel_id} is not registered: every request must name a known channel"
-    if not channel.active:
-        return f"channel {channel_id} ({channel.name}) is closed"
-    operator = load_operator(conn, operator_id)
-    if operator is None:
-        return f"operator {operator_id} is not known"
-    if not operator.active:
-        return f"operator {operator_id} is disabled"
-    if operator.role is not Role.ADMIN and channel_id not in operator.channels:
-        return f"operator {operator_id} is not assigned to channel {channel_id}"
-    if operator.role is Role.CLERK and not channel.hours.is_open(now):
-        local = channel.hours.local(now)
-        return (
-            f"channel {channel_id} is outside its opening hours: it is {local:%a %H:%M} there,"
-            f" open {channel.hours.describe()}"
-        )
-    return None

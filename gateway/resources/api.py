@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable, Callable, Coroutine
-from dataclasses import asdict
+from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
@@ -39,7 +39,15 @@ from gateway.resources.fees import FeeRule, RuleKind
 from gateway.resources.guard import admit
 from gateway.resources.numbers import BlockIn, NumberKind, NumberState, price
 from gateway.resources.operators import Operator, OperatorChange, OperatorIn, PasswordChange
-from gateway.resources.refusals import Invalid, NotAllowed, NotFound, ResourceError, Unavailable
+from gateway.resources.policy import ADMIN, COUNTER, READ, STOCK, Action, Decision, decide
+from gateway.resources.refusals import (
+    Invalid,
+    NotAllowed,
+    NotFound,
+    ResourceError,
+    Throttled,
+    Unavailable,
+)
 from gateway.resources.service import Resources
 from gateway.resources.stock import CardIn, CardState, Condition, ConditionChange
 
@@ -49,6 +57,7 @@ _STATUS: dict[type[ResourceError], int] = {
     Unavailable: 409,
     NotAllowed: 403,
     Invalid: 422,
+    Throttled: 429,
 }
 _CHANNEL = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,31}")
 
@@ -63,9 +72,11 @@ class _ResourceRoute(APIRoute):
             try:
                 return await handler(request)
             except ResourceError as exc:
+                retry = getattr(exc, "retry_after", None)
                 return JSONResponse(
                     status_code=_STATUS.get(type(exc), 422),
                     content={"detail": exc.message, "errors": exc.errors},
+                    headers={"Retry-After": str(retry)} if retry is not None else None,
                 )
 
         return route
@@ -84,6 +95,7 @@ def resources(request: Request) -> Resources:
         found = Resources.open(
             engine.store,
             transport_key_file=engine.config.secret_key_file.parent / "transport-keys",
+            login=engine.config.login,
         )
         state.resources = found
     return found
@@ -92,39 +104,100 @@ def resources(request: Request) -> Resources:
 Res = Annotated[Resources, Depends(resources)]
 
 
+ChannelHeader = Annotated[
+    str | None,
+    Header(
+        alias="X-Provgw-Channel",
+        pattern=_CHANNEL.pattern,
+        max_length=32,
+        description="The channel the request comes from (M2): required for counter roles",
+    ),
+]
+
+
 async def current_operator(
+    request: Request,
     res: Res,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
-    channel: Annotated[str | None, Header(alias="X-Provgw-Channel")] = None,
+    channel: ChannelHeader = None,
 ) -> Operator:
+    """The operator of the HTTP Basic credentials: 401 without them or when they are wrong,
+    429 while sign-in is locked after too many wrong passwords."""
     challenge = {"WWW-Authenticate": 'Basic realm="provgw"'}
     if credentials is None:
         raise HTTPException(
             401, "log in with your operator id and password (HTTP Basic)", headers=challenge
         )
-    shown = channel if channel is not None and _CHANNEL.fullmatch(channel) else "-"
     try:
         return await res.operators.authenticate(
-            credentials.username, credentials.password, channel=shown
+            credentials.username[:64],
+            credentials.password,
+            channel=channel or "-",
+            address=request.client.host if request.client else None,
         )
+    except Throttled as exc:
+        raise HTTPException(
+            429, exc.message, headers={"Retry-After": str(exc.retry_after)}
+        ) from None
     except NotAllowed as exc:
         raise HTTPException(401, exc.message, headers=challenge) from None
 
 
-def _needs(permission: Permission) -> Callable[..., Awaitable[Operator]]:
+@dataclass(frozen=True)
+class Access:
+    """Who asks, from which channel, and what the access policy decided for them."""
+
+    operator: Operator
+    channel: str | None
+    decision: Decision
+
+
+async def permit(
+    request: Request, res: Resources, operator: Operator, channel: str | None, action: Action
+) -> Access:
+    """The access policy for this request (audited refusal: `NotAllowed`, HTTP 403)."""
+    decision = await decide(
+        res.store,
+        operator,
+        channel,
+        action,
+        res.clock(),
+        what=f"{request.method} {request.url.path}"[:200],
+    )
+    if not decision.allowed:
+        raise NotAllowed(decision.reason or "not allowed", field="channel")
+    return Access(operator, channel, decision)
+
+
+def allowed(action: Action) -> Callable[..., Awaitable[Access]]:
+    """A dependency: the logged-in operator, if the access policy lets them do ``action`` from
+    the channel the request names, now."""
+
     async def dependency(
+        request: Request,
+        res: Res,
         operator: Annotated[Operator, Depends(current_operator)],
-    ) -> Operator:
-        require(operator, permission)
-        return operator
+        channel: ChannelHeader = None,
+    ) -> Access:
+        return await permit(request, res, operator, channel, action)
 
     return dependency
 
 
-Reader = Annotated[Operator, Depends(_needs(Permission.READ))]
-Clerk = Annotated[Operator, Depends(_needs(Permission.COUNTER))]
-Keeper = Annotated[Operator, Depends(_needs(Permission.STOCK))]
-Admin = Annotated[Operator, Depends(_needs(Permission.ADMIN))]
+def _needs(action: Action) -> Callable[..., Awaitable[Operator]]:
+    checked = Depends(allowed(action))  # a default, not an annotation: it names a local
+
+    async def dependency(access: Access = checked) -> Operator:
+        return access.operator
+
+    return dependency
+
+
+Reader = Annotated[Operator, Depends(_needs(READ))]
+Clerk = Annotated[Operator, Depends(_needs(COUNTER))]
+Keeper = Annotated[Operator, Depends(_needs(STOCK))]
+Admin = Annotated[Operator, Depends(_needs(ADMIN))]
+Reading = Annotated[Access, Depends(allowed(READ))]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 
 

@@ -1,5 +1,6 @@
-"""The intake guard: an order is refused before it is stored unless its channel, its operator,
-the hour and its customer allow it (M2, M7, M3). Every refusal is audited.
+"""The intake guard: an order is refused before it is stored unless the access policy
+(`gateway.resources.policy`: channel, operator, hour) and its customer allow it (M2, M7, M3).
+Every refusal is audited.
 
 One store job per check does the lookups and, on refusal, writes the audit row — so a refusal
 is on record before the clerk sees it, and intake costs no extra commit. The counter actions
@@ -15,8 +16,8 @@ from typing import Any
 from gateway.engine import IntakeGuard, IntakeRefused
 from gateway.orders import Customer, OpenAccount, Order, TransferOwnership
 from gateway.resources import audit
-from gateway.resources.access import refusal
 from gateway.resources.customers import customer_refusal
+from gateway.resources.policy import COUNTER, INTAKE, Action, judge
 from gateway.resources.refusals import NotAllowed
 from gateway.store import SqliteStore, Tx
 
@@ -36,13 +37,14 @@ async def _check(
     channel: str,
     action: str,
     now: float,
+    needs: Action,
     customer: Customer | None = None,
     detail: dict[str, Any] | None = None,
 ) -> str | None:
     """The reason for refusing, audited; None if allowed."""
 
     def job(conn: Tx) -> str | None:
-        reason = refusal(conn, operator, channel, now)
+        reason = judge(conn, operator, channel, needs, now).reason
         if reason is None and customer is not None:
             reason = customer_refusal(conn, customer.id_type.value, customer.id_number)
         if reason is not None:
@@ -74,6 +76,7 @@ def make_guard(store: SqliteStore, *, clock: Callable[[], float] = time.time) ->
             channel=order.channel,
             action=f"order {order.kind} {order.order_id}",
             now=clock(),
+            needs=INTAKE,
             customer=_customer_of(order),
             detail={"order_id": order.order_id, "kind": order.kind},
         )
@@ -87,6 +90,8 @@ async def admit(
     store: SqliteStore, operator: str, channel: str, action: str, *, now: float
 ) -> None:
     """Raise `NotAllowed` (audited) unless ``operator`` may act on ``channel`` at ``now``."""
-    reason = await _check(store, operator=operator, channel=channel, action=action, now=now)
+    reason = await _check(
+        store, operator=operator, channel=channel, action=action, now=now, needs=COUNTER
+    )
     if reason is not None:
         raise NotAllowed(reason, field="channel")

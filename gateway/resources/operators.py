@@ -22,14 +22,15 @@ from gateway.identifiers import SafeText
 from gateway.orders import ChannelId, OperatorId
 from gateway.resources import audit
 from gateway.resources.access import Role
-from gateway.resources.channels import load_channel
+from gateway.resources.channels import load_channel, local_time
+from gateway.resources.lockout import LoginPolicy, Lockout
 from gateway.resources.passwords import (
     OWASP_COST,
     ScryptCost,
     hash_password_async,
     verify_password_async,
 )
-from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
+from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Throttled, Unavailable
 from gateway.store import SqliteStore, Tx
 
 JobNumber = Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,16}$")]
@@ -128,10 +129,12 @@ class Operators:
         *,
         clock: Callable[[], float] = time.time,
         cost: ScryptCost = OWASP_COST,
+        login: LoginPolicy | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.cost = cost
+        self.lockout = Lockout(login or LoginPolicy(), clock)
         self._memory_key = secrets.token_bytes(32)
         self._remembered: dict[str, float] = {}
         self._decoy: str | None = None
@@ -240,6 +243,7 @@ class Operators:
 
         await self.store.run(job)
         self._remembered.clear()
+        self.lockout.clear(operator_id)
 
     def _memory(self, operator_id: str, password: str) -> str:
         return hmac.new(
@@ -247,14 +251,24 @@ class Operators:
         ).hexdigest()
 
     async def authenticate(
-        self, operator_id: str, password: str, *, channel: str = "-"
+        self, operator_id: str, password: str, *, channel: str = "-", address: str | None = None
     ) -> Operator:
         """The operator, if the password is right and they are active; else `NotAllowed`,
         audited. An unknown id and a wrong password get the same answer after the same time.
+        After too many wrong passwords for the operator id or from the client ``address``,
+        `Throttled` without checking the password (`gateway.resources.lockout`).
 
         The audit names an unknown id only as ``(unknown)``: people type passwords into the
         wrong field, and the trail must never hold one."""
         now = self.clock()
+        locked = self.lockout.locked(operator_id, address)
+        if locked is not None:
+            known = await self.store.run(lambda conn: load_operator(conn, operator_id) is not None)
+            shown = locked if known else locked.anonymous()
+            await self._audit_login(
+                operator_id if known else None, channel, now, "refused", shown.message(now)
+            )
+            raise Throttled(locked.message(now), retry_after=locked.seconds_left(now))
         memory = self._memory(operator_id, password)
 
         def load(conn: Tx) -> tuple[Operator | None, str | None]:
@@ -275,20 +289,36 @@ class Operators:
             reason = f"operator {operator_id} is disabled"
         else:
             self._remember(memory, now)
+            self.lockout.clear(operator_id)
             return operator
-        shown = operator.id if operator is not None else "(unknown)"
+        known = operator is not None
+        await self._audit_login(operator_id if known else None, channel, now, "refused", reason)
+        for lock in self.lockout.failed(operator_id, address):
+            shown = lock if known else lock.anonymous()
+            await self._audit_login(
+                operator_id if known else None,
+                channel,
+                now,
+                "locked",
+                f"{shown.key} locked until {local_time(lock.until)} after too many wrong"
+                " passwords",
+            )
+        raise NotAllowed(reason)
+
+    async def _audit_login(
+        self, operator_id: str | None, channel: str, now: float, outcome: str, reason: str
+    ) -> None:
         await self.store.run(
             lambda conn: audit.record(
                 conn,
                 at=now,
-                operator=shown,
+                operator=operator_id or "(unknown)",
                 channel=channel,
                 action="login",
-                outcome="refused",
+                outcome=outcome,
                 reason=reason,
             )
         )
-        raise NotAllowed(reason)
 
     def _remember(self, memory: str, now: float) -> None:
         if len(self._remembered) > 10_000:

@@ -11,6 +11,7 @@ from gateway.resources.channels import Channels
 from gateway.resources.customers import Customers
 from gateway.resources.distribution import Distribution
 from gateway.resources.fees import FeeRules
+from gateway.resources.lockout import LoginPolicy
 from gateway.resources.numbers import NumberPool
 from gateway.resources.operators import Operators
 from gateway.resources.passwords import OWASP_COST, ScryptCost
@@ -40,6 +41,7 @@ class Resources:
         clock: Callable[[], float] = time.time,
         cost: ScryptCost = OWASP_COST,
         transport_key_file: Path | None = None,
+        login: LoginPolicy | None = None,
     ) -> Resources:
         return cls(
             store=store,
@@ -49,7 +51,7 @@ class Resources:
             stock=SimStock(store, clock=clock),
             distribution=Distribution(store, clock=clock),
             customers=Customers(store, clock=clock),
-            operators=Operators(store, clock=clock, cost=cost),
+            operators=Operators(store, clock=clock, cost=cost, login=login),
             channels=Channels(store, clock=clock),
             transport_key_file=transport_key_file,
         )
