@@ -39,13 +39,17 @@ async def url(demo: Resources, store: SqliteStore) -> AsyncIterator[str]:
 
 
 async def provgw(
-    url: str, *args: str, operator: str = "clerk1", password: str | None = None
+    url: str,
+    *args: str,
+    operator: str = "clerk1",
+    password: str | None = None,
+    channel: str = "OUT001",
 ) -> Result:
     env = {
         "PROVGW_URL": url,
         "PROVGW_OPERATOR": operator,
         "PROVGW_PASSWORD": password or DEMO_PASSWORDS[operator],
-        "PROVGW_CHANNEL": "",
+        "PROVGW_CHANNEL": channel,
         "COLUMNS": "200",
     }
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
@@ -57,7 +61,7 @@ async def test_search_hold_and_conflict(url: str) -> None:
     )
     assert found.exit_code == 0, found.output
     assert [n["msisdn"] for n in json.loads(found.output)][:2] == ["13800000888", "13800001888"]
-    no_channel = await provgw(url, "numbers", "hold", "13800008888")
+    no_channel = await provgw(url, "numbers", "hold", "13800008888", channel="")
     assert no_channel.exit_code == 2 and "--channel" in no_channel.output
     held = await provgw(url, "numbers", "hold", "13800008888", "--channel", "OUT001", "--json")
     assert held.exit_code == 0, held.output
