@@ -125,7 +125,9 @@ def order() -> None:
 
 
 def _client(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=30)
+    channel = os.environ.get("PROVGW_CHANNEL")  # a counter role names its channel (M2)
+    headers = {"X-Provgw-Channel": channel} if channel else {}
+    return httpx.Client(base_url=url, timeout=30, headers=headers)
 
 
 def _request(url: str, method: str, path: str, **kwargs: Any) -> httpx.Response:

@@ -1,6 +1,6 @@
 """REST routes for card stations: their state for front ends, and the desk card agents work at.
 
-For front ends (no token; what the card step of a counter screen shows):
+For front ends (an operator's login, as every read; what the card step of a counter shows):
   ``GET /stations``, ``GET /stations/{name}`` — each station's `StationState`;
   ``GET /stations/events`` — server-sent ``station`` events, one per change of a state.
 
@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.engine import Engine
+from gateway.resources.api import read_access
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["card stations"])
@@ -128,13 +129,13 @@ def _states(engine: Engine) -> list[StationState]:
     return states
 
 
-@router.get("/stations")
+@router.get("/stations", dependencies=[Depends(read_access)])
 async def list_stations(engine: EngineDep) -> list[StationState]:
     """Every card station: which reader, whether its agent is online, whether a card is in."""
     return _states(engine)
 
 
-@router.get("/stations/events")
+@router.get("/stations/events", dependencies=[Depends(read_access)])
 async def station_events(request: Request, engine: EngineDep) -> StreamingResponse:
     """Server-sent events: every station's state at once, then one ``station`` event (a
     `StationState`) each time one changes."""
@@ -164,7 +165,7 @@ async def station_events(request: Request, engine: EngineDep) -> StreamingRespon
     return StreamingResponse(stream(), media_type="text/event-stream")
 
 
-@router.get("/stations/{name}")
+@router.get("/stations/{name}", dependencies=[Depends(read_access)])
 async def get_station(name: str, engine: EngineDep) -> StationState:
     state = next((s for s in _states(engine) if s.name == name), None)
     if state is None:

@@ -193,6 +193,24 @@ def _needs(action: Action) -> Callable[..., Awaitable[Operator]]:
     return dependency
 
 
+async def read_access(
+    request: Request,
+    credentials: Annotated[HTTPBasicCredentials | None, Depends(_basic)],
+    channel: ChannelHeader = None,
+) -> Access | None:
+    """The access policy for reading orders, lines and the network's state (which show
+    customers' details and the network's inside): the operator must log in and may read from
+    here, now. With access control off (a lab), nobody is asked: None."""
+    if not request.app.state.engine.config.access_control:
+        return None
+    res = resources(request)
+    operator = await current_operator(request, res, credentials, channel)
+    try:
+        return await permit(request, res, operator, channel, READ)
+    except NotAllowed as exc:
+        raise HTTPException(403, exc.message) from None
+
+
 Reader = Annotated[Operator, Depends(_needs(READ))]
 Clerk = Annotated[Operator, Depends(_needs(COUNTER))]
 Keeper = Annotated[Operator, Depends(_needs(STOCK))]

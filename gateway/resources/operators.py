@@ -300,8 +300,7 @@ class Operators:
                 channel,
                 now,
                 "locked",
-                f"{shown.key} locked until {local_time(lock.until)} after too many wrong"
-                " passwords",
+                f"{shown.key} locked until {local_time(lock.until)} after too many wrong passwords",
             )
         raise NotAllowed(reason)
 

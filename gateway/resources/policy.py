@@ -31,7 +31,7 @@ from gateway.resources import audit
 from gateway.resources.access import GRANTS, Permission, Role
 from gateway.resources.channels import Channel, load_channel
 from gateway.resources.operators import Operator, load_operator
-from gateway.store import SqliteStore, Tx
+from gateway.store import OrderRecord, SqliteStore, Tx
 
 COUNTER_ROLES = frozenset({Role.CLERK, Role.SUPERVISOR})
 """Roles that work at a counter: they always name their channel and keep its hours."""
@@ -185,25 +185,50 @@ async def decide(
     return await store.run(job)
 
 
-MASK = "•"
+async def visible_orders(
+    store: SqliteStore,
+    channels: frozenset[str] | None,
+    *,
+    limit: int,
+    before_seq: int | None = None,
+    **filters: Any,
+) -> list[OrderRecord]:
+    """Newest first, at most ``limit``, only orders of ``channels`` (None: every channel's):
+    a clerk's list holds their channels' orders, however many others there are between."""
+    if channels is None:
+        return await store.list_orders(limit=limit, before_seq=before_seq, **filters)
+    found: list[OrderRecord] = []
+    page_size = max(limit, 200)
+    while len(found) < limit:
+        page = await store.list_orders(limit=page_size, before_seq=before_seq, **filters)
+        found += [r for r in page if r.channel in channels]
+        if len(page) < page_size:
+            break
+        before_seq = page[-1].seq
+    return found[:limit]
 
 
-def mask(value: str, *, keep: int = 4) -> str:
-    """An ID number or address as a list shows it: the last ``keep`` characters only
-    (``••••••••••••••1234``), enough to match a document in hand, not enough to copy."""
-    if len(value) <= keep:
-        return MASK * len(value)
-    return MASK * (len(value) - keep) + value[-keep:]
+def mask_id(number: str) -> str:
+    """An ID number where others may see it: ``110105********002X`` — the region and the
+    tail, enough to match the document in hand, not enough to copy it."""
+    if len(number) <= 8:
+        return "*" * len(number)
+    return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
-PERSONAL = ("id_number", "address")
+def mask_address(address: str) -> str:
+    """An address where others may see it: the first six characters (the district) only."""
+    return address[:6] + "****" if len(address) > 6 else "****"
+
+
+_MASKS = {"id_number": mask_id, "address": mask_address}
 
 
 def masked(data: Any) -> Any:
     """``data`` (JSON-like) with every ID number and address in it masked."""
     if isinstance(data, dict):
         return {
-            k: mask(v) if k in PERSONAL and isinstance(v, str) else masked(v)
+            k: _MASKS[k](v) if k in _MASKS and isinstance(v, str) else masked(v)
             for k, v in data.items()
         }
     if isinstance(data, list):

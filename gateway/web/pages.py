@@ -17,6 +17,7 @@ from gateway.orders import ORDER_KINDS, OpenAccount, SimSwap
 from gateway.resources import audit
 from gateway.resources.guard import admit
 from gateway.resources.numbers import price
+from gateway.resources.policy import visible_orders
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound
 from gateway.store import OrderRecord, OrderState
 from gateway.web.failures import WebRoute
@@ -197,12 +198,12 @@ async def language(request: Request) -> Response:
 @router.get("/ui")
 async def home(request: Request, clerk: ClerkDep) -> Response:
     engine = outlet(request).engine
-    recent = await engine.store.list_orders(limit=8)
+    recent = await visible_orders(engine.store, clerk.access.channels, limit=8)
     return view(
         request,
         clerk,
         "home.html",
-        attention=await _attention(request),
+        attention=await _attention(request, clerk),
         orders=_summaries(recent),
         compact=True,
         stations=await station_views(engine, clerk.t),
@@ -327,14 +328,18 @@ def _summaries(recs: list[OrderRecord]) -> list[dict[str, Any]]:
     return [order_summary(r) for r in recs]
 
 
-async def _orders(request: Request, filters: dict[str, str], error: str | None) -> list[Any]:
+async def _orders(
+    request: Request, clerk: Clerk, filters: dict[str, str], error: str | None
+) -> list[Any]:
     if error:
         return []
     try:
         limit = max(1, min(200, int(request.query_params.get("limit", "50"))))
     except ValueError:
         limit = 50
-    recs = await outlet(request).engine.store.list_orders(
+    recs = await visible_orders(
+        outlet(request).engine.store,
+        clerk.access.channels,
         state=filters["state"] or None,
         kind=filters["kind"] or None,
         msisdn=filters["msisdn"] or None,
@@ -344,9 +349,10 @@ async def _orders(request: Request, filters: dict[str, str], error: str | None) 
     return _summaries(recs)
 
 
-async def _attention(request: Request) -> int:
+async def _attention(request: Request, clerk: Clerk) -> int:
     """How many orders wait for an engineer (shown as a banner on the home and orders pages)."""
-    return len(await outlet(request).engine.store.list_orders(attention=True, limit=1000))
+    store = outlet(request).engine.store
+    return len(await visible_orders(store, clerk.access.channels, attention=True, limit=1000))
 
 
 @router.get("/ui/orders")
@@ -357,8 +363,8 @@ async def orders_page(request: Request, clerk: ClerkDep) -> Response:
         clerk,
         "orders.html",
         active="orders",
-        attention=await _attention(request),
-        orders=await _orders(request, filters, error),
+        attention=await _attention(request, clerk),
+        orders=await _orders(request, clerk, filters, error),
         compact=False,
         filters=filters,
         filter_error=error,
@@ -374,16 +380,17 @@ async def orders_table(request: Request, clerk: ClerkDep) -> Response:
     return page(
         "_orders_table.html",
         clerk.t,
-        orders=await _orders(request, filters, error),
+        orders=await _orders(request, clerk, filters, error),
         compact=request.query_params.get("compact") == "1",
         zone=clerk.channel.hours.timezone,
     )
 
 
-async def _record(request: Request, order_id: str, t: Translator) -> OrderRecord:
+async def _record(request: Request, order_id: str, clerk: Clerk) -> OrderRecord:
+    """The order, if the clerk may read it (their channels', their area's)."""
     rec = await outlet(request).engine.store.get(order_id[:64])
-    if rec is None:
-        raise NotFound(t("order.not_found", id=order_id[:64]), field="order_id")
+    if rec is None or not clerk.access.sees(rec.channel):
+        raise NotFound(clerk.t("order.not_found", id=order_id[:64]), field="order_id")
     return rec
 
 
@@ -408,7 +415,7 @@ async def progress_context(request: Request, rec: OrderRecord) -> dict[str, Any]
 
 @router.get("/ui/orders/{order_id}")
 async def order_page(request: Request, clerk: ClerkDep, order_id: str) -> Response:
-    rec = await _record(request, order_id, clerk.t)
+    rec = await _record(request, order_id, clerk)
     kind = ORDER_KINDS.get(rec.kind)
     return view(
         request,
@@ -422,14 +429,14 @@ async def order_page(request: Request, clerk: ClerkDep, order_id: str) -> Respon
 
 @router.get("/ui/orders/{order_id}/progress")
 async def order_progress(request: Request, clerk: ClerkDep, order_id: str) -> Response:
-    rec = await _record(request, order_id, clerk.t)
+    rec = await _record(request, order_id, clerk)
     return page("_progress.html", clerk.t, **await progress_context(request, rec))
 
 
 @router.get("/ui/orders/{order_id}/receipt")
 async def receipt(request: Request, clerk: ClerkDep, order_id: str) -> Response:
     here = outlet(request)
-    rec = await _record(request, order_id, clerk.t)
+    rec = await _record(request, order_id, clerk)
     order = rec.order
     if not isinstance(order, OpenAccount | SimSwap):
         raise NotFound(clerk.t("receipt.none", id=rec.id), field="order_id")

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from gateway.resources.channels import DEFAULT_ZONE
+from gateway.resources.policy import mask_id
 from gateway.web.i18n import HTML_LANG, LANGUAGE_NAMES, LANGUAGES, Translator
 
 SECURITY_HEADERS = {
@@ -59,11 +60,7 @@ def seconds(value: float | None) -> str:
 
 def masked_document(number: str | None) -> str:
     """An ID number on a receipt or a screen others can see: 110105********002X."""
-    if not number:
-        return "—"
-    if len(number) <= 8:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    return mask_id(number) if number else "—"
 
 
 _ENV = Environment(

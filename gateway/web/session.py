@@ -5,7 +5,8 @@ with a key derived from the gateway's secret key (so a gateway restart keeps cle
 in, and nobody without the key can forge a session). It is HttpOnly (scripts cannot read
 it), SameSite=Strict (no other site can make the browser send it) and Secure behind HTTPS.
 Signing out ends the session id in this process at once; the operator and channel are
-checked again on every request (a disabled operator is signed out).
+checked again on every request by the access policy (a disabled operator, or a clerk whose
+channel has closed for the day, is signed out).
 """
 
 from __future__ import annotations

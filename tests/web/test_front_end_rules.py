@@ -18,7 +18,8 @@ from gateway.config import HuaweiMmlConfig, load_config
 from gateway.engine import Engine
 from gateway.operations import BarOutgoing, BarRoaming, ForwardingKind, StepOperation
 from gateway.orders import ORDER_KINDS, Customer, SuspendReason
-from gateway.resources.access import Role, refusal
+from gateway.resources.access import Role
+from gateway.resources.policy import COUNTER, judge
 from gateway.resources.channels import ChannelIn, ChannelKind, OpeningHours
 from gateway.resources.demo import seed_demo
 from gateway.resources.guard import make_guard
@@ -120,7 +121,7 @@ async def test_the_opening_hours_refusal_reads_in_chinese(tmp_path: Path) -> Non
         closed = 1_795_000_000.0
         while hours.is_open(closed):
             closed += 3600
-        reason = await store.run(lambda conn: refusal(conn, "day1", "OUT009", closed))
+        reason = await store.run(lambda conn: judge(conn, "day1", "OUT009", COUNTER, closed).reason)
     assert reason is not None and "outside its opening hours" in reason
     translated = Translator("zh").gateway_message(reason)
     assert translated.startswith("渠道 OUT009 现在不在营业时间内（当地时间 ")
