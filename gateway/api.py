@@ -22,8 +22,8 @@ from gateway.lines import Line
 from gateway.operations import Lookup
 from gateway.orders import ORDER_KINDS, Order
 from gateway.resources.api import Access, current_operator, read_access, resources
-from gateway.resources.policy import COUNTER_ROLES, masked, reveal, visible_orders
 from gateway.resources.api import router as resources_router
+from gateway.resources.policy import COUNTER_ROLES, masked, reveal, visible_orders
 from gateway.stations_api import router as stations_router
 from gateway.store import Conflict, OrderRecord, SqliteStore
 from gateway.validation import clerk_errors, summary

@@ -23,7 +23,7 @@ from gateway.orders import ChannelId, OperatorId
 from gateway.resources import audit
 from gateway.resources.access import Role
 from gateway.resources.channels import load_channel, local_time
-from gateway.resources.lockout import LoginPolicy, Lockout
+from gateway.resources.lockout import Lockout, LoginPolicy
 from gateway.resources.passwords import (
     OWASP_COST,
     ScryptCost,

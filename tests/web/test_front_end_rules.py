@@ -19,11 +19,11 @@ from gateway.engine import Engine
 from gateway.operations import BarOutgoing, BarRoaming, ForwardingKind, StepOperation
 from gateway.orders import ORDER_KINDS, Customer, SuspendReason
 from gateway.resources.access import Role
-from gateway.resources.policy import COUNTER, judge
 from gateway.resources.channels import ChannelIn, ChannelKind, OpeningHours
 from gateway.resources.demo import seed_demo
 from gateway.resources.guard import make_guard
 from gateway.resources.operators import OperatorIn
+from gateway.resources.policy import COUNTER, judge
 from gateway.resources.service import Resources
 from gateway.store import OrderState, SqliteStore, StepState
 from gateway.vault import Vault
