@@ -16,7 +16,7 @@ from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import asdict, dataclass
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, HTTPException, Query, Request, Response
+from fastapi import APIRouter, Depends, Header, HTTPException, Path, Query, Request, Response
 from fastapi.responses import JSONResponse
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
@@ -39,7 +39,17 @@ from gateway.resources.fees import FeeRule, RuleKind
 from gateway.resources.guard import admit
 from gateway.resources.numbers import BlockIn, NumberKind, NumberState, price
 from gateway.resources.operators import Operator, OperatorChange, OperatorIn, PasswordChange
-from gateway.resources.policy import ADMIN, COUNTER, READ, STOCK, Action, Decision, decide
+from gateway.resources.policy import (
+    ADMIN,
+    COUNTER,
+    READ,
+    STOCK,
+    Action,
+    Decision,
+    decide,
+    masked,
+    reveal,
+)
 from gateway.resources.refusals import (
     Invalid,
     NotAllowed,
@@ -217,6 +227,7 @@ Keeper = Annotated[Operator, Depends(_needs(STOCK))]
 Admin = Annotated[Operator, Depends(_needs(ADMIN))]
 Reading = Annotated[Access, Depends(allowed(READ))]
 Limit = Annotated[int, Query(ge=1, le=1000)]
+Id = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a stored row id: SQLite's INTEGER range
 
 
 class _Body(BaseModel):
@@ -324,7 +335,7 @@ async def create_fee_rule(res: Res, by: Admin, rule: FeeRule) -> dict[str, Any]:
 
 @router.patch("/numbers/fee-rules/{rule_id}", tags=["numbers"])
 async def change_fee_rule(
-    res: Res, by: Admin, rule_id: int, change: FeeRuleChange
+    res: Res, by: Admin, rule_id: Id, change: FeeRuleChange
 ) -> dict[str, Any]:
     """Change a rule (``enabled: false`` retires it); recorded with before and after."""
     return (
@@ -334,7 +345,10 @@ async def change_fee_rule(
 
 @router.get("/numbers/fee-changes", tags=["numbers"])
 async def fee_changes(
-    res: Res, _: Reader, rule: int | None = None, limit: Limit = 100
+    res: Res,
+    _: Reader,
+    rule: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
+    limit: Limit = 100,
 ) -> list[dict[str, Any]]:
     return [
         {
@@ -515,7 +529,7 @@ async def sim_movements(
 
 
 @router.get("/sims/movements/{movement_id}", tags=["sims", "numbers"])
-async def movement_items(res: Res, _: Reader, movement_id: int) -> dict[str, Any]:
+async def movement_items(res: Res, _: Reader, movement_id: Id) -> dict[str, Any]:
     """The cards or numbers one move carried."""
     return {"movement": movement_id, "items": await res.distribution.items_of(movement_id)}
 
@@ -553,7 +567,7 @@ async def add_category(res: Res, by: Admin, category: CategoryIn) -> dict[str, A
 
 @router.patch("/customers/categories/{number}", tags=["customers"])
 async def change_category(
-    res: Res, by: Admin, number: int, change: CategoryChange
+    res: Res, by: Admin, number: Id, change: CategoryChange
 ) -> dict[str, Any]:
     """Rename a category or change its note. Categories are never deleted."""
     return (await res.customers.change_category(number, change, by=by.id)).as_dict()
@@ -565,35 +579,52 @@ async def register_customer(res: Res, by: Clerk, customer: CustomerIn) -> dict[s
     return (await res.customers.register(customer, by=by.id)).as_dict()
 
 
+async def _personal(res: Resources, access: Access, record: dict[str, Any]) -> dict[str, Any]:
+    """A customer's record in full for a role that serves customers (the counter needs the
+    document and the address), the access audited; masked for any other role."""
+    if not access.decision.reveal:
+        return masked(record)  # type: ignore[no-any-return]
+    await reveal(
+        res.store,
+        operator=access.operator.id,
+        channel=access.channel,
+        what=f"customer {record.get('id')}",
+        at=res.clock(),
+    )
+    return record
+
+
 @router.get("/customers", tags=["customers"])
-async def find_customer(res: Res, _: Reader, id_type: IdType, id_number: str) -> dict[str, Any]:
+async def find_customer(
+    res: Res, access: Reading, id_type: IdType, id_number: Annotated[str, Query(max_length=40)]
+) -> dict[str, Any]:
     found = await res.customers.find(id_type, id_number)
     if found is None:
         raise NotFound("no customer with this document", field="id_number")
-    return found.as_dict()
+    return await _personal(res, access, found.as_dict())
 
 
 @router.get("/customers/{customer_id}", tags=["customers"])
-async def get_customer(res: Res, _: Reader, customer_id: int) -> dict[str, Any]:
-    return (await res.customers.get(customer_id)).as_dict()
+async def get_customer(res: Res, access: Reading, customer_id: Id) -> dict[str, Any]:
+    return await _personal(res, access, (await res.customers.get(customer_id)).as_dict())
 
 
 @router.patch("/customers/{customer_id}", tags=["customers"])
 async def change_customer(
-    res: Res, by: Clerk, customer_id: int, change: CustomerChange
+    res: Res, by: Clerk, customer_id: Id, change: CustomerChange
 ) -> dict[str, Any]:
     return (await res.customers.change(customer_id, change, by=by.id)).as_dict()
 
 
 @router.post("/customers/{customer_id}/categories", tags=["customers"])
 async def set_customer_categories(
-    res: Res, by: Admin, customer_id: int, membership: Membership
+    res: Res, by: Admin, customer_id: Id, membership: Membership
 ) -> dict[str, Any]:
     return (await res.customers.set_categories(customer_id, membership, by=by.id)).as_dict()
 
 
 @router.get("/customers/{customer_id}/may-open", tags=["customers"])
-async def may_open(res: Res, _: Reader, customer_id: int) -> dict[str, Any]:
+async def may_open(res: Res, _: Reader, customer_id: Id) -> dict[str, Any]:
     """Whether an account may be opened for the customer (complete, not blacklisted)."""
     try:
         await res.customers.check_may_open(customer_id)
@@ -620,10 +651,18 @@ async def create_operator(res: Res, by: Admin, new: OperatorIn) -> dict[str, Any
     return (await res.operators.create(new, by=by.id)).as_dict()
 
 
-@router.get("/operators/{operator_id}", tags=["operators"])
-async def get_operator(res: Res, by: Reader, operator_id: str) -> dict[str, Any]:
+async def _self_or_admin(by: Reader, operator_id: Annotated[str, Path(max_length=64)]) -> Operator:
+    """An operator acts on their own record; an admin on anyone's (checked before the body)."""
     if operator_id != by.id:
         require(by, Permission.ADMIN)
+    return by
+
+
+SelfOrAdmin = Annotated[Operator, Depends(_self_or_admin)]
+
+
+@router.get("/operators/{operator_id}", tags=["operators"])
+async def get_operator(res: Res, _: SelfOrAdmin, operator_id: str) -> dict[str, Any]:
     return (await res.operators.get(operator_id)).as_dict()
 
 
@@ -635,10 +674,10 @@ async def change_operator(
 
 
 @router.post("/operators/{operator_id}/password", status_code=204, tags=["operators"])
-async def set_password(res: Res, by: Reader, operator_id: str, change: PasswordChange) -> Response:
+async def set_password(
+    res: Res, by: SelfOrAdmin, operator_id: str, change: PasswordChange
+) -> Response:
     """An operator changes their own password; an admin anyone's."""
-    if operator_id != by.id:
-        require(by, Permission.ADMIN)
     await res.operators.set_password(operator_id, change.password, by=by.id)
     return Response(status_code=204)
 

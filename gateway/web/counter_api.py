@@ -38,6 +38,14 @@ from gateway.web.rendering import SECURITY_HEADERS, render
 
 router = APIRouter(prefix="/ui/api", route_class=WebRoute, include_in_schema=False)
 ClerkDep = Annotated[Clerk, Depends(current_clerk)]
+
+
+async def _counter(clerk: ClerkDep) -> Clerk:
+    """The clerk, if their role does counter work — checked before anything is read."""
+    return counter_clerk(clerk)
+
+
+CounterDep = Annotated[Clerk, Depends(_counter)]
 HEARTBEAT_S = 15.0
 _MSISDN: TypeAdapter[str] = TypeAdapter(Msisdn)
 _MAX_BODY = 64 * 1024
@@ -81,7 +89,7 @@ async def _at_counter(here: Outlet, clerk: Clerk, action: str) -> None:
 
 
 @router.post("/customer/check")
-async def check_customer(request: Request, clerk: ClerkDep) -> dict[str, Any]:
+async def check_customer(request: Request, clerk: CounterDep) -> dict[str, Any]:
     """The customer step: complete and well-formed (C1-F3), and allowed to open an account."""
     here = outlet(request)
     data = await _json_body(request, clerk)
@@ -105,7 +113,7 @@ async def check_customer(request: Request, clerk: ClerkDep) -> dict[str, Any]:
 
 
 @router.post("/holds")
-async def hold_number(request: Request, clerk: ClerkDep) -> dict[str, Any]:
+async def hold_number(request: Request, clerk: CounterDep) -> dict[str, Any]:
     here = outlet(request)
     data = await _json_body(request, clerk)
     msisdn = _number(data.get("msisdn"), clerk)
@@ -123,7 +131,7 @@ async def hold_number(request: Request, clerk: ClerkDep) -> dict[str, Any]:
 
 
 @router.post("/holds/{msisdn}/release")
-async def release_number(request: Request, clerk: ClerkDep, msisdn: str) -> dict[str, Any]:
+async def release_number(request: Request, clerk: CounterDep, msisdn: str) -> dict[str, Any]:
     here = outlet(request)
     released = await here.release(here.desk(clerk.session), msisdn)
     return {"msisdn": msisdn, "released": released}
@@ -143,7 +151,7 @@ async def _check_hold(here: Outlet, clerk: Clerk, msisdn: str, field: str) -> No
 
 
 @router.post("/cards/reserve")
-async def reserve_card(request: Request, clerk: ClerkDep) -> dict[str, Any]:
+async def reserve_card(request: Request, clerk: CounterDep) -> dict[str, Any]:
     """A blank card from stock for the card step, reserved for the order about to be placed
     (so the engine finds it reserved for that very order): the one this session took for it,
     else the next usable blank (programmable) card. A card taken for an order that was never
@@ -178,7 +186,7 @@ async def reserve_card(request: Request, clerk: ClerkDep) -> dict[str, Any]:
 
 
 @router.post("/desk/clear")
-async def clear_desk(request: Request, clerk: ClerkDep) -> dict[str, Any]:
+async def clear_desk(request: Request, clerk: CounterDep) -> dict[str, Any]:
     """The clerk cancels: the numbers held and the card taken go back."""
     await outlet(request).clear_desk(clerk.session)
     return {"cleared": True}
@@ -231,7 +239,7 @@ async def _order(here: Outlet, clerk: Clerk, data: dict[str, Any]) -> tuple[Orde
 
 
 @router.post("/orders")
-async def submit_order(request: Request, clerk: ClerkDep) -> JSONResponse:
+async def submit_order(request: Request, clerk: CounterDep) -> JSONResponse:
     """Place an order from a counter form: 202 new, 200 already placed (a second click)."""
     here = outlet(request)
     counter_clerk(clerk)

@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import socket
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+import uvicorn
+from fastapi import FastAPI
 
 from gateway.resources.demo import seed_demo
 from gateway.resources.passwords import ScryptCost
@@ -62,3 +67,20 @@ async def demo(store: SqliteStore, clock: Clock, res: Resources) -> Resources:
     number blocks, fee rules, 20 blank cards."""
     await seed_demo(store, clock=clock, cost=FAST)
     return res
+
+
+@contextlib.asynccontextmanager
+async def served(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` behind a real HTTP server on a free port: its base URL."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
+    task = asyncio.create_task(server.serve(sockets=[sock]))
+    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
+        await asyncio.sleep(0.01)
+    try:
+        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
+    finally:
+        server.should_exit = True
+        await task
+        sock.close()

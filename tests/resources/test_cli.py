@@ -4,12 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 
 from gateway.api import create_app
@@ -19,6 +17,7 @@ from gateway.engine import Engine
 from gateway.resources.demo import DEMO_PASSWORDS
 from gateway.resources.service import Resources
 from gateway.store import SqliteStore
+from tests.resources.conftest import served
 from tests.resources.test_vendor_file import extended_line, iccid, vendor_file
 
 
@@ -26,16 +25,8 @@ from tests.resources.test_vendor_file import extended_line, iccid, vendor_file
 async def url(demo: Resources, store: SqliteStore) -> AsyncIterator[str]:
     app = create_app(Engine(store, load_config(None), {}))
     app.state.resources = demo
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    await task
-    sock.close()
+    async with served(app) as found:
+        yield found
 
 
 async def provgw(
