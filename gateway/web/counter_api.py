@@ -28,6 +28,7 @@ from gateway.resources.numbers import NumberState
 from gateway.resources.refusals import Unavailable
 from gateway.resources.stock import CardKind, CardState, Condition
 from gateway.store import Conflict
+from gateway.web import csrf
 from gateway.web.failures import Refused, WebRoute
 from gateway.web.field_messages import field_errors
 from gateway.web.forms import FormProblem, order_body
@@ -36,7 +37,20 @@ from gateway.web.outlet import Clerk, Outlet, counter_clerk, current_clerk, outl
 from gateway.web.query_rules import QueryRefused, decide, record_refusal
 from gateway.web.rendering import SECURITY_HEADERS, render
 
-router = APIRouter(prefix="/ui/api", route_class=WebRoute, include_in_schema=False)
+
+async def _same_page(request: Request, clerk: Annotated[Clerk, Depends(current_clerk)]) -> None:
+    """A post carries the page's CSRF token (`gateway.web.csrf`): checked once the session is
+    (without one, the scripts are told to sign in), before anything else."""
+    if request.method != "GET" and not csrf.valid(request, request.headers.get(csrf.HEADER)):
+        raise Refused(403, [{"field": "csrf", "message": clerk.t("csrf.refused")}])
+
+
+router = APIRouter(
+    prefix="/ui/api",
+    route_class=WebRoute,
+    include_in_schema=False,
+    dependencies=[Depends(_same_page)],
+)
 ClerkDep = Annotated[Clerk, Depends(current_clerk)]
 
 

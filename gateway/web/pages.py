@@ -20,7 +20,8 @@ from gateway.resources.numbers import price
 from gateway.resources.policy import visible_orders
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound
 from gateway.store import OrderRecord, OrderState
-from gateway.web.failures import WebRoute
+from gateway.web import csrf
+from gateway.web.failures import Refused, WebRoute
 from gateway.web.forms import after_sales_forms, customer_fields, query_fields, swap_fields
 from gateway.web.i18n import Translator, parse_lang
 from gateway.web.outlet import (
@@ -53,6 +54,10 @@ def _local_target(value: str | None) -> str:
     if value and value.startswith("/ui") and not value.startswith("//") and "\\" not in value:
         return value
     return "/ui/"
+
+
+def _t(request: Request) -> Translator:
+    return Translator(chosen_lang(request, None))
 
 
 def view(request: Request, clerk: Clerk, name: str, active: str = "", **context: Any) -> Response:
@@ -128,6 +133,8 @@ async def signin(request: Request) -> Response:
     here = outlet(request)
     form = await _form(request)
     t = Translator(chosen_lang(request, None))
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return _signin_page(request, t, status=403, refusal=t("csrf.refused"))
     operator_id = form.get("operator", "").strip()[:64]
     channel_id = form.get("channel", "").strip().upper()[:32]
     password = form.get("password", "")
@@ -165,6 +172,8 @@ async def signin(request: Request) -> Response:
 @router.post("/ui/signout")
 async def signout(request: Request) -> Response:
     here = outlet(request)
+    if not csrf.valid(request, (await _form(request)).get(csrf.FIELD)):
+        raise Refused(403, [{"field": "csrf", "message": _t(request)("csrf.refused")}])
     response = RedirectResponse("/ui/signin", status_code=303)
     try:
         clerk = await current_clerk(request)
@@ -180,6 +189,8 @@ async def signout(request: Request) -> Response:
 async def language(request: Request) -> Response:
     """Switch language at any moment; remembered for this operator (and this PC)."""
     form = await _form(request)
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        raise Refused(403, [{"field": "csrf", "message": _t(request)("csrf.refused")}])
     lang = parse_lang(form.get("lang")) or "en"
     response = RedirectResponse(_local_target(form.get("next")), status_code=303)
     _set_cookie(response, request, LANG_COOKIE, lang, _YEAR_S, http_only=False)

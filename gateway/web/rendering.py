@@ -18,6 +18,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescap
 
 from gateway.resources.channels import DEFAULT_ZONE
 from gateway.resources.policy import mask_id
+from gateway.web import csrf
 from gateway.web.i18n import HTML_LANG, LANGUAGE_NAMES, LANGUAGES, Translator
 
 SECURITY_HEADERS = {
@@ -80,6 +81,7 @@ def render(name: str, t: Translator, **context: Any) -> str:
         html_lang=HTML_LANG[t.lang],
         languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         client_messages=json.dumps(t.client_messages(), ensure_ascii=False),  # an attribute
+        csrf=csrf.current.get(),
         **context,
     )
 

@@ -2,7 +2,8 @@
 night, against a real HTTP server. A route that is not in the table fails the test, so a new
 route cannot arrive without its rule.
 
-Requests carry no body that could change anything (writes that are let through stop at 422),
+Requests carry the browser's CSRF pair (the policy is under test here, not the forms) and no
+body that could change anything (writes that are let through stop at 422),
 so the outcome shows what the policy decided: ``login`` (401, or the front end sends the
 browser to its sign-in page), ``refused`` (403), ``pass`` (anything else the route answers)."""
 
@@ -27,10 +28,12 @@ from gateway.resources.demo import DEMO_PASSWORDS
 from gateway.resources.operators import OperatorIn
 from gateway.resources.service import Resources
 from gateway.store import SqliteStore
+from gateway.vault import Vault
+from gateway.web import csrf
 from gateway.web.outlet import Outlet
 from gateway.web.session import COOKIE, Sessions
 from tests.agent.doubles import STATION, agent_station
-from tests.resources.conftest import Clock, served, shanghai
+from tests.resources.conftest import KEY, Clock, served, shanghai
 
 Outcome = Literal["pass", "login", "refused"]
 PEOPLE = ("anonymous", "clerk1", "super1", "engineer1", "admin1")
@@ -186,6 +189,8 @@ SAMPLES = {
     "job_id": "j1",
     "path": "nowhere",
 }
+FORMS = {"/ui/signin", "/ui/signout", "/ui/language"}
+CSRF = ("a-nonce-of-this-browser", Vault(KEY).digest(b"provgw web csrf\x00a-nonce-of-this-browser"))
 STREAMS = {"/events", "/stations/events", "/ui/api/events"}
 QUERIES = {"/customers": {"id_type": "resident_id", "id_number": "110105194912310029"}}
 
@@ -239,15 +244,20 @@ async def ask(
     client: httpx.AsyncClient, here: Outlet, person: str, method: str, path: str
 ) -> Outcome:
     url = re.sub(r"\{(\w+)(:path)?\}", lambda m: SAMPLES[m.group(1)], path)
-    headers = {"content-type": "application/json"}
+    nonce, token = CSRF
+    headers = {"content-type": "application/json", "x-csrf-token": token}
+    headers["cookie"] = f"{csrf.COOKIE}={nonce}"
     auth = None
     if person != "anonymous":
         auth = httpx.BasicAuth(person, PASSWORDS[person])
         headers["X-Provgw-Channel"] = "OUT001"
         _, cookie = here.sessions.issue(person, "OUT001")
-        headers["cookie"] = f"{COOKIE}={cookie}"
+        headers["cookie"] += f"; {COOKIE}={cookie}"
     params = QUERIES.get(path, {})
     body = b"{}" if method != "GET" else None
+    if path in FORMS:
+        headers["content-type"] = "application/x-www-form-urlencoded"
+        body = f"csrf={token}".encode()
     if path in STREAMS:
         async with client.stream(method, url, headers=headers, auth=auth, params=params) as resp:
             return outcome(resp)

@@ -186,11 +186,44 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         await engine.stop()
 
 
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    """The token the sign-in page gives this browser (its cookie stays in the client)."""
+    page = await client.get("/ui/signin")
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
 async def sign_in(client: httpx.AsyncClient) -> None:
+    """Sign clerk1 in; the counter's scripts then send the page's token with every post."""
+    token = await csrf_token(client)
     answer = await client.post(
-        "/ui/signin", data={"operator": "clerk1", "password": "clerk1-demo", "channel": "out001"}
+        "/ui/signin",
+        data={"operator": "clerk1", "password": "clerk1-demo", "channel": "out001", "csrf": token},
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/ui/"
+    client.headers["X-CSRF-Token"] = token
+
+
+async def test_no_form_is_taken_without_its_csrf_token(client: httpx.AsyncClient) -> None:
+    login = {"operator": "clerk1", "password": "clerk1-demo", "channel": "OUT001"}
+    token = await csrf_token(client)
+    for wrong in ({}, {"csrf": "0" * 64}):
+        refused = await client.post("/ui/signin", data=login | wrong)
+        assert refused.status_code == 403 and "reload the page" in refused.text
+        assert "provgw_session" not in refused.cookies
+    language = await client.post("/ui/language", data={"lang": "zh"})
+    assert language.status_code == 403 and "provgw_lang" not in language.cookies
+    await sign_in(client)
+    del client.headers["X-CSRF-Token"]
+    hold = await client.post("/ui/api/holds", json={"msisdn": "13800000001"})
+    assert hold.status_code == 403 and hold.json()["errors"][0]["field"] == "csrf"
+    signout = await client.post("/ui/signout", data={})
+    assert signout.status_code == 403
+    assert (await client.get("/ui/")).status_code == 200, "still signed in"
+    client.cookies.delete("provgw_csrf")  # another browser: its own nonce, not this token
+    other = await client.post("/ui/signin", data=login | {"csrf": token})
+    assert other.status_code == 403
 
 
 async def test_pages_need_a_session_and_json_routes_say_so(client: httpx.AsyncClient) -> None:
@@ -276,8 +309,11 @@ async def test_a_hold_from_the_browser_is_the_pools_hold(client: httpx.AsyncClie
 
 
 async def test_the_language_choice_never_leads_off_the_front_end(client: httpx.AsyncClient) -> None:
+    token = await csrf_token(client)
     for target in ("https://evil.example/", "//evil.example/", "/docs"):
-        answer = await client.post("/ui/language", data={"lang": "zh", "next": target})
+        answer = await client.post(
+            "/ui/language", data={"lang": "zh", "next": target, "csrf": token}
+        )
         assert answer.headers["location"] == "/ui/"
     assert answer.cookies["provgw_lang"] == "zh"
     page = await client.get("/ui/signin")
