@@ -18,7 +18,7 @@ from gateway.resources import audit
 from gateway.resources.guard import admit
 from gateway.resources.numbers import price
 from gateway.resources.policy import visible_orders
-from gateway.resources.refusals import Invalid, NotAllowed, NotFound
+from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Throttled
 from gateway.store import OrderRecord, OrderState
 from gateway.web import csrf
 from gateway.web.failures import Refused, WebRoute
@@ -147,9 +147,16 @@ async def signin(request: Request) -> Response:
         return _signin_page(request, t, status=422, refusal=t("signin.missing"), **again)
     res = here.resources
     try:
-        operator = await res.operators.authenticate(operator_id, password, channel=channel_id)
+        operator = await res.operators.authenticate(
+            operator_id,
+            password,
+            channel=channel_id,
+            address=request.client.host if request.client else None,
+        )
         now = res.clock()
         await admit(res.store, operator.id, channel_id, "sign in (web)", now=now)
+    except Throttled as exc:
+        return _signin_page(request, t, status=429, refusal=t.gateway_message(exc.message), **again)
     except NotAllowed as exc:
         return _signin_page(request, t, status=403, refusal=t.gateway_message(exc.message), **again)
     await res.store.run(
