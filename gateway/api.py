@@ -17,11 +17,12 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from gateway.api_contract import keep_contract
 from gateway.engine import Engine, IntakeRefused
 from gateway.lines import Line
 from gateway.operations import Lookup
 from gateway.orders import ORDER_KINDS, Order
-from gateway.resources.api import Access, current_operator, read_access, resources
+from gateway.resources.api import Access, Key, current_operator, read_access, resources
 from gateway.resources.api import router as resources_router
 from gateway.resources.policy import COUNTER_ROLES, masked, reveal, visible_orders
 from gateway.stations_api import router as stations_router
@@ -164,6 +165,7 @@ def create_app(engine: Engine) -> FastAPI:
     )
 
     app.state.engine = engine  # the resource routes reach the store through it
+    keep_contract(app, unreachable={"/lines/{msisdn}/network"})
     app.include_router(resources_router)
     app.include_router(stations_router)
     app.include_router(web_router)
@@ -197,11 +199,11 @@ def create_app(engine: Engine) -> FastAPI:
     @app.get("/orders", tags=["orders"])
     async def list_orders(
         access: ReadAccess,
-        state: str | None = None,
-        kind: str | None = None,
-        msisdn: str | None = None,
+        state: Annotated[str | None, Query(max_length=32)] = None,
+        kind: Annotated[str | None, Query(max_length=64)] = None,
+        msisdn: Annotated[str | None, Query(max_length=20)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before: int | None = None,
+        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
         attention: bool | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first; ``attention=true``: only orders left for an engineer (an undo the NE
@@ -222,7 +224,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/orders/{order_id}", tags=["orders"])
     async def get_order(
-        access: ReadAccess, order_id: str, reveal_personal: Annotated[bool, Query()] = False
+        access: ReadAccess, order_id: Key, reveal_personal: Annotated[bool, Query()] = False
     ) -> dict[str, Any]:
         """The order with its plan, steps and transcript. The customer's ID number and
         address are masked unless ``reveal_personal=true`` (audited; not for engineers)."""
@@ -279,7 +281,7 @@ def create_app(engine: Engine) -> FastAPI:
         return StreamingResponse(stream(), media_type="text/event-stream")
 
     @app.get("/lines/{msisdn}", tags=["lines"])
-    async def get_line(request: Request, access: ReadAccess, msisdn: str) -> Line:
+    async def get_line(request: Request, access: ReadAccess, msisdn: Key) -> Line:
         """The line as the gateway holds it. A clerk or supervisor must pass the caller's
         service password (``X-Provgw-Service-Password``) or the owner's ID document
         (``X-Provgw-Id-Type``, ``X-Provgw-Id-Number``)."""
@@ -291,7 +293,7 @@ def create_app(engine: Engine) -> FastAPI:
 
     @app.get("/lines/{msisdn}/network", tags=["lines"])
     async def read_from_network(
-        request: Request, access: ReadAccess, msisdn: str
+        request: Request, access: ReadAccess, msisdn: Key
     ) -> dict[str, Any]:
         """What the NE itself holds for the line (LST SUB/LST KI), next to the gateway's view
         (a counter role identifies the caller as for ``GET /lines/{msisdn}``)."""

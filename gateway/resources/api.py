@@ -228,6 +228,8 @@ Admin = Annotated[Operator, Depends(_needs(ADMIN))]
 Reading = Annotated[Access, Depends(allowed(READ))]
 Limit = Annotated[int, Query(ge=1, le=1000)]
 Id = Annotated[int, Path(ge=1, le=2**63 - 1)]  # a stored row id: SQLite's INTEGER range
+Word = Annotated[str | None, Query(max_length=64)]  # a filter: a name, a location, an id
+Key = Annotated[str, Path(max_length=64)]  # a number, a card, an operator, a channel
 
 
 class _Body(BaseModel):
@@ -290,12 +292,12 @@ async def import_block(res: Res, by: Keeper, block: BlockIn) -> dict[str, Any]:
 async def search_numbers(
     res: Res,
     _: Reader,
-    pattern: Annotated[str | None, Query(description="e.g. 138****8888")] = None,
-    contains: Annotated[str | None, Query(description="e.g. 666")] = None,
+    pattern: Annotated[str | None, Query(description="e.g. 138****8888", max_length=20)] = None,
+    contains: Annotated[str | None, Query(description="e.g. 666", max_length=20)] = None,
     state: NumberState | None = None,
     available: bool = False,
     kind: NumberKind | None = None,
-    location: str | None = None,
+    location: Word = None,
     limit: Limit = 100,
 ) -> list[dict[str, Any]]:
     """Search the pool; each number comes with its selection fee (选号费)."""
@@ -396,19 +398,19 @@ async def return_numbers(res: Res, by: Keeper, move: ReturnIn) -> dict[str, Any]
 
 @router.get("/numbers/movements", tags=["numbers"])
 async def number_movements(
-    res: Res, _: Reader, item: str | None = None, limit: Limit = 100
+    res: Res, _: Reader, item: Word = None, limit: Limit = 100
 ) -> list[dict[str, Any]]:
     return await _movements(res, "number", item, limit)
 
 
 @router.get("/numbers/{msisdn}", tags=["numbers"])
-async def get_number(res: Res, _: Reader, msisdn: str) -> dict[str, Any]:
+async def get_number(res: Res, _: Reader, msisdn: Key) -> dict[str, Any]:
     record = await res.numbers.get(msisdn)
     return record.as_dict((await res.fees.schedule()).fee(msisdn))
 
 
 @router.post("/numbers/{msisdn}/hold", status_code=201, tags=["numbers"])
-async def hold_number(res: Res, by: Clerk, msisdn: str, body: HoldIn) -> dict[str, Any]:
+async def hold_number(res: Res, by: Clerk, msisdn: Key, body: HoldIn) -> dict[str, Any]:
     """Pre-occupy (预占) a number for the counter; the hold lapses by itself. 409 when
     somebody else has it."""
     await _at_channel(res, by, body.channel, f"hold number {msisdn}")
@@ -418,7 +420,7 @@ async def hold_number(res: Res, by: Clerk, msisdn: str, body: HoldIn) -> dict[st
 
 
 @router.post("/numbers/{msisdn}/release", tags=["numbers"])
-async def release_number(res: Res, _: Clerk, msisdn: str, body: ReleaseIn) -> dict[str, Any]:
+async def release_number(res: Res, _: Clerk, msisdn: Key, body: ReleaseIn) -> dict[str, Any]:
     released = await res.numbers.release_token(msisdn, body.token)
     if not released:
         raise Unavailable(f"number {msisdn} is not held under this token any more", field="token")
@@ -426,27 +428,27 @@ async def release_number(res: Res, _: Clerk, msisdn: str, body: ReleaseIn) -> di
 
 
 @router.post("/numbers/{msisdn}/reserve", tags=["numbers"])
-async def reserve_number(res: Res, by: Clerk, msisdn: str, body: ReserveIn) -> dict[str, Any]:
+async def reserve_number(res: Res, by: Clerk, msisdn: Key, body: ReserveIn) -> dict[str, Any]:
     return (await res.numbers.reserve(msisdn, body.customer, by=by.id)).as_dict()
 
 
 @router.post("/numbers/{msisdn}/unreserve", tags=["numbers"])
-async def unreserve_number(res: Res, by: Clerk, msisdn: str) -> dict[str, Any]:
+async def unreserve_number(res: Res, by: Clerk, msisdn: Key) -> dict[str, Any]:
     return (await res.numbers.unreserve(msisdn, by=by.id)).as_dict()
 
 
 @router.post("/numbers/{msisdn}/disable", tags=["numbers"])
-async def disable_number(res: Res, by: Keeper, msisdn: str) -> dict[str, Any]:
+async def disable_number(res: Res, by: Keeper, msisdn: Key) -> dict[str, Any]:
     return (await res.numbers.disable(msisdn, by=by.id)).as_dict()
 
 
 @router.post("/numbers/{msisdn}/enable", tags=["numbers"])
-async def enable_number(res: Res, by: Keeper, msisdn: str) -> dict[str, Any]:
+async def enable_number(res: Res, by: Keeper, msisdn: Key) -> dict[str, Any]:
     return (await res.numbers.enable(msisdn, by=by.id)).as_dict()
 
 
 @router.post("/numbers/{msisdn}/recycle", tags=["numbers"])
-async def recycle_number(res: Res, by: Keeper, msisdn: str) -> dict[str, Any]:
+async def recycle_number(res: Res, by: Keeper, msisdn: Key) -> dict[str, Any]:
     return (await res.numbers.recycle(msisdn, by=by.id)).as_dict()
 
 
@@ -454,7 +456,9 @@ async def recycle_number(res: Res, by: Keeper, msisdn: str) -> dict[str, Any]:
 
 
 @router.post("/sims/import", status_code=201, tags=["sims"])
-async def import_sims(res: Res, by: Keeper, request: Request, location: str = "") -> dict[str, Any]:
+async def import_sims(
+    res: Res, by: Keeper, request: Request, location: Annotated[str, Query(max_length=64)] = ""
+) -> dict[str, Any]:
     """Import a card vendor output file (the request body, as text). All cards or none;
     bad lines come back as 422 with their line numbers."""
     chunks: list[bytes] = []
@@ -489,8 +493,8 @@ async def list_sims(
     _: Reader,
     state: CardState | None = None,
     condition: Condition | None = None,
-    location: str | None = None,
-    batch: str | None = None,
+    location: Word = None,
+    batch: Word = None,
     limit: Limit = 100,
 ) -> list[dict[str, Any]]:
     cards = await res.stock.cards(
@@ -523,7 +527,7 @@ async def return_sims(res: Res, by: Keeper, move: ReturnIn) -> dict[str, Any]:
 
 @router.get("/sims/movements", tags=["sims"])
 async def sim_movements(
-    res: Res, _: Reader, item: str | None = None, limit: Limit = 100
+    res: Res, _: Reader, item: Word = None, limit: Limit = 100
 ) -> list[dict[str, Any]]:
     return await _movements(res, "sim", item, limit)
 
@@ -535,18 +539,18 @@ async def movement_items(res: Res, _: Reader, movement_id: Id) -> dict[str, Any]
 
 
 @router.get("/sims/{iccid}", tags=["sims"])
-async def get_sim(res: Res, _: Reader, iccid: str) -> dict[str, Any]:
+async def get_sim(res: Res, _: Reader, iccid: Key) -> dict[str, Any]:
     return (await res.stock.get(iccid)).as_dict()
 
 
 @router.post("/sims/{iccid}/reserve", tags=["sims"])
-async def reserve_sim(res: Res, by: Clerk, iccid: str, body: AtChannel) -> dict[str, Any]:
+async def reserve_sim(res: Res, by: Clerk, iccid: Key, body: AtChannel) -> dict[str, Any]:
     await _at_channel(res, by, body.channel, f"reserve card {iccid}")
     return (await res.stock.reserve_card(iccid, by.id)).as_dict()
 
 
 @router.post("/sims/{iccid}/release", tags=["sims"])
-async def release_sim(res: Res, _: Clerk, iccid: str, body: CardRelease) -> dict[str, Any]:
+async def release_sim(res: Res, _: Clerk, iccid: Key, body: CardRelease) -> dict[str, Any]:
     if not await res.stock.release_card(iccid, damaged=body.damaged):
         raise Unavailable(f"card {iccid} is not reserved", field="iccid")
     return (await res.stock.get(iccid)).as_dict()
@@ -662,20 +666,20 @@ SelfOrAdmin = Annotated[Operator, Depends(_self_or_admin)]
 
 
 @router.get("/operators/{operator_id}", tags=["operators"])
-async def get_operator(res: Res, _: SelfOrAdmin, operator_id: str) -> dict[str, Any]:
+async def get_operator(res: Res, _: SelfOrAdmin, operator_id: Key) -> dict[str, Any]:
     return (await res.operators.get(operator_id)).as_dict()
 
 
 @router.patch("/operators/{operator_id}", tags=["operators"])
 async def change_operator(
-    res: Res, by: Admin, operator_id: str, change: OperatorChange
+    res: Res, by: Admin, operator_id: Key, change: OperatorChange
 ) -> dict[str, Any]:
     return (await res.operators.change(operator_id, change, by=by.id)).as_dict()
 
 
 @router.post("/operators/{operator_id}/password", status_code=204, tags=["operators"])
 async def set_password(
-    res: Res, by: SelfOrAdmin, operator_id: str, change: PasswordChange
+    res: Res, by: SelfOrAdmin, operator_id: Key, change: PasswordChange
 ) -> Response:
     """An operator changes their own password; an admin anyone's."""
     await res.operators.set_password(operator_id, change.password, by=by.id)
@@ -695,14 +699,14 @@ async def create_channel(res: Res, by: Admin, new: ChannelIn) -> dict[str, Any]:
 
 
 @router.get("/channels/{channel_id}", tags=["channels"])
-async def get_channel(res: Res, _: Reader, channel_id: str) -> dict[str, Any]:
+async def get_channel(res: Res, _: Reader, channel_id: Key) -> dict[str, Any]:
     channel = await res.channels.get(channel_id)
     return channel.as_dict() | {"open_now": channel.hours.is_open(res.clock())}
 
 
 @router.patch("/channels/{channel_id}", tags=["channels"])
 async def change_channel(
-    res: Res, by: Admin, channel_id: str, change: ChannelChange
+    res: Res, by: Admin, channel_id: Key, change: ChannelChange
 ) -> dict[str, Any]:
     return (await res.channels.change(channel_id, change, by=by.id)).as_dict()
 
@@ -714,9 +718,9 @@ async def change_channel(
 async def audit_trail(
     res: Res,
     _: Admin,
-    operator: str | None = None,
-    channel: str | None = None,
-    outcome: str | None = None,
+    operator: Word = None,
+    channel: Word = None,
+    outcome: Word = None,
     limit: Limit = 100,
 ) -> list[dict[str, Any]]:
     """Refusals and changes, newest first. Never holds a secret."""
