@@ -299,7 +299,7 @@ class Payment(_LineOrder):
     process: ClassVar[str] = "C12"
     title: ClassVar[str] = "收/退通信费 payment or refund"
     kind: Literal["payment"] = "payment"
-    amount_cents: int = Field(description="negative for a refund")
+    amount_cents: int = Field(ge=-100_000_00, le=100_000_00, description="negative for a refund")
 
     @model_validator(mode="after")
     def _nonzero(self) -> Payment:

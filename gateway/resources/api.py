@@ -241,7 +241,7 @@ class AtChannel(_Body):
 
 
 class HoldIn(AtChannel):
-    for_customer: int | None = Field(None, ge=1)
+    for_customer: int | None = Field(None, ge=1, le=2**63 - 1)
 
 
 class ReleaseIn(_Body):
@@ -249,7 +249,7 @@ class ReleaseIn(_Body):
 
 
 class ReserveIn(_Body):
-    customer: int = Field(ge=1)
+    customer: int = Field(ge=1, le=2**63 - 1)
 
 
 class CardRelease(_Body):
@@ -257,19 +257,21 @@ class CardRelease(_Body):
 
 
 class SettingsChange(_Body):
-    hold_minutes: float | None = None
-    recycle_cooldown_days: float | None = None
-    max_holds_per_operator: int | None = None
+    """The same bounds as the settings themselves (`gateway.resources.numbers`)."""
+
+    hold_minutes: float | None = Field(None, gt=0, le=1440)
+    recycle_cooldown_days: float | None = Field(None, ge=0, le=3650)
+    max_holds_per_operator: int | None = Field(None, ge=1, le=1000)
 
 
 class FeeRuleChange(_Body):
     name: SafeText | None = None
     kind: RuleKind | None = None
-    length: int | None = None
+    length: int | None = Field(None, ge=2, le=11)  # as `FeeRule`
     digit: str | None = None
     digits: str | None = None
     at_end: bool | None = None
-    fee_cents: int | None = None
+    fee_cents: int | None = Field(None, ge=0, le=100_000_000)
     enabled: bool | None = None
     note: SafeText | None = None
 

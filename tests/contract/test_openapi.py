@@ -10,6 +10,8 @@ for a job: they are left out; `tests/resources/test_access_table.py` covers thei
 from __future__ import annotations
 
 import asyncio
+import json
+import re
 import subprocess
 import sys
 import threading
@@ -173,3 +175,41 @@ def test_out_of_range_integers_are_bad_input(live_gateway: str, path: str) -> No
         "before",
         "movement_id",
     )
+
+
+def test_every_number_a_client_sends_is_bounded() -> None:
+    """Request bodies too: an unbounded integer reaches SQLite and overflows (a 500)."""
+    spec = described()
+    sent: set[str] = set()
+    for operations in spec["paths"].values():
+        for operation in operations.values():
+            for media in operation.get("requestBody", {}).get("content", {}).values():
+                sent |= set(re.findall(r"#/components/schemas/(\w+)", json.dumps(media)))
+    schemas = spec["components"]["schemas"]
+    while True:  # the models those bodies refer to, all the way down
+        more = {
+            name
+            for model in sent
+            for name in re.findall(r"#/components/schemas/(\w+)", json.dumps(schemas[model]))
+        }
+        if more <= sent:
+            break
+        sent |= more
+    loose = [
+        f"{model}{where}" for model in sorted(sent) for where in _loose_numbers(schemas[model], "")
+    ]
+    assert loose == []
+
+
+def _loose_numbers(node: Any, where: str) -> Iterator[str]:
+    if isinstance(node, dict):
+        if node.get("type") in ("integer", "number") and not (
+            {"maximum", "exclusiveMaximum"} & node.keys()
+            and {"minimum", "exclusiveMinimum"} & node.keys()
+        ):
+            yield where
+        for key, value in node.items():
+            yield from _loose_numbers(value, f"{where}.{key}")
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from _loose_numbers(value, f"{where}[{i}]")
