@@ -25,6 +25,7 @@ from gateway.lines import Line
 from gateway.operations import Reply
 from gateway.orders import ORDER_ADAPTER, Order, order_msisdns
 from gateway.planner import Plan
+from gateway.private_files import private_file
 from gateway.resources.schema import SCHEMA as RESOURCES_SCHEMA
 from gateway.store.records import (
     Conflict,
@@ -163,7 +164,7 @@ class SqliteStore:
         await self.close()
 
     async def open(self) -> None:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # customers' personal data: 0600, WAL and -shm follow
         conn = sqlite3.connect(self.path, isolation_level=None)
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute(f"PRAGMA synchronous={self._synchronous}")
