@@ -178,7 +178,7 @@ async def decide(
                 channel=channel_id or "-",
                 action=what or action.name,
                 outcome="refused",
-                reason=decision.reason,
+                reason=decision.reason or "not allowed",
             )
         return decision
 
