@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -66,6 +67,10 @@ async def test_search_hold_and_conflict(url: str) -> None:
     assert released.exit_code == 0 and "released" in released.output
     table = await provgw(url, "numbers", "search", "--contains", "8888", "--limit", "3")
     assert table.exit_code == 0 and "13800008888" in table.output and "tail AAAA" in table.output
+    shown = await provgw(url, "numbers", "hold", "13800001888", "--channel", "OUT001")
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"fee +¥200\.00\n", shown.output), shown.output  # the clerk's terms
+    assert re.search(r"expires_at +2026-11-23 10:30 Asia/Shanghai", shown.output)
 
 
 async def test_exit_codes_for_refusals(url: str) -> None:

@@ -318,3 +318,29 @@ async def test_the_language_choice_never_leads_off_the_front_end(client: httpx.A
     assert answer.cookies["provgw_lang"] == "zh"
     page = await client.get("/ui/signin")
     assert '<html lang="zh-Hans">' in page.text and "登录" in page.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "en",
+            "Step 1 (write the card): the card in the reader is not blank (IMSI (MF/7F20/6F07)"
+            " is already written): take a blank card from stock, put it in the reader and place"
+            " the order again",
+        ),
+        (
+            "zh",
+            "第 1 步（write the card）：读卡器中的卡不是空白卡（IMSI (MF/7F20/6F07) 已有数据）："
+            "请从库存取一张空白卡放入读卡器，然后重新提交工单",
+        ),
+    ],
+)
+def test_an_order_failure_tells_the_clerk_what_to_do(lang: str, expected: str) -> None:
+    reason = (
+        "step 1 (write the card): card is not blank: IMSI (MF/7F20/6F07) already holds"
+        " 0849060010000000f1 (write with expect_blank=False / --not-blank to overwrite)"
+    )
+    assert Translator(lang).gateway_message(reason) == expected
+    gone = Translator(lang).gateway_message("step 2 (x): NE unavailable; next attempt in 3.2s")
+    assert "next attempt" not in gone and ("place it again" in gone or "重新提交" in gone)
