@@ -22,9 +22,17 @@ from gateway.engine import Engine, IntakeRefused
 from gateway.lines import Line
 from gateway.operations import Lookup
 from gateway.orders import ORDER_KINDS, Order
-from gateway.resources.api import Access, Key, current_operator, read_access, resources
+from gateway.resources.api import (
+    Access,
+    Key,
+    current_operator,
+    in_full,
+    read_access,
+    resources,
+)
 from gateway.resources.api import router as resources_router
-from gateway.resources.policy import COUNTER_ROLES, masked, reveal, visible_orders
+from gateway.resources.policy import COUNTER_ROLES, masked, visible_orders
+from gateway.resources.refusals import NotAllowed
 from gateway.stations_api import router as stations_router
 from gateway.store import Conflict, OrderRecord, SqliteStore
 from gateway.validation import clerk_errors, summary
@@ -235,19 +243,10 @@ def create_app(engine: Engine) -> FastAPI:
         if not reveal_personal:
             return masked(detail)  # type: ignore[no-any-return]
         if access is not None:
-            if not access.decision.reveal:
-                raise HTTPException(
-                    status_code=403,
-                    detail=f"{access.operator.id} ({access.operator.role.value}) sees"
-                    " customers' ID numbers and addresses masked",
-                )
-            await reveal(
-                store,
-                operator=access.operator.id,
-                channel=access.channel,
-                what=f"order {order_id}",
-                at=time.time(),
-            )
+            try:
+                await in_full(store, access, f"order {order_id}", time.time())
+            except NotAllowed as exc:
+                raise HTTPException(status_code=403, detail=exc.message) from None
         return detail
 
     @app.get("/events", tags=["orders"])

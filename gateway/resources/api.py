@@ -60,6 +60,7 @@ from gateway.resources.refusals import (
 )
 from gateway.resources.service import Resources
 from gateway.resources.stock import CardIn, CardState, Condition, ConditionChange
+from gateway.store import SqliteStore
 
 MAX_UPLOAD = 256 * 1024 * 1024
 _STATUS: dict[type[ResourceError], int] = {
@@ -585,18 +586,23 @@ async def register_customer(res: Res, by: Clerk, customer: CustomerIn) -> dict[s
     return (await res.customers.register(customer, by=by.id)).as_dict()
 
 
+async def in_full(store: SqliteStore, access: Access, what: str, at: float) -> None:
+    """Personal data shown in full, where the process needs it: only to a role that serves
+    customers (`NotAllowed` otherwise), and the access is audited."""
+    if not access.decision.reveal:
+        raise NotAllowed(
+            f"{access.operator.id} ({access.operator.role.value}) sees customers' ID numbers"
+            " and addresses masked"
+        )
+    await reveal(store, operator=access.operator.id, channel=access.channel, what=what, at=at)
+
+
 async def _personal(res: Resources, access: Access, record: dict[str, Any]) -> dict[str, Any]:
     """A customer's record in full for a role that serves customers (the counter needs the
-    document and the address), the access audited; masked for any other role."""
+    document and the address), masked for any other role."""
     if not access.decision.reveal:
         return masked(record)  # type: ignore[no-any-return]
-    await reveal(
-        res.store,
-        operator=access.operator.id,
-        channel=access.channel,
-        what=f"customer {record.get('id')}",
-        at=res.clock(),
-    )
+    await in_full(res.store, access, f"customer {record.get('id')}", res.clock())
     return record
 
 

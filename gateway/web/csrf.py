@@ -18,6 +18,7 @@ from contextvars import ContextVar
 from fastapi import Request, Response
 
 from gateway.vault import Vault
+from gateway.web.session import set_cookie
 
 COOKIE = "provgw_csrf"
 FIELD = "csrf"
@@ -50,15 +51,7 @@ def begin(request: Request) -> str | None:
 
 
 def keep(response: Response, request: Request, nonce: str) -> None:
-    response.set_cookie(
-        COOKIE,
-        nonce,
-        max_age=_YEAR_S,
-        path="/",
-        httponly=True,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
+    set_cookie(response, request, COOKIE, nonce, _YEAR_S, http_only=True)
 
 
 def valid(request: Request, presented: str | None) -> bool:

@@ -35,7 +35,7 @@ from gateway.web.outlet import (
     outlet,
 )
 from gateway.web.rendering import page
-from gateway.web.session import COOKIE, LIFETIME_S
+from gateway.web.session import COOKIE, LIFETIME_S, set_cookie
 from gateway.web.stations import station_views
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -79,20 +79,6 @@ async def _form(request: Request) -> dict[str, str]:
         raise Invalid("the form is too large", field="body")
     fields = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {k: v[0] for k, v in fields.items()}
-
-
-def _set_cookie(
-    response: Response, request: Request, name: str, value: str, max_age: int, http_only: bool
-) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        httponly=http_only,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
 
 
 # -- entry, sign-in, language ---------------------------------------------------------------
@@ -171,8 +157,8 @@ async def signin(request: Request) -> Response:
     )
     _, cookie = here.sessions.issue(operator.id, channel_id)
     response = RedirectResponse(again["next"], status_code=303)
-    _set_cookie(response, request, COOKIE, cookie, int(LIFETIME_S), http_only=True)
-    _set_cookie(response, request, CHANNEL_COOKIE, channel_id, _YEAR_S, http_only=True)
+    set_cookie(response, request, COOKIE, cookie, int(LIFETIME_S), http_only=True)
+    set_cookie(response, request, CHANNEL_COOKIE, channel_id, _YEAR_S, http_only=True)
     return response
 
 
@@ -200,12 +186,12 @@ async def language(request: Request) -> Response:
         raise Refused(403, [{"field": "csrf", "message": _t(request)("csrf.refused")}])
     lang = parse_lang(form.get("lang")) or "en"
     response = RedirectResponse(_local_target(form.get("next")), status_code=303)
-    _set_cookie(response, request, LANG_COOKIE, lang, _YEAR_S, http_only=False)
+    set_cookie(response, request, LANG_COOKIE, lang, _YEAR_S, http_only=False)
     try:
         clerk = await current_clerk(request)
     except SignInNeeded:
         return response
-    _set_cookie(response, request, lang_cookie(clerk.operator.id), lang, _YEAR_S, http_only=False)
+    set_cookie(response, request, lang_cookie(clerk.operator.id), lang, _YEAR_S, http_only=False)
     return response
 
 

@@ -20,6 +20,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from fastapi import Request, Response
+
 from gateway.vault import Vault
 
 COOKIE = "provgw_session"
@@ -88,3 +90,18 @@ class Sessions:
         now = self._clock()
         self._ended = {sid: exp for sid, exp in self._ended.items() if exp > now}
         self._ended[session.sid] = session.expires_at
+
+
+def set_cookie(
+    response: Response, request: Request, name: str, value: str, max_age: int, http_only: bool
+) -> None:
+    """A front-end cookie: whole site, SameSite=Strict, Secure behind HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=http_only,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )

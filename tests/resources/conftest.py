@@ -2,23 +2,24 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-import socket
 from collections.abc import AsyncIterator
 from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-import uvicorn
-from fastapi import FastAPI
+from pydantic import SecretStr
 
+from gateway.resources.access import Role
 from gateway.resources.demo import seed_demo
+from gateway.resources.operators import OperatorIn
 from gateway.resources.passwords import ScryptCost
 from gateway.resources.service import Resources
 from gateway.store import SqliteStore
 from gateway.vault import Vault
+from tests.integration.conftest import served_app as served
+
+__all__ = ["served"]  # the resource tests' real HTTP server
 
 KEY = bytes(range(32))
 # Real scrypt at a test-sized cost: the OWASP cost (half a second a hash) is the default
@@ -69,18 +70,18 @@ async def demo(store: SqliteStore, clock: Clock, res: Resources) -> Resources:
     return res
 
 
-@contextlib.asynccontextmanager
-async def served(app: FastAPI) -> AsyncIterator[str]:
-    """``app`` behind a real HTTP server on a free port: its base URL."""
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.01)
-    try:
-        yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    finally:
-        server.should_exit = True
-        await task
-        sock.close()
+async def add_operator(
+    res: Resources, operator: str, role: Role, password: str, channel: str
+) -> None:
+    """One more operator on ``channel`` (job number: the id in capitals)."""
+    await res.operators.create(
+        OperatorIn(
+            id=operator,
+            job_number=operator.upper(),
+            name=operator,
+            role=role,
+            password=SecretStr(password),
+            channels=[channel],
+        ),
+        by="admin1",
+    )

@@ -17,7 +17,6 @@ from typing import Literal
 import fastapi.routing
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from gateway.api import create_app
 from gateway.config import load_config
@@ -25,7 +24,6 @@ from gateway.engine import Engine
 from gateway.resources.access import Role
 from gateway.resources.channels import ChannelChange, OpeningHours
 from gateway.resources.demo import DEMO_PASSWORDS
-from gateway.resources.operators import OperatorIn
 from gateway.resources.service import Resources
 from gateway.store import SqliteStore
 from gateway.vault import Vault
@@ -33,7 +31,7 @@ from gateway.web import csrf
 from gateway.web.outlet import Outlet
 from gateway.web.session import COOKIE, Sessions
 from tests.agent.doubles import STATION, agent_station
-from tests.resources.conftest import KEY, Clock, served, shanghai
+from tests.resources.conftest import KEY, Clock, add_operator, served, shanghai
 
 Outcome = Literal["pass", "login", "refused"]
 PEOPLE = ("anonymous", "clerk1", "super1", "engineer1", "admin1")
@@ -210,17 +208,7 @@ async def gateway(
 ) -> AsyncIterator[tuple[str, Outlet]]:
     hours = OpeningHours(week={d: ["09:00-18:00"] for d in ("mon", "tue", "wed", "thu", "fri")})
     await demo.channels.change("OUT001", ChannelChange(hours=hours), by="admin1")
-    await demo.operators.create(
-        OperatorIn(
-            id="super1",
-            job_number="S0001",
-            name="Supervisor",
-            role=Role.SUPERVISOR,
-            password=SecretStr(PASSWORDS["super1"]),
-            channels=["OUT001"],
-        ),
-        by="admin1",
-    )
+    await add_operator(demo, "super1", Role.SUPERVISOR, PASSWORDS["super1"], "OUT001")
     engine = Engine(store, load_config(None), {}, stations={STATION: agent_station()})
     app = create_app(engine)
     app.state.resources = demo

@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from pydantic import SecretStr
 
 from gateway.api import create_app
 from gateway.config import load_config
@@ -18,10 +17,10 @@ from gateway.resources import audit
 from gateway.resources.access import Role
 from gateway.resources.channels import ChannelIn, ChannelKind, OpeningHours
 from gateway.resources.demo import DEMO_PASSWORDS
-from gateway.resources.operators import OperatorIn
 from gateway.resources.service import Resources
 from gateway.store import SqliteStore
 from tests.gateway.orders_factory import CUSTOMER
+from tests.resources.conftest import add_operator
 from tests.resources.test_guard import open_account
 
 PASSWORDS = DEMO_PASSWORDS | {"clerk2": "clerk2-password", "super1": "super1-password"}
@@ -51,17 +50,7 @@ async def client(demo: Resources, store: SqliteStore) -> AsyncIterator[httpx.Asy
         ("clerk2", Role.CLERK, "OUT002"),
         ("super1", Role.SUPERVISOR, "OUT001"),
     ):
-        await demo.operators.create(
-            OperatorIn(
-                id=operator,
-                job_number=operator.upper(),
-                name=operator,
-                role=role,
-                password=SecretStr(PASSWORDS[operator]),
-                channels=[channel],
-            ),
-            by="admin1",
-        )
+        await add_operator(demo, operator, role, PASSWORDS[operator], channel)
     engine = Engine(store, load_config(None), {})
     for order_id, (channel, operator) in ORDERS.items():
         await engine.submit(open_account(order_id=order_id, channel=channel, operator=operator))
