@@ -17,6 +17,7 @@ from gateway.resources import audit
 from gateway.resources.access import Role
 from gateway.resources.channels import ChannelIn, ChannelKind, OpeningHours
 from gateway.resources.demo import DEMO_PASSWORDS
+from gateway.resources.policy import visible_orders
 from gateway.resources.service import Resources
 from gateway.store import SqliteStore
 from tests.gateway.orders_factory import CUSTOMER
@@ -112,3 +113,19 @@ async def test_health_is_liveness_only_without_a_login(client: httpx.AsyncClient
     assert (await client.get("/health", auth=("engineer1", "wrong"))).status_code == 401
     assert (await client.get("/network")).status_code == 401
     assert (await client.get("/stations")).status_code == 401
+
+
+async def test_a_clerks_list_reaches_past_other_channels_orders(store: SqliteStore) -> None:
+    """Lists are read in pages of 200: the clerk's one order behind 250 of another channel's
+    is found, and ``limit`` holds."""
+    engine = Engine(store, load_config(None), {})
+    await engine.submit(open_account(order_id="mine", channel="OUT001", msisdn="13800000001"))
+    for i in range(250):
+        await engine.submit(
+            open_account(order_id=f"o{i}", channel="OUT002", msisdn=f"1380001{i:04d}")
+        )
+    found = await visible_orders(store, frozenset({"OUT001"}), limit=5)
+    assert [r.id for r in found] == ["mine"]
+    others = await visible_orders(store, frozenset({"OUT002"}), limit=3)
+    assert [r.id for r in others] == ["o249", "o248", "o247"]
+    await engine.stop()
