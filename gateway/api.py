@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 
@@ -16,17 +17,29 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, StreamingResponse
 from fastapi.security import HTTPBasic, HTTPBasicCredentials
 
+from gateway.api_contract import keep_contract
 from gateway.counter import Counter
 from gateway.engine import Engine, IntakeRefused
 from gateway.lines import Line
 from gateway.operations import Lookup
 from gateway.orders import ORDER_KINDS, Order
-from gateway.resources.api import current_operator, resources
+from gateway.resources.api import (
+    Access,
+    Key,
+    current_operator,
+    in_full,
+    read_access,
+    resources,
+)
 from gateway.resources.api import router as resources_router
+from gateway.resources.policy import COUNTER_ROLES, masked, visible_orders
+from gateway.resources.refusals import NotAllowed
 from gateway.resources.service import Resources
 from gateway.stations_api import router as stations_router
 from gateway.store import Conflict, OrderRecord, OrderStore
 from gateway.validation import clerk_errors, summary
+from gateway.web import query_rules
+from gateway.web.i18n import Translator
 from gateway.web.routes import router as web_router
 
 HEARTBEAT_S = 15.0
@@ -108,13 +121,49 @@ async def logged_in_operator(
     request: Request,
     credentials: Annotated[HTTPBasicCredentials | None, Depends(_login)],
 ) -> str | None:
-    """The operator logged in (HTTP Basic): who places an order, or reads orders and lines —
-    which show customers' details. With access control off (a lab), nobody is asked."""
+    """The operator logged in (HTTP Basic) who places an order; the intake guard applies the
+    access policy to the order's own channel. With access control off (a lab), nobody is
+    asked."""
     engine: Engine = request.app.state.engine
     if not engine.config.access_control:
         return None
-    operator = await current_operator(resources(request), credentials)
+    operator = await current_operator(request, resources(request), credentials)
     return operator.id
+
+
+ReadAccess = Annotated[Access | None, Depends(read_access)]
+
+
+def _scope(access: Access | None) -> frozenset[str] | None:
+    return access.decision.channels if access is not None else None
+
+
+async def _identified(request: Request, engine: Engine, access: Access | None, msisdn: str) -> None:
+    """A counter role reads a line only for a caller who identified themselves (seed
+    查询流程): the service password first, else the owner's ID document — in headers, never
+    the URL, which ends up in logs. Engineers and admins read lines as network data."""
+    if access is None or access.operator.role not in COUNTER_ROLES:
+        return
+    headers = request.headers
+    try:
+        await query_rules.decide(
+            engine.store,
+            msisdn,
+            password=headers.get("x-provgw-service-password"),
+            id_type=headers.get("x-provgw-id-type"),
+            id_number=headers.get("x-provgw-id-number"),
+        )
+    except query_rules.QueryRefused as exc:
+        reason = Translator("en")(exc.key)
+        await query_rules.record_refusal(
+            engine.store,
+            operator=access.operator.id,
+            channel=access.channel or "-",
+            msisdn=msisdn,
+            reason=reason,
+            at=time.time(),
+        )
+        raise HTTPException(status_code=403, detail=reason) from None
 
 
 def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
@@ -135,6 +184,7 @@ def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
             hooks.res if isinstance(hooks, Counter) else Resources.of_gateway(store, engine.config)
         )
     app.state.resources = resources
+    keep_contract(app, unreachable={"/lines/{msisdn}/network"})
     app.include_router(resources_router)
     app.include_router(stations_router)
     app.include_router(web_router)
@@ -165,20 +215,23 @@ def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
             raise HTTPException(status_code=403, detail=exc.reason) from None
         return JSONResponse(status_code=202 if created else 200, content=order_summary(rec))
 
-    @app.get("/orders", tags=["orders"], dependencies=[Depends(logged_in_operator)])
+    @app.get("/orders", tags=["orders"])
     async def list_orders(
-        state: str | None = None,
-        kind: str | None = None,
-        msisdn: str | None = None,
+        access: ReadAccess,
+        state: Annotated[str | None, Query(max_length=32)] = None,
+        kind: Annotated[str | None, Query(max_length=64)] = None,
+        msisdn: Annotated[str | None, Query(max_length=20)] = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        before: int | None = None,
+        before: Annotated[int | None, Query(ge=1, le=2**63 - 1)] = None,
         attention: bool | None = None,
     ) -> list[dict[str, Any]]:
         """Newest first; ``attention=true``: only orders left for an engineer (an undo the NE
-        refused)."""
+        refused). A clerk sees their channels' orders, a supervisor their area's."""
         if kind is not None and kind not in ORDER_KINDS:
             raise HTTPException(status_code=422, detail=f"unknown order kind '{kind}'")
-        recs = await store.list_orders(
+        recs = await visible_orders(
+            store,
+            _scope(access),
             state=state,
             kind=kind,
             msisdn=msisdn,
@@ -188,16 +241,40 @@ def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
         )
         return [order_summary(r) | {"seq": r.seq} for r in recs]
 
-    @app.get("/orders/{order_id}", tags=["orders"], dependencies=[Depends(logged_in_operator)])
-    async def get_order(order_id: str) -> dict[str, Any]:
+    @app.get("/orders/{order_id}", tags=["orders"])
+    async def get_order(
+        access: ReadAccess, order_id: Key, reveal_personal: Annotated[bool, Query()] = False
+    ) -> dict[str, Any]:
+        """The order with its plan, steps and transcript. The customer's ID number and
+        address are masked unless ``reveal_personal=true`` (audited; not for engineers)."""
         rec = await store.get(order_id)
-        if rec is None:
+        if rec is None or (access is not None and not access.decision.sees(rec.channel)):
             raise HTTPException(status_code=404, detail=f"no order {order_id}")
-        return await order_detail(engine, rec)
+        detail = await order_detail(engine, rec)
+        if not reveal_personal:
+            return masked(detail)  # type: ignore[no-any-return]
+        if access is not None:
+            try:
+                await in_full(store, access, f"order {order_id}", time.time())
+            except NotAllowed as exc:
+                raise HTTPException(status_code=403, detail=exc.message) from None
+        return detail
 
-    @app.get("/events", tags=["orders"], dependencies=[Depends(logged_in_operator)])
-    async def events(request: Request) -> StreamingResponse:
-        """Server-sent events: one ``order`` event per status change."""
+    @app.get("/events", tags=["orders"])
+    async def events(request: Request, access: ReadAccess) -> StreamingResponse:
+        """Server-sent events: one ``order`` event per status change (of the orders the
+        operator may read)."""
+        scope = _scope(access)
+        channel_of: dict[str, str | None] = {}
+
+        async def visible(event: dict[str, Any]) -> bool:
+            if scope is None:
+                return True
+            order_id = str(event.get("order_id"))
+            if order_id not in channel_of:
+                rec = await store.get(order_id)
+                channel_of[order_id] = rec.channel if rec else None
+            return channel_of[order_id] in scope
 
         async def stream() -> AsyncIterator[str]:
             async with engine.events.subscribe() as queue:
@@ -208,20 +285,29 @@ def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
                     except TimeoutError:
                         yield ": keep-alive\n\n"
                         continue
-                    yield f"event: order\ndata: {json.dumps(event)}\n\n"
+                    if await visible(event):
+                        yield f"event: order\ndata: {json.dumps(event)}\n\n"
 
         return StreamingResponse(stream(), media_type="text/event-stream")
 
-    @app.get("/lines/{msisdn}", tags=["lines"], dependencies=[Depends(logged_in_operator)])
-    async def get_line(msisdn: str) -> Line:
+    @app.get("/lines/{msisdn}", tags=["lines"])
+    async def get_line(request: Request, access: ReadAccess, msisdn: Key) -> Line:
+        """The line as the gateway holds it. A clerk or supervisor must pass the caller's
+        service password (``X-Provgw-Service-Password``) or the owner's ID document
+        (``X-Provgw-Id-Type``, ``X-Provgw-Id-Number``)."""
+        await _identified(request, engine, access, msisdn)
         line = (await store.lines([msisdn])).get(msisdn)
         if line is None:
             raise HTTPException(status_code=404, detail=f"no line with number {msisdn}")
         return line
 
-    @app.get("/lines/{msisdn}/network", tags=["lines"], dependencies=[Depends(logged_in_operator)])
-    async def read_from_network(msisdn: str) -> dict[str, Any]:
-        """What the NE itself holds for the line (LST SUB/LST KI), next to the gateway's view."""
+    @app.get("/lines/{msisdn}/network", tags=["lines"])
+    async def read_from_network(
+        request: Request, access: ReadAccess, msisdn: Key
+    ) -> dict[str, Any]:
+        """What the NE itself holds for the line (LST SUB/LST KI), next to the gateway's view
+        (a counter role identifies the caller as for ``GET /lines/{msisdn}``)."""
+        await _identified(request, engine, access, msisdn)
         line = (await store.lines([msisdn])).get(msisdn)
         if line is None:
             raise HTTPException(status_code=404, detail=f"no line with number {msisdn}")
@@ -238,7 +324,7 @@ def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
             "in_sync": view == line.network,
         }
 
-    @app.get("/network", tags=["operations"])
+    @app.get("/network", tags=["operations"], dependencies=[Depends(read_access)])
     async def network_status() -> list[dict[str, Any]]:
         """Each network element and card station: whether orders are sent to it (its circuit
         breaker: closed, open since when and why, half-open while a probe is out), what its
@@ -248,14 +334,19 @@ def create_app(engine: Engine, resources: Resources | None = None) -> FastAPI:
         return engine.network_status()
 
     @app.get("/health", tags=["operations"])
-    async def health() -> dict[str, Any]:
-        """``ok``, or ``degraded`` with the reasons while an NE is unreachable or reports
-        itself down; orders by state."""
+    async def health(
+        request: Request,
+        credentials: Annotated[HTTPBasicCredentials | None, Depends(_login)],
+    ) -> dict[str, Any]:
+        """``ok``, or ``degraded`` while an NE is unreachable or reports itself down. Without
+        a login (a load balancer's liveness probe) that is all; a logged-in operator also gets
+        the reasons and the orders by state."""
         troubles = engine.troubles()
-        return {
-            "status": "degraded" if troubles else "ok",
-            "reasons": troubles,
-            "orders": await store.counts(),
-        }
+        status = {"status": "degraded" if troubles else "ok"}
+        if engine.config.access_control:
+            if credentials is None:
+                return status
+            await current_operator(request, request.app.state.resources, credentials)
+        return status | {"reasons": troubles, "orders": await store.counts()}
 
     return app

@@ -130,7 +130,9 @@ def order() -> None:
 
 
 def _client(url: str) -> httpx.Client:
-    return httpx.Client(base_url=url, timeout=30)
+    channel = os.environ.get("PROVGW_CHANNEL")  # a counter role names its channel (M2)
+    headers = {"X-Provgw-Channel": channel} if channel else {}
+    return httpx.Client(base_url=url, timeout=30, headers=headers)
 
 
 def _request(url: str, method: str, path: str, **kwargs: Any) -> httpx.Response:
@@ -182,7 +184,7 @@ def _submit(
         _fail(f"refused: {body['detail']}", EXIT_REFUSED)
     resp.raise_for_status()
     if wait:
-        body = _wait(url, body["order_id"], auth)
+        body = _wait(url, body["order_id"], auth, channel=str(order_data.get("channel") or ""))
     _show_summary(body, as_json)
     sys.exit(EXIT_ORDER_FAILED if body["state"] in ("failed", "compensated") else 0)
 
@@ -205,9 +207,17 @@ _operator = click.option(
 )
 
 
-def _wait(url: str, order_id: str, auth: tuple[str, str] | None) -> dict[str, Any]:
+def _wait(
+    url: str, order_id: str, auth: tuple[str, str] | None, channel: str | None = None
+) -> dict[str, Any]:
+    """Poll the order until it ends — read from the channel it was placed at (a counter role
+    names its channel on every read)."""
+    headers = {"X-Provgw-Channel": channel} if channel else {}
     while True:
-        body: dict[str, Any] = _request(url, "GET", f"/orders/{order_id}", auth=auth).json()
+        resp = _request(url, "GET", f"/orders/{order_id}", auth=auth, headers=headers)
+        body: dict[str, Any] = resp.json()
+        if resp.status_code in (401, 403):
+            _fail(f"refused: {body['detail']}", EXIT_REFUSED)
         if body["state"] in ("completed", "failed", "compensated"):
             return body
         time.sleep(0.2)
@@ -244,7 +254,7 @@ def _show_summary(body: dict[str, Any], as_json: bool) -> None:
 def order_show(order_id: str, url: str, operator: str | None, as_json: bool) -> None:
     """Show one order: state, plan with commands, steps and the masked transcript."""
     resp = _request(url, "GET", f"/orders/{order_id}", auth=_login(operator))
-    if resp.status_code == 401:
+    if resp.status_code in (401, 403):
         _fail(f"refused: {resp.json()['detail']}", EXIT_REFUSED)
     if resp.status_code == 404:
         _fail(f"no order {order_id}", EXIT_NOT_FOUND)
@@ -300,7 +310,7 @@ def order_list(
     if attention:
         params["attention"] = "true"
     resp = _request(url, "GET", "/orders", params=params, auth=_login(operator))
-    if resp.status_code == 401:
+    if resp.status_code in (401, 403):
         _fail(f"refused: {resp.json()['detail']}", EXIT_REFUSED)
     if resp.status_code == 422:
         _fail(resp.json()["detail"], EXIT_INVALID)
@@ -444,7 +454,7 @@ def ne_status(url: str, operator: str | None, as_json: bool) -> None:
     says of itself (SNMP or probe), latency and error rate of recent replies. Exit 5 while
     any NE is unreachable."""
     resp = _request(url, "GET", "/network", auth=_login(operator))
-    if resp.status_code == 401:
+    if resp.status_code in (401, 403):
         _fail(f"refused: {resp.json()['detail']}", EXIT_REFUSED)
     rows = resp.json()
     if as_json:

@@ -17,6 +17,7 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, SecretStr, m
 
 from gateway.operations import IMS_APN, ApnProfile
 from gateway.orders import ORDER_KINDS, ProductId, StkMenu
+from gateway.resources.lockout import LoginPolicy
 
 MIN_TOKEN_LENGTH = 24  # a card agent's bearer token guards the card keys: no short ones
 
@@ -435,6 +436,7 @@ class GatewayConfig(_Config):
         description="refuse orders from unknown or closed channels and unknown operators "
         "(M2, M7); switch off only for load tests in a lab",
     )
+    login: LoginPolicy = LoginPolicy()  # wrong passwords before sign-in locks, and for how long
     cancel_hold_days: int = Field(90, ge=0, description="预销号 → 销号 hold period")
     network_elements: list[NetworkElementConfig] = Field(default_factory=list)
     card_stations: list[CardStationConfig] = Field(default_factory=list)

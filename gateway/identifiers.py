@@ -175,3 +175,14 @@ HexKey = Annotated[SecretStr, *_secret_io, AfterValidator(_hex_key)]
 """A 128-bit key (Ki, OPc, OP) as 32 hex digits; never printed, sealed at rest."""
 Secret = Annotated[SecretStr, *_secret_io]
 """Any other secret (service password, ADM code): never printed, sealed at rest."""
+
+
+def _voucher(value: SecretStr) -> SecretStr:
+    if not re.fullmatch(r"[0-9]{10,20}", value.get_secret_value()):
+        raise ValueError("recharge voucher number must be 10 to 20 digits")
+    return value
+
+
+Voucher = Annotated[SecretStr, *_secret_io, AfterValidator(_voucher)]
+"""A recharge card's voucher number (充值卡密码): whoever reads it can spend the card, so it is
+sealed at rest and shown as ``****``, like a key."""

@@ -23,7 +23,16 @@ from pydantic import (
     model_validator,
 )
 
-from gateway.identifiers import HexKey, Iccid, Imsi, Msisdn, ResidentId, SafeText, Secret
+from gateway.identifiers import (
+    HexKey,
+    Iccid,
+    Imsi,
+    Msisdn,
+    ResidentId,
+    SafeText,
+    Secret,
+    Voucher,
+)
 from gateway.operations import (
     BarIncoming,
     BarOutgoing,
@@ -292,14 +301,14 @@ class Recharge(_LineOrder):
     title: ClassVar[str] = "充值 recharge"
     kind: Literal["recharge"] = "recharge"
     amount_cents: int = Field(gt=0, le=100_000_00)
-    voucher: Annotated[str, Field(pattern=r"^[0-9]{10,20}$")] | None = None
+    voucher: Voucher | None = None
 
 
 class Payment(_LineOrder):
     process: ClassVar[str] = "C12"
     title: ClassVar[str] = "收/退通信费 payment or refund"
     kind: Literal["payment"] = "payment"
-    amount_cents: int = Field(description="negative for a refund")
+    amount_cents: int = Field(ge=-100_000_00, le=100_000_00, description="negative for a refund")
 
     @model_validator(mode="after")
     def _nonzero(self) -> Payment:

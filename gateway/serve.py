@@ -17,6 +17,7 @@ from pydantic import SecretStr
 
 from gateway.api import create_app
 from gateway.config import CardStationConfig, GatewayConfig, SnmpTrapConfig
+from gateway.private_files import private_dir
 from gateway.resources.demo import seed_demo
 from gateway.runtime import (
     EmulatorProcess,
@@ -90,7 +91,7 @@ async def _serve(
         token = secrets.token_urlsafe(32)
         if demo:
             var = config.database.parent
-            var.mkdir(parents=True, exist_ok=True)
+            private_dir(var)
             config = await _demo_network(stack, config, var, say)
             reader = await _demo_reader(stack, var / "reader", say)
             if reader is not None:

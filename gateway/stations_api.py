@@ -1,6 +1,6 @@
 """REST routes for card stations: their state for front ends, and the desk card agents work at.
 
-For front ends (no token; what the card step of a counter screen shows):
+For front ends (an operator's login, as every read; what the card step of a counter shows):
   ``GET /stations``, ``GET /stations/{name}`` — each station's `StationState`;
   ``GET /stations/events`` — server-sent ``station`` events, one per change of a state.
 
@@ -25,6 +25,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, ConfigDict, Field
 
 from gateway.engine import Engine
+from gateway.resources.api import Key, read_access
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["card stations"])
@@ -128,13 +129,13 @@ def _states(engine: Engine) -> list[StationState]:
     return states
 
 
-@router.get("/stations")
+@router.get("/stations", dependencies=[Depends(read_access)])
 async def list_stations(engine: EngineDep) -> list[StationState]:
     """Every card station: which reader, whether its agent is online, whether a card is in."""
     return _states(engine)
 
 
-@router.get("/stations/events")
+@router.get("/stations/events", dependencies=[Depends(read_access)])
 async def station_events(request: Request, engine: EngineDep) -> StreamingResponse:
     """Server-sent events: every station's state at once, then one ``station`` event (a
     `StationState`) each time one changes."""
@@ -164,8 +165,8 @@ async def station_events(request: Request, engine: EngineDep) -> StreamingRespon
     return StreamingResponse(stream(), media_type="text/event-stream")
 
 
-@router.get("/stations/{name}")
-async def get_station(name: str, engine: EngineDep) -> StationState:
+@router.get("/stations/{name}", dependencies=[Depends(read_access)])
+async def get_station(name: Key, engine: EngineDep) -> StationState:
     state = next((s for s in _states(engine) if s.name == name), None)
     if state is None:
         raise HTTPException(status_code=404, detail=f"no card station {name}")
@@ -173,7 +174,7 @@ async def get_station(name: str, engine: EngineDep) -> StationState:
 
 
 def _agent_desk(
-    name: str,
+    name: Key,
     request: Request,
     engine: EngineDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
@@ -228,7 +229,9 @@ async def _disconnected(request: Request) -> None:
 async def next_job(
     request: Request,
     desk: DeskDep,
-    agent: Annotated[str, Query(pattern=_AGENT_ID, description="the agent's id for this run")],
+    agent: Annotated[
+        str, Query(pattern=_AGENT_ID, max_length=64, description="the agent's id for this run")
+    ],
     wait: Annotated[float, Query(ge=0, le=60, description="seconds to wait for a job")] = 25,
 ) -> Response:
     """Long poll for the next card job. A job may hold card keys: never cache or log it.
@@ -250,7 +253,7 @@ async def next_job(
 
 @router.post("/stations/{name}/jobs/{job_id}")
 async def post_result(
-    name: str, job_id: str, desk: DeskDep, result: Annotated[dict[str, Any], Body()]
+    name: Key, job_id: Key, desk: DeskDep, result: Annotated[dict[str, Any], Body()]
 ) -> dict[str, str]:
     """A job's result: ``{"ok": true, …}`` or ``{"ok": false, "error": {"code", "message"}}``.
 

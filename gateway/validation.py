@@ -11,11 +11,16 @@ from typing import Any
 
 from gateway.orders import ORDER_KINDS
 
+_REQUEST_PARTS = ("body", "query", "path", "header", "cookie")
+
 
 def field_name(loc: Sequence[int | str]) -> str:
-    """``('body', 'open_account', 'customer', 'id_number')`` → ``customer.id_number``: no
-    request part, no order-kind tag, no pydantic validator wrappers."""
-    parts = [str(p) for p in loc if str(p) != "body" and not str(p).startswith("function-")]
+    """``('body', 'open_account', 'customer', 'id_number')`` → ``customer.id_number``,
+    ``('query', 'before')`` → ``before``: no request part, no order-kind tag, no pydantic
+    validator wrappers."""
+    parts = [str(p) for p in loc if not str(p).startswith("function-")]
+    if parts and parts[0] in _REQUEST_PARTS:
+        parts = parts[1:]
     if parts and parts[0] in ORDER_KINDS:
         parts = parts[1:]
     return ".".join(parts) or "body"

@@ -21,6 +21,7 @@ from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from gateway.identifiers import SEALED_PREFIX
+from gateway.private_files import private_dir
 
 ENV_KEY = "PROVGW_SECRET_KEY"
 
@@ -48,7 +49,7 @@ class Vault:
             return cls(bytes.fromhex(key_file.read_text().strip()))
         if not create:
             raise VaultError(f"no secret key: set ${ENV_KEY} or create {key_file}")
-        key_file.parent.mkdir(parents=True, exist_ok=True)
+        private_dir(key_file.parent)
         key = secrets.token_bytes(32)
         fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(fd, "w") as fh:

@@ -23,12 +23,12 @@ from pydantic import ValidationError
 
 from gateway.bus import access
 from gateway.bus.connection import response_of
-from gateway.bus.outbox import Outgoing
 from gateway.bus.status import encode
 from gateway.bus.topics import channel_of, dead_letter_topic, status_topic
 from gateway.engine import Engine, IntakeRefused
 from gateway.orders import ORDER_ADAPTER, order_msisdns, parse_order
 from gateway.store import Conflict
+from gateway.store.outbox import Outgoing
 from gateway.validation import clerk_errors, summary
 
 _ORDER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$")  # gateway.orders.OrderId

@@ -21,11 +21,10 @@ import time
 from collections.abc import Sequence
 from typing import Any
 
-from gateway.bus import outbox
 from gateway.bus.connection import Connection, ConnectionLost, PublishRefused, message_properties
-from gateway.bus.outbox import Outgoing
 from gateway.bus.topics import status_topic
-from gateway.store import OrderStore, Tx
+from gateway.store import OrderStore, Tx, outbox
+from gateway.store.outbox import Outgoing
 
 log = logging.getLogger(__name__)
 

@@ -1,7 +1,7 @@
-"""Who may do what: roles and the permissions they grant.
+"""Who may do what: roles and the permissions each role is granted (M7).
 
-Where and when (a known, active operator on a known, active channel they are assigned to,
-clerks only while it is open) is the intake guard's check, `gateway.resources.guard.refusal`.
+The grants are the first thing the one access policy (`gateway.resources.policy`) checks;
+the channel, the hour and the scope of what may be read follow there.
 """
 
 from __future__ import annotations
@@ -17,20 +17,23 @@ if TYPE_CHECKING:
 
 class Role(StrEnum):
     CLERK = "clerk"  # 营业员: counter work
+    SUPERVISOR = "supervisor"  # 值班经理: counter work, and reads every channel of their area
     ENGINEER = "engineer"  # 工程师: stock, numbers, network
     ADMIN = "admin"  # 管理员: everything, including operators and channels
 
 
 class Permission(StrEnum):
     READ = "read"
+    ORDER = "order"  # place service orders
     COUNTER = "counter"  # hold numbers, reserve cards, register customers
     STOCK = "stock"  # import, distribute and return stock; disable and recycle numbers
     ADMIN = "admin"  # operators, channels, fee rules, categories, settings, audit trail
 
 
 GRANTS: dict[Role, frozenset[Permission]] = {
-    Role.CLERK: frozenset({Permission.READ, Permission.COUNTER}),
-    Role.ENGINEER: frozenset({Permission.READ, Permission.STOCK}),
+    Role.CLERK: frozenset({Permission.READ, Permission.ORDER, Permission.COUNTER}),
+    Role.SUPERVISOR: frozenset({Permission.READ, Permission.ORDER, Permission.COUNTER}),
+    Role.ENGINEER: frozenset({Permission.READ, Permission.ORDER, Permission.STOCK}),
     Role.ADMIN: frozenset(Permission),
 }
 

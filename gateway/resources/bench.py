@@ -1,4 +1,5 @@
-"""`provgw bench numbers` and `provgw bench sims`: bulk stock-in, measured.
+"""`provgw bench numbers` and `provgw bench sims`: bulk stock-in, measured; `provgw bench
+access`: what the access policy costs a request.
 
 Both run against a fresh SQLite store in a temporary directory, as the gateway does (WAL, the
 store's group commit, the vault sealing card secrets). Besides the seconds per import they
@@ -24,7 +25,7 @@ from gateway.resources.number_pool import NumberPool
 from gateway.resources.numbers import BlockIn
 from gateway.resources.sim_stock import SimStock
 from gateway.resources.transport_keys import TransportKeys
-from gateway.store import SqliteStore
+from gateway.store import SqliteStore, channels, operators
 from gateway.vault import Vault
 
 T = TypeVar("T")
@@ -119,6 +120,35 @@ async def bench_sims(count: int) -> dict[str, Any]:
     }
 
 
+async def bench_access(count: int) -> dict[str, Any]:
+    """The policy alone (`policy.check`, operator and channel in hand) and as each request
+    pays it (`policy.decide`: operator's area and channel read in one store job)."""
+    from gateway.resources.demo import DEMO_CHANNEL, seed_demo
+    from gateway.resources.passwords import ScryptCost
+    from gateway.resources.policy import READ, check, decide
+
+    async with _store() as store:
+        await seed_demo(store, cost=ScryptCost(n=2**8, r=8, p=1))  # logins are not measured
+        now = time.time()
+        clerk, channel = await store.run(
+            lambda tx: (operators.find(tx, "clerk1"), channels.find(tx, DEMO_CHANNEL))
+        )
+        assert clerk is not None and channel is not None
+        start = time.perf_counter()
+        for _ in range(count * 20):
+            check(clerk, READ, channel, now)
+        check_s = (time.perf_counter() - start) / (count * 20)
+        start = time.perf_counter()
+        for _ in range(count):
+            assert (await decide(store, clerk, DEMO_CHANNEL, READ, now)).allowed
+        decide_s = (time.perf_counter() - start) / count
+    return {
+        "check_us": round(check_s * 1e6, 2),
+        "decide_us": round(decide_s * 1e6, 1),
+        "decisions": count,
+    }
+
+
 def _report(result: dict[str, Any], as_json: bool) -> None:
     import json
 
@@ -149,4 +179,12 @@ def sims_bench(count: int, as_json: bool) -> None:
     _report(asyncio.run(bench_sims(count)), as_json)
 
 
-BENCH_COMMANDS: list[click.Command] = [numbers_bench, sims_bench]
+@click.command("access")
+@click.option("-n", "count", default=5_000, show_default=True, help="Requests decided.")
+@click.option("--json", "as_json", is_flag=True, help="Machine-readable output.")
+def access_bench(count: int, as_json: bool) -> None:
+    """The access check per request: the policy alone, and with its store lookup."""
+    _report(asyncio.run(bench_access(count)), as_json)
+
+
+BENCH_COMMANDS: list[click.Command] = [numbers_bench, sims_bench, access_bench]

@@ -34,7 +34,7 @@ from rich.progress import (
 )
 from rich.table import Table
 
-from gateway.resources.channels import DEFAULT_ZONE, ChannelKind, OpeningHours
+from gateway.resources.channels import DEFAULT_ZONE, ChannelKind, OpeningHours, local_time
 from gateway.resources.fees import RuleKind
 from gateway.resources.numbers import NumberKind, NumberState
 from gateway.resources.stock import CardState, Condition
@@ -129,18 +129,28 @@ class Api:
             names = list(columns or (data[0] if data else []))
             table = Table(*names)
             for row in data:
-                table.add_row(*(_cell(row.get(c)) for c in names))
+                table.add_row(*(_cell(row.get(c), c) for c in names))
             console.print(table)
         elif isinstance(data, dict):
             for key, value in data.items():
-                console.print(f"{key:16} {_cell(value)}", highlight=False, markup=False)
+                label = key.removesuffix("_cents")  # the value says ¥
+                console.print(f"{label:16} {_cell(value, key)}", highlight=False, markup=False)
 
 
-def _cell(value: Any) -> str:
+def _cell(value: Any, key: str = "") -> str:
+    """A value as a clerk reads it: money in yuan, moments in local time (``--json`` keeps the
+    cents and the Unix times)."""
     if value is None:
         return ""
     if isinstance(value, dict | list):
         return json.dumps(value, ensure_ascii=False)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if key.endswith("_cents"):
+            from gateway.web.rendering import money
+
+            return money(int(value))
+        if key in ("at", "until") or key.endswith(("_at", "_until")):
+            return local_time(float(value))
     return str(value)
 
 

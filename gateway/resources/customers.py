@@ -101,11 +101,14 @@ class CategoryChange(BaseModel):
     note: SafeText | None = Field(None, max_length=200)
 
 
+CategoryNumber = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
 class Membership(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    add: list[int] = Field(default_factory=list, max_length=20)
-    remove: list[int] = Field(default_factory=list, max_length=20)
+    add: list[CategoryNumber] = Field(default_factory=list, max_length=20)
+    remove: list[CategoryNumber] = Field(default_factory=list, max_length=20)
 
 
 @dataclass(frozen=True)

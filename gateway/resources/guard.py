@@ -1,5 +1,6 @@
-"""The intake guard: an order is refused before it is stored unless its channel, its operator,
-the hour and its customer allow it (M2, M7, M3). Every refusal is audited.
+"""The intake guard: an order is refused before it is stored unless the access policy
+(`gateway.resources.policy`: channel, operator, hour) and its customer allow it (M2, M7, M3).
+Every refusal is audited.
 
 One store job per check does the lookups and, on refusal, writes the audit row — so a refusal
 is on record before the clerk sees it, and intake costs no extra commit. The counter actions
@@ -15,10 +16,10 @@ from typing import Any
 from gateway.engine import IntakeGuard, IntakeRefused
 from gateway.orders import Customer, OpenAccount, Order, TransferOwnership
 from gateway.resources import audit
-from gateway.resources.access import Role
 from gateway.resources.customers import refusal_of
+from gateway.resources.policy import COUNTER, INTAKE, Action, judge
 from gateway.resources.refusals import NotAllowed
-from gateway.store import OrderStore, Tx, channels, customers, operators
+from gateway.store import OrderStore, Tx, customers
 
 
 def _customer_of(order: Order) -> Customer | None:
@@ -29,29 +30,6 @@ def _customer_of(order: Order) -> Customer | None:
     return None
 
 
-def refusal(tx: Tx, operator_id: str, channel_id: str, now: float) -> str | None:
-    """Why ``operator_id`` may not act on ``channel_id`` at ``now``, or None if they may."""
-    channel = channels.find(tx, channel_id)
-    if channel is None:
-        return f"channel {channel_id} is not registered: every request must name a known channel"
-    if not channel.active:
-        return f"channel {channel_id} ({channel.name}) is closed"
-    operator = operators.find(tx, operator_id)
-    if operator is None:
-        return f"operator {operator_id} is not known"
-    if not operator.active:
-        return f"operator {operator_id} is disabled"
-    if operator.role is not Role.ADMIN and channel_id not in operator.channels:
-        return f"operator {operator_id} is not assigned to channel {channel_id}"
-    if operator.role is Role.CLERK and not channel.hours.is_open(now):
-        local = channel.hours.local(now)
-        return (
-            f"channel {channel_id} is outside its opening hours: it is {local:%a %H:%M} there,"
-            f" open {channel.hours.describe()}"
-        )
-    return None
-
-
 async def _check(
     store: OrderStore,
     *,
@@ -59,13 +37,14 @@ async def _check(
     channel: str,
     action: str,
     now: float,
+    needs: Action,
     customer: Customer | None = None,
     detail: dict[str, Any] | None = None,
 ) -> str | None:
     """The reason for refusing, audited; None if allowed."""
 
     def job(conn: Tx) -> str | None:
-        reason = refusal(conn, operator, channel, now)
+        reason = judge(conn, operator, channel, needs, now).reason
         if reason is None and customer is not None:
             # A customer not registered yet is in no category.
             record = customers.find_by_document(
@@ -101,6 +80,7 @@ def make_guard(store: OrderStore, *, clock: Callable[[], float] = time.time) -> 
             channel=order.channel,
             action=f"order {order.kind} {order.order_id}",
             now=clock(),
+            needs=INTAKE,
             customer=_customer_of(order),
             detail={"order_id": order.order_id, "kind": order.kind},
         )
@@ -112,6 +92,8 @@ def make_guard(store: OrderStore, *, clock: Callable[[], float] = time.time) -> 
 
 async def admit(store: OrderStore, operator: str, channel: str, action: str, *, now: float) -> None:
     """Raise `NotAllowed` (audited) unless ``operator`` may act on ``channel`` at ``now``."""
-    reason = await _check(store, operator=operator, channel=channel, action=action, now=now)
+    reason = await _check(
+        store, operator=operator, channel=channel, action=action, now=now, needs=COUNTER
+    )
     if reason is not None:
         raise NotAllowed(reason, field="channel")

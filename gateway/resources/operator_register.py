@@ -13,6 +13,8 @@ from dataclasses import replace
 from pydantic import SecretStr
 
 from gateway.resources import audit
+from gateway.resources.channels import local_time
+from gateway.resources.lockout import Lockout, LoginPolicy
 from gateway.resources.operators import (
     LOGIN_MEMORY_S,
     WRONG_LOGIN,
@@ -26,7 +28,7 @@ from gateway.resources.passwords import (
     hash_password_async,
     verify_password_async,
 )
-from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Unavailable
+from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Throttled, Unavailable
 from gateway.store import OrderStore, Tx
 from gateway.store import channels as channel_rows
 from gateway.store import operators as rows
@@ -48,10 +50,12 @@ class Operators:
         *,
         clock: Callable[[], float] = time.time,
         cost: ScryptCost = OWASP_COST,
+        login: LoginPolicy | None = None,
     ) -> None:
         self.store = store
         self.clock = clock
         self.cost = cost
+        self.lockout = Lockout(login or LoginPolicy(), clock)
         self._memory_key = secrets.token_bytes(32)
         self._remembered: dict[str, float] = {}
         self._decoy: str | None = None
@@ -151,6 +155,7 @@ class Operators:
 
         await self.store.run(job)
         self._remembered.clear()
+        self.lockout.clear(operator_id)
 
     def _memory(self, operator_id: str, password: str, stored: str) -> str:
         """Keyed on the stored hash too: a password set by another gateway process ends what
@@ -160,14 +165,24 @@ class Operators:
         ).hexdigest()
 
     async def authenticate(
-        self, operator_id: str, password: str, *, channel: str = "-"
+        self, operator_id: str, password: str, *, channel: str = "-", address: str | None = None
     ) -> Operator:
         """The operator, if the password is right and they are active; else `NotAllowed`,
         audited. An unknown id and a wrong password get the same answer after the same time.
+        After too many wrong passwords for the operator id or from the client ``address``,
+        `Throttled` without checking the password (`gateway.resources.lockout`).
 
         The audit names an unknown id only as ``(unknown)``: people type passwords into the
         wrong field, and the trail must never hold one."""
         now = self.clock()
+        locked = self.lockout.locked(operator_id, address)
+        if locked is not None:
+            known = await self.store.run(lambda tx: rows.find(tx, operator_id) is not None)
+            shown = locked if known else locked.anonymous()
+            await self._audit_login(
+                operator_id if known else None, channel, now, "refused", shown.message(now)
+            )
+            raise Throttled(locked.message(now), retry_after=locked.seconds_left(now))
 
         def load(tx: Tx) -> tuple[Operator | None, str | None]:
             return rows.find(tx, operator_id), rows.password_hash(tx, operator_id)
@@ -185,20 +200,35 @@ class Operators:
             reason = f"operator {operator_id} is disabled"
         else:
             self._remember(memory, now)
+            self.lockout.clear(operator_id)
             return operator
-        shown = operator.id if operator is not None else "(unknown)"
+        known = operator is not None
+        await self._audit_login(operator_id if known else None, channel, now, "refused", reason)
+        for lock in self.lockout.failed(operator_id, address):
+            shown = lock if known else lock.anonymous()
+            await self._audit_login(
+                operator_id if known else None,
+                channel,
+                now,
+                "locked",
+                f"{shown.key} locked until {local_time(lock.until)} after too many wrong passwords",
+            )
+        raise NotAllowed(reason)
+
+    async def _audit_login(
+        self, operator_id: str | None, channel: str, now: float, outcome: str, reason: str
+    ) -> None:
         await self.store.run(
             lambda tx: audit.record(
                 tx,
                 at=now,
-                operator=shown,
+                operator=operator_id or "(unknown)",
                 channel=channel,
                 action="login",
-                outcome="refused",
+                outcome=outcome,
                 reason=reason,
             )
         )
-        raise NotAllowed(reason)
 
     def _remember(self, memory: str, now: float) -> None:
         if len(self._remembered) > 10_000:

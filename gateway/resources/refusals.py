@@ -40,6 +40,14 @@ class NotAllowed(ResourceError):
     """The operator, channel, time of day or customer category forbids the request."""
 
 
+class Throttled(ResourceError):
+    """Sign-in is locked after too many wrong passwords; ``retry_after`` seconds remain."""
+
+    def __init__(self, message: str, *, retry_after: int) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
+
+
 class Invalid(ResourceError):
     """Bad input; nothing was changed. May carry several problems (one per bad line)."""
 

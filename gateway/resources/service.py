@@ -11,6 +11,7 @@ from gateway.config import GatewayConfig
 from gateway.resources.channel_register import Channels
 from gateway.resources.customer_register import Customers
 from gateway.resources.fee_register import FeeRules
+from gateway.resources.lockout import LoginPolicy
 from gateway.resources.movements import Distribution
 from gateway.resources.number_pool import NumberPool
 from gateway.resources.operator_register import Operators
@@ -41,6 +42,7 @@ class Resources:
         clock: Callable[[], float] = time.time,
         cost: ScryptCost = OWASP_COST,
         transport_key_file: Path | None = None,
+        login: LoginPolicy | None = None,
     ) -> Resources:
         return cls(
             store=store,
@@ -50,7 +52,7 @@ class Resources:
             stock=SimStock(store, clock=clock),
             distribution=Distribution(store, clock=clock),
             customers=Customers(store, clock=clock),
-            operators=Operators(store, clock=clock, cost=cost),
+            operators=Operators(store, clock=clock, cost=cost, login=login),
             channels=Channels(store, clock=clock),
             transport_key_file=transport_key_file,
         )
@@ -60,7 +62,11 @@ class Resources:
         """The registers of a gateway process: made once (`gateway.runtime`) and handed to
         the counter, the API and the front end; the vendors' transport keys beside its
         secret key."""
-        return cls.open(store, transport_key_file=config.secret_key_file.parent / "transport-keys")
+        return cls.open(
+            store,
+            transport_key_file=config.secret_key_file.parent / "transport-keys",
+            login=config.login,
+        )
 
     def transport_keys(self) -> TransportKeys:
         """Read afresh for each import, so a key added to the file needs no restart."""

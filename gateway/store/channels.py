@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Sequence
 from typing import Any
 
 from gateway.resources.channels import Channel, ChannelKind, OpeningHours
@@ -68,3 +69,17 @@ def update(tx: Tx, channel: Channel, *, now: float) -> None:
         "UPDATE channels SET name=?, hours=?, active=?, updated_at=? WHERE id=?",
         (channel.name, channel.hours.model_dump_json(), int(channel.active), now, channel.id),
     )
+
+
+def in_area_of(tx: Tx, channel_ids: Sequence[str]) -> frozenset[str]:
+    """The channels in the same city and area as any of ``channel_ids`` (a supervisor's
+    reach, `gateway.resources.policy`)."""
+    if not channel_ids:
+        return frozenset()
+    marks = ",".join("?" * len(channel_ids))
+    rows = tx.execute(
+        "SELECT id FROM channels WHERE (city, area) IN"  # noqa: S608 - placeholders only
+        f" (SELECT city, area FROM channels WHERE id IN ({marks}))",
+        list(channel_ids),
+    ).fetchall()
+    return frozenset(r[0] for r in rows)

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import TypeVar
 
 from gateway.checkpointer import WalCheckpointer
+from gateway.private_files import private_file
 from gateway.store.migrations import VERSION_TABLE, Upgrade, pending
 from gateway.store.orders import OrderStore
 from gateway.store.tx import Tx
@@ -52,7 +53,7 @@ class SqliteStore(OrderStore):
     async def open(self) -> None:
         """Open (creating the file if needed) and bring the schema up to date; `SchemaTooNew`
         if another provgw migrated it further."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        private_file(self.path)  # customers' personal data: 0600, WAL and -shm follow
         conn = sqlite3.connect(self.path, isolation_level=None)
         try:
             conn.execute("PRAGMA journal_mode=WAL")

@@ -28,6 +28,7 @@ from gateway.resources.numbers import NumberState
 from gateway.resources.refusals import Unavailable
 from gateway.resources.stock import CardKind, CardState, Condition
 from gateway.store import Conflict
+from gateway.web import csrf
 from gateway.web.failures import Refused, WebRoute
 from gateway.web.field_messages import field_errors
 from gateway.web.forms import FormProblem, order_body
@@ -36,8 +37,29 @@ from gateway.web.outlet import Clerk, Outlet, counter_clerk, current_clerk, outl
 from gateway.web.query_rules import QueryRefused, decide, record_refusal
 from gateway.web.rendering import SECURITY_HEADERS, render
 
-router = APIRouter(prefix="/ui/api", route_class=WebRoute, include_in_schema=False)
+
+async def _same_page(request: Request, clerk: Annotated[Clerk, Depends(current_clerk)]) -> None:
+    """A post carries the page's CSRF token (`gateway.web.csrf`): checked once the session is
+    (without one, the scripts are told to sign in), before anything else."""
+    if request.method != "GET" and not csrf.valid(request, request.headers.get(csrf.HEADER)):
+        raise Refused(403, [{"field": "csrf", "message": clerk.t("csrf.refused")}])
+
+
+router = APIRouter(
+    prefix="/ui/api",
+    route_class=WebRoute,
+    include_in_schema=False,
+    dependencies=[Depends(_same_page)],
+)
 ClerkDep = Annotated[Clerk, Depends(current_clerk)]
+
+
+async def _counter(clerk: ClerkDep) -> Clerk:
+    """The clerk, if their role does counter work — checked before anything is read."""
+    return counter_clerk(clerk)
+
+
+CounterDep = Annotated[Clerk, Depends(_counter)]
 HEARTBEAT_S = 15.0
 _MSISDN: TypeAdapter[str] = TypeAdapter(Msisdn)
 _MAX_BODY = 64 * 1024
@@ -81,7 +103,7 @@ async def _at_counter(here: Outlet, clerk: Clerk, action: str) -> None:
 
 
 @router.post("/customer/check")
-async def check_customer(request: Request, clerk: ClerkDep) -> dict[str, Any]:
+async def check_customer(request: Request, clerk: CounterDep) -> dict[str, Any]:
     """The customer step: complete and well-formed (C1-F3), and allowed to open an account."""
     here = outlet(request)
     data = await _json_body(request, clerk)
@@ -105,7 +127,7 @@ async def check_customer(request: Request, clerk: ClerkDep) -> dict[str, Any]:
 
 
 @router.post("/holds")
-async def hold_number(request: Request, clerk: ClerkDep) -> dict[str, Any]:
+async def hold_number(request: Request, clerk: CounterDep) -> dict[str, Any]:
     here = outlet(request)
     data = await _json_body(request, clerk)
     msisdn = _number(data.get("msisdn"), clerk)
@@ -123,7 +145,7 @@ async def hold_number(request: Request, clerk: ClerkDep) -> dict[str, Any]:
 
 
 @router.post("/holds/{msisdn}/release")
-async def release_number(request: Request, clerk: ClerkDep, msisdn: str) -> dict[str, Any]:
+async def release_number(request: Request, clerk: CounterDep, msisdn: str) -> dict[str, Any]:
     here = outlet(request)
     released = await here.release(here.desk(clerk.session), msisdn)
     return {"msisdn": msisdn, "released": released}
@@ -143,7 +165,7 @@ async def _check_hold(here: Outlet, clerk: Clerk, msisdn: str, field: str) -> No
 
 
 @router.post("/cards/reserve")
-async def reserve_card(request: Request, clerk: ClerkDep) -> dict[str, Any]:
+async def reserve_card(request: Request, clerk: CounterDep) -> dict[str, Any]:
     """A blank card from stock for the card step, reserved for the order about to be placed
     (so the engine finds it reserved for that very order): the one this session took for it,
     else the next usable blank (programmable) card. A card taken for an order that was never
@@ -178,7 +200,7 @@ async def reserve_card(request: Request, clerk: ClerkDep) -> dict[str, Any]:
 
 
 @router.post("/desk/clear")
-async def clear_desk(request: Request, clerk: ClerkDep) -> dict[str, Any]:
+async def clear_desk(request: Request, clerk: CounterDep) -> dict[str, Any]:
     """The clerk cancels: the numbers held and the card taken go back."""
     await outlet(request).clear_desk(clerk.session)
     return {"cleared": True}
@@ -231,7 +253,7 @@ async def _order(here: Outlet, clerk: Clerk, data: dict[str, Any]) -> tuple[Orde
 
 
 @router.post("/orders")
-async def submit_order(request: Request, clerk: ClerkDep) -> JSONResponse:
+async def submit_order(request: Request, clerk: CounterDep) -> JSONResponse:
     """Place an order from a counter form: 202 new, 200 already placed (a second click)."""
     here = outlet(request)
     counter_clerk(clerk)

@@ -21,6 +21,7 @@ from fastapi.routing import APIRoute
 
 from gateway.resources.refusals import Invalid, NotAllowed, NotFound, ResourceError, Unavailable
 from gateway.validation import clerk_errors
+from gateway.web import csrf
 from gateway.web.i18n import Translator
 from gateway.web.outlet import SignInNeeded, chosen_lang
 from gateway.web.rendering import SECURITY_HEADERS, page
@@ -82,6 +83,13 @@ class WebRoute(APIRoute):
         handler = super().get_route_handler()
 
         async def route(request: Request) -> Response:
+            fresh = csrf.begin(request)
+            response = await answer(request)
+            if fresh is not None:
+                csrf.keep(response, request, fresh)
+            return response
+
+        async def answer(request: Request) -> Response:
             t = Translator(chosen_lang(request, None))
             try:
                 return await handler(request)

@@ -77,11 +77,13 @@ class Translator:
         return key in self._english.messages
 
     def gateway_message(self, text: str) -> str:
-        """A message from the gateway (English) in this language, where a pattern knows it."""
+        """A message from the gateway (English) in this language, where a pattern knows it —
+        and the parts it quotes too (``step 2 (…): <the NE's refusal>``). English has patterns
+        of its own: messages written for engineers, said again for the counter."""
         for pattern, template in self._own.patterns:
             match = pattern.fullmatch(text)
             if match:
-                return template.format(*match.groups())
+                return template.format(*(self.gateway_message(g or "") for g in match.groups()))
         return text
 
     def client_messages(self, prefix: str = "js.") -> dict[str, str]:

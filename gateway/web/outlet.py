@@ -19,6 +19,7 @@ from gateway.resources.api import resources
 from gateway.resources.channels import Channel
 from gateway.resources.numbers import Hold
 from gateway.resources.operators import Operator
+from gateway.resources.policy import READ, Decision, decide
 from gateway.resources.refusals import NotAllowed, NotFound
 from gateway.resources.service import Resources
 from gateway.web.i18n import Lang, Translator, from_accept_language, parse_lang
@@ -90,6 +91,7 @@ class Clerk:
     operator: Operator
     channel: Channel
     t: Translator
+    access: Decision
 
     def require(self, permission: Permission) -> None:
         require(self.operator, permission)
@@ -109,7 +111,8 @@ def chosen_lang(request: Request, operator: str | None) -> Lang:
 
 
 async def current_clerk(request: Request) -> Clerk:
-    """The clerk of a request; raises `SignInNeeded` when there is none (or no longer)."""
+    """The clerk of a request, if the access policy still lets them read from their channel
+    now; raises `SignInNeeded` when there is none (or no longer)."""
     here = outlet(request)
     session = here.sessions.read(request.cookies.get(COOKIE))
     if session is None:
@@ -119,10 +122,20 @@ async def current_clerk(request: Request) -> Clerk:
         channel = await here.resources.channels.get(session.channel)
     except NotFound:
         raise SignInNeeded from None
-    if not operator.active:
+    decision = await decide(
+        here.resources.store,
+        operator,
+        channel.id,
+        READ,
+        here.resources.clock(),
+        what="use the front end (the session ends)",
+    )
+    if not decision.allowed:  # disabled, moved off the channel, or the channel closed
+        await here.clear_desk(session)
         here.sessions.end(session)
         raise SignInNeeded
-    return Clerk(session, operator, channel, Translator(chosen_lang(request, operator.id)))
+    t = Translator(chosen_lang(request, operator.id))
+    return Clerk(session, operator, channel, t, decision)
 
 
 def counter_clerk(clerk: Clerk) -> Clerk:

@@ -17,9 +17,11 @@ from gateway.orders import ORDER_KINDS, OpenAccount, SimSwap
 from gateway.resources import audit
 from gateway.resources.guard import admit
 from gateway.resources.numbers import price
-from gateway.resources.refusals import Invalid, NotAllowed, NotFound
+from gateway.resources.policy import visible_orders
+from gateway.resources.refusals import Invalid, NotAllowed, NotFound, Throttled
 from gateway.store import OrderRecord, OrderState
-from gateway.web.failures import WebRoute
+from gateway.web import csrf
+from gateway.web.failures import Refused, WebRoute
 from gateway.web.forms import after_sales_forms, customer_fields, query_fields, swap_fields
 from gateway.web.i18n import Translator, parse_lang
 from gateway.web.outlet import (
@@ -33,7 +35,7 @@ from gateway.web.outlet import (
     outlet,
 )
 from gateway.web.rendering import page
-from gateway.web.session import COOKIE, LIFETIME_S
+from gateway.web.session import COOKIE, LIFETIME_S, set_cookie
 from gateway.web.stations import station_views
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
@@ -52,6 +54,10 @@ def _local_target(value: str | None) -> str:
     if value and value.startswith("/ui") and not value.startswith("//") and "\\" not in value:
         return value
     return "/ui/"
+
+
+def _t(request: Request) -> Translator:
+    return Translator(chosen_lang(request, None))
 
 
 def view(request: Request, clerk: Clerk, name: str, active: str = "", **context: Any) -> Response:
@@ -73,20 +79,6 @@ async def _form(request: Request) -> dict[str, str]:
         raise Invalid("the form is too large", field="body")
     fields = parse_qs(raw.decode("utf-8", errors="replace"), keep_blank_values=True)
     return {k: v[0] for k, v in fields.items()}
-
-
-def _set_cookie(
-    response: Response, request: Request, name: str, value: str, max_age: int, http_only: bool
-) -> None:
-    response.set_cookie(
-        name,
-        value,
-        max_age=max_age,
-        path="/",
-        httponly=http_only,
-        samesite="strict",
-        secure=request.url.scheme == "https",
-    )
 
 
 # -- entry, sign-in, language ---------------------------------------------------------------
@@ -127,6 +119,8 @@ async def signin(request: Request) -> Response:
     here = outlet(request)
     form = await _form(request)
     t = Translator(chosen_lang(request, None))
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        return _signin_page(request, t, status=403, refusal=t("csrf.refused"))
     operator_id = form.get("operator", "").strip()[:64]
     channel_id = form.get("channel", "").strip().upper()[:32]
     password = form.get("password", "")
@@ -139,9 +133,16 @@ async def signin(request: Request) -> Response:
         return _signin_page(request, t, status=422, refusal=t("signin.missing"), **again)
     res = here.resources
     try:
-        operator = await res.operators.authenticate(operator_id, password, channel=channel_id)
+        operator = await res.operators.authenticate(
+            operator_id,
+            password,
+            channel=channel_id,
+            address=request.client.host if request.client else None,
+        )
         now = res.clock()
         await admit(res.store, operator.id, channel_id, "sign in (web)", now=now)
+    except Throttled as exc:
+        return _signin_page(request, t, status=429, refusal=t.gateway_message(exc.message), **again)
     except NotAllowed as exc:
         return _signin_page(request, t, status=403, refusal=t.gateway_message(exc.message), **again)
     await res.store.run(
@@ -156,14 +157,16 @@ async def signin(request: Request) -> Response:
     )
     _, cookie = here.sessions.issue(operator.id, channel_id)
     response = RedirectResponse(again["next"], status_code=303)
-    _set_cookie(response, request, COOKIE, cookie, int(LIFETIME_S), http_only=True)
-    _set_cookie(response, request, CHANNEL_COOKIE, channel_id, _YEAR_S, http_only=True)
+    set_cookie(response, request, COOKIE, cookie, int(LIFETIME_S), http_only=True)
+    set_cookie(response, request, CHANNEL_COOKIE, channel_id, _YEAR_S, http_only=True)
     return response
 
 
 @router.post("/ui/signout")
 async def signout(request: Request) -> Response:
     here = outlet(request)
+    if not csrf.valid(request, (await _form(request)).get(csrf.FIELD)):
+        raise Refused(403, [{"field": "csrf", "message": _t(request)("csrf.refused")}])
     response = RedirectResponse("/ui/signin", status_code=303)
     try:
         clerk = await current_clerk(request)
@@ -179,14 +182,16 @@ async def signout(request: Request) -> Response:
 async def language(request: Request) -> Response:
     """Switch language at any moment; remembered for this operator (and this PC)."""
     form = await _form(request)
+    if not csrf.valid(request, form.get(csrf.FIELD)):
+        raise Refused(403, [{"field": "csrf", "message": _t(request)("csrf.refused")}])
     lang = parse_lang(form.get("lang")) or "en"
     response = RedirectResponse(_local_target(form.get("next")), status_code=303)
-    _set_cookie(response, request, LANG_COOKIE, lang, _YEAR_S, http_only=False)
+    set_cookie(response, request, LANG_COOKIE, lang, _YEAR_S, http_only=False)
     try:
         clerk = await current_clerk(request)
     except SignInNeeded:
         return response
-    _set_cookie(response, request, lang_cookie(clerk.operator.id), lang, _YEAR_S, http_only=False)
+    set_cookie(response, request, lang_cookie(clerk.operator.id), lang, _YEAR_S, http_only=False)
     return response
 
 
@@ -197,12 +202,12 @@ async def language(request: Request) -> Response:
 @router.get("/ui")
 async def home(request: Request, clerk: ClerkDep) -> Response:
     engine = outlet(request).engine
-    recent = await engine.store.list_orders(limit=8)
+    recent = await visible_orders(engine.store, clerk.access.channels, limit=8)
     return view(
         request,
         clerk,
         "home.html",
-        attention=await _attention(request),
+        attention=await _attention(request, clerk),
         orders=_summaries(recent),
         compact=True,
         stations=await station_views(engine, clerk.t),
@@ -327,14 +332,18 @@ def _summaries(recs: list[OrderRecord]) -> list[dict[str, Any]]:
     return [order_summary(r) for r in recs]
 
 
-async def _orders(request: Request, filters: dict[str, str], error: str | None) -> list[Any]:
+async def _orders(
+    request: Request, clerk: Clerk, filters: dict[str, str], error: str | None
+) -> list[Any]:
     if error:
         return []
     try:
         limit = max(1, min(200, int(request.query_params.get("limit", "50"))))
     except ValueError:
         limit = 50
-    recs = await outlet(request).engine.store.list_orders(
+    recs = await visible_orders(
+        outlet(request).engine.store,
+        clerk.access.channels,
         state=filters["state"] or None,
         kind=filters["kind"] or None,
         msisdn=filters["msisdn"] or None,
@@ -344,9 +353,10 @@ async def _orders(request: Request, filters: dict[str, str], error: str | None) 
     return _summaries(recs)
 
 
-async def _attention(request: Request) -> int:
+async def _attention(request: Request, clerk: Clerk) -> int:
     """How many orders wait for an engineer (shown as a banner on the home and orders pages)."""
-    return len(await outlet(request).engine.store.list_orders(attention=True, limit=1000))
+    store = outlet(request).engine.store
+    return len(await visible_orders(store, clerk.access.channels, attention=True, limit=1000))
 
 
 @router.get("/ui/orders")
@@ -357,8 +367,8 @@ async def orders_page(request: Request, clerk: ClerkDep) -> Response:
         clerk,
         "orders.html",
         active="orders",
-        attention=await _attention(request),
-        orders=await _orders(request, filters, error),
+        attention=await _attention(request, clerk),
+        orders=await _orders(request, clerk, filters, error),
         compact=False,
         filters=filters,
         filter_error=error,
@@ -374,16 +384,17 @@ async def orders_table(request: Request, clerk: ClerkDep) -> Response:
     return page(
         "_orders_table.html",
         clerk.t,
-        orders=await _orders(request, filters, error),
+        orders=await _orders(request, clerk, filters, error),
         compact=request.query_params.get("compact") == "1",
         zone=clerk.channel.hours.timezone,
     )
 
 
-async def _record(request: Request, order_id: str, t: Translator) -> OrderRecord:
+async def _record(request: Request, order_id: str, clerk: Clerk) -> OrderRecord:
+    """The order, if the clerk may read it (their channels', their area's)."""
     rec = await outlet(request).engine.store.get(order_id[:64])
-    if rec is None:
-        raise NotFound(t("order.not_found", id=order_id[:64]), field="order_id")
+    if rec is None or not clerk.access.sees(rec.channel):
+        raise NotFound(clerk.t("order.not_found", id=order_id[:64]), field="order_id")
     return rec
 
 
@@ -408,7 +419,7 @@ async def progress_context(request: Request, rec: OrderRecord) -> dict[str, Any]
 
 @router.get("/ui/orders/{order_id}")
 async def order_page(request: Request, clerk: ClerkDep, order_id: str) -> Response:
-    rec = await _record(request, order_id, clerk.t)
+    rec = await _record(request, order_id, clerk)
     kind = ORDER_KINDS.get(rec.kind)
     return view(
         request,
@@ -422,14 +433,14 @@ async def order_page(request: Request, clerk: ClerkDep, order_id: str) -> Respon
 
 @router.get("/ui/orders/{order_id}/progress")
 async def order_progress(request: Request, clerk: ClerkDep, order_id: str) -> Response:
-    rec = await _record(request, order_id, clerk.t)
+    rec = await _record(request, order_id, clerk)
     return page("_progress.html", clerk.t, **await progress_context(request, rec))
 
 
 @router.get("/ui/orders/{order_id}/receipt")
 async def receipt(request: Request, clerk: ClerkDep, order_id: str) -> Response:
     here = outlet(request)
-    rec = await _record(request, order_id, clerk.t)
+    rec = await _record(request, order_id, clerk)
     order = rec.order
     if not isinstance(order, OpenAccount | SimSwap):
         raise NotFound(clerk.t("receipt.none", id=rec.id), field="order_id")

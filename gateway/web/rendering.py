@@ -17,6 +17,8 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from gateway.resources.channels import DEFAULT_ZONE
+from gateway.resources.policy import mask_id
+from gateway.web import csrf
 from gateway.web.i18n import HTML_LANG, LANGUAGE_NAMES, LANGUAGES, Translator
 
 SECURITY_HEADERS = {
@@ -59,11 +61,7 @@ def seconds(value: float | None) -> str:
 
 def masked_document(number: str | None) -> str:
     """An ID number on a receipt or a screen others can see: 110105********002X."""
-    if not number:
-        return "—"
-    if len(number) <= 8:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
+    return mask_id(number) if number else "—"
 
 
 _ENV = Environment(
@@ -83,6 +81,7 @@ def render(name: str, t: Translator, **context: Any) -> str:
         html_lang=HTML_LANG[t.lang],
         languages=[(code, LANGUAGE_NAMES[code]) for code in LANGUAGES],
         client_messages=json.dumps(t.client_messages(), ensure_ascii=False),  # an attribute
+        csrf=csrf.current.get(),
         **context,
     )
 

@@ -5,7 +5,8 @@ with a key derived from the gateway's secret key (so a gateway restart keeps cle
 in, and nobody without the key can forge a session). It is HttpOnly (scripts cannot read
 it), SameSite=Strict (no other site can make the browser send it) and Secure behind HTTPS.
 Signing out ends the session id in this process at once; the operator and channel are
-checked again on every request (a disabled operator is signed out).
+checked again on every request by the access policy (a disabled operator, or a clerk whose
+channel has closed for the day, is signed out).
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import secrets
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from fastapi import Request, Response
 
 from gateway.vault import Vault
 
@@ -87,3 +90,18 @@ class Sessions:
         now = self._clock()
         self._ended = {sid: exp for sid, exp in self._ended.items() if exp > now}
         self._ended[session.sid] = session.expires_at
+
+
+def set_cookie(
+    response: Response, request: Request, name: str, value: str, max_age: int, http_only: bool
+) -> None:
+    """A front-end cookie: whole site, SameSite=Strict, Secure behind HTTPS."""
+    response.set_cookie(
+        name,
+        value,
+        max_age=max_age,
+        path="/",
+        httponly=http_only,
+        samesite="strict",
+        secure=request.url.scheme == "https",
+    )

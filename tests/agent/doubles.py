@@ -65,7 +65,8 @@ def desk_app(stations: Mapping[str, object]) -> FastAPI:
         for name, station in stations.items()
     ]
     app.state.engine = SimpleNamespace(
-        targets=SimpleNamespace(stations=stations), config=SimpleNamespace(card_stations=configs)
+        targets=SimpleNamespace(stations=stations),
+        config=SimpleNamespace(card_stations=configs, access_control=False),
     )
     app.include_router(router)
     return app

@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from emulators.usim.pcscd import missing_components
+from gateway.resources.demo import DEMO_PASSWORDS
 
 
 def children(pid: int) -> list[int]:
@@ -78,6 +79,9 @@ async def test_where_the_reader_cannot_run_it_says_why_and_exits_3() -> None:
     }
 
 
+ENGINEER = ("engineer1", DEMO_PASSWORDS["engineer1"])  # reading the stations needs a login
+
+
 async def test_the_demo_runs_without_a_card_station_where_the_reader_cannot(
     tmp_path: Path, unused_tcp_port: int
 ) -> None:
@@ -94,7 +98,7 @@ async def test_the_demo_runs_without_a_card_station_where_the_reader_cannot(
             async with asyncio.timeout(30):
                 while True:
                     try:
-                        stations = await client.get("/stations")
+                        stations = await client.get("/stations", auth=ENGINEER)
                         break
                     except httpx.TransportError:
                         await asyncio.sleep(0.05)

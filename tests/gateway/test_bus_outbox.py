@@ -7,8 +7,8 @@ import sqlite3
 from pathlib import Path
 
 import gateway.store.migrations
-from gateway.bus import outbox
-from gateway.bus.outbox import Outgoing
+from gateway.store import outbox
+from gateway.store.outbox import Outgoing
 
 
 def table() -> sqlite3.Connection:

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from emulators.hlr.server import HlrEmulator
 from emulators.hlr.session import Account
@@ -62,10 +63,15 @@ async def engine(ssh_config: GatewayConfig) -> AsyncIterator[Engine]:
 @contextlib.asynccontextmanager
 async def served(engine: Engine) -> AsyncIterator[str]:
     """The gateway's API on a real HTTP server on a free port; its base URL."""
+    async with served_app(create_app(engine)) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def served_app(app: FastAPI) -> AsyncIterator[str]:
+    """``app`` on a real HTTP server on a free port; its base URL."""
     server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(engine), host="127.0.0.1", port=0, log_level="warning", lifespan="off"
-        )
+        uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning", lifespan="off")
     )
     serving = asyncio.create_task(server.serve())
     while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event

@@ -15,12 +15,12 @@ from typing import Any
 import pytest
 
 from bench.mosquitto_process import Broker
-from gateway.bus import outbox
 from gateway.bus.client import BusClient, Followed
 from gateway.bus.connection import PublishRefused
 from gateway.bus.topics import DEAD_LETTER_PREFIX, STATUS_ALL
 from gateway.config import GatewayConfig
 from gateway.orders import parse_order
+from gateway.store import outbox
 from tests.fixtures.mosquitto import USERS, mosquitto_broker, tool
 from tests.gateway.orders_factory import KI, OPC
 from tests.integration.bus_parts import endpoint, gateway_on_bus, open_account_body, upstream

@@ -14,12 +14,12 @@ from typing import Any
 import pytest
 
 from bench.mosquitto_process import Broker
+from gateway.bench_crash import KEY, free_port, start_gateway
 from gateway.runtime import DEMO_PASSWORD, DEMO_USER, hlr_emulator_process
 from gateway.store import SqliteStore
 from gateway.vault import Vault
 from tests.fixtures.mosquitto import USERS, mosquitto_broker
 from tests.integration.bus_parts import open_account_body, upstream
-from tests.integration.test_crash import KEY, free_port, start_gateway
 
 pytestmark = pytest.mark.slow
 

@@ -21,7 +21,13 @@ EXAMPLE = Path(__file__).parents[2] / "docs" / "examples" / "open-account.json"
 
 def provgw(*args: str, cwd: Path, url: str | None = None) -> subprocess.CompletedProcess[str]:
     env = (
-        dict(os.environ, PROVGW_URL=url, PROVGW_OPERATOR="clerk1", PROVGW_PASSWORD="clerk1-demo")
+        dict(
+            os.environ,
+            PROVGW_URL=url,
+            PROVGW_OPERATOR="clerk1",
+            PROVGW_PASSWORD="clerk1-demo",
+            PROVGW_CHANNEL="OUT001",
+        )
         if url
         else None
     )

@@ -8,12 +8,18 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from pydantic import SecretStr
 
+from gateway.resources.access import Role
 from gateway.resources.demo import seed_demo
+from gateway.resources.operators import OperatorIn
 from gateway.resources.passwords import ScryptCost
 from gateway.resources.service import Resources
 from gateway.store import SqliteStore
 from gateway.vault import Vault
+from tests.integration.conftest import served_app as served
+
+__all__ = ["served"]  # the resource tests' real HTTP server
 
 KEY = bytes(range(32))
 # Real scrypt at a test-sized cost: the OWASP cost (half a second a hash) is the default
@@ -62,3 +68,20 @@ async def demo(store: SqliteStore, clock: Clock, res: Resources) -> Resources:
     number blocks, fee rules, 20 blank cards."""
     await seed_demo(store, clock=clock, cost=FAST)
     return res
+
+
+async def add_operator(
+    res: Resources, operator: str, role: Role, password: str, channel: str
+) -> None:
+    """One more operator on ``channel`` (job number: the id in capitals)."""
+    await res.operators.create(
+        OperatorIn(
+            id=operator,
+            job_number=operator.upper(),
+            name=operator,
+            role=role,
+            password=SecretStr(password),
+            channels=[channel],
+        ),
+        by="admin1",
+    )

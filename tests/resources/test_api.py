@@ -29,7 +29,9 @@ async def client(demo: Resources, store: SqliteStore) -> AsyncIterator[httpx.Asy
     # The test's clock and a test-sized scrypt cost.
     app = create_app(Engine(store, load_config(None), {}), demo)
     transport = httpx.ASGITransport(app=app)
-    async with httpx.AsyncClient(transport=transport, base_url="http://gw") as c:
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://gw", headers={"X-Provgw-Channel": "OUT001"}
+    ) as c:
         yield c
 
 
@@ -119,7 +121,9 @@ async def test_the_counter_is_closed_at_night(
         }
     ]
     assert (await demo.numbers.get("13800000001")).state.value == "unused"
-    channel = (await client.get("/channels/OUT001", auth=login("clerk1"))).json()
+    reading = await client.get("/channels/OUT001", auth=login("clerk1"))
+    assert reading.status_code == 403, "time is a control for reads as for writes"
+    channel = (await client.get("/channels/OUT001", auth=login("admin1"))).json()
     assert channel["open_now"] is False
 
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-import socket
+import re
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-import uvicorn
 from click.testing import CliRunner, Result
 
 from gateway.api import create_app
@@ -19,32 +18,29 @@ from gateway.engine import Engine
 from gateway.resources.demo import DEMO_PASSWORDS
 from gateway.resources.service import Resources
 from gateway.store import SqliteStore
+from tests.resources.conftest import served
 from tests.resources.test_vendor_file import extended_line, iccid, vendor_file
 
 
 @pytest.fixture
 async def url(demo: Resources, store: SqliteStore) -> AsyncIterator[str]:
     app = create_app(Engine(store, load_config(None), {}), demo)
-    sock = socket.socket()
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", lifespan="off"))
-    task = asyncio.create_task(server.serve(sockets=[sock]))
-    while not server.started:  # noqa: ASYNC110 - uvicorn offers no started event
-        await asyncio.sleep(0.01)
-    yield f"http://127.0.0.1:{sock.getsockname()[1]}"
-    server.should_exit = True
-    await task
-    sock.close()
+    async with served(app) as found:
+        yield found
 
 
 async def provgw(
-    url: str, *args: str, operator: str = "clerk1", password: str | None = None
+    url: str,
+    *args: str,
+    operator: str = "clerk1",
+    password: str | None = None,
+    channel: str = "OUT001",
 ) -> Result:
     env = {
         "PROVGW_URL": url,
         "PROVGW_OPERATOR": operator,
         "PROVGW_PASSWORD": password or DEMO_PASSWORDS[operator],
-        "PROVGW_CHANNEL": "",
+        "PROVGW_CHANNEL": channel,
         "COLUMNS": "200",
     }
     return await asyncio.to_thread(CliRunner().invoke, main, list(args), env=env)
@@ -56,7 +52,7 @@ async def test_search_hold_and_conflict(url: str) -> None:
     )
     assert found.exit_code == 0, found.output
     assert [n["msisdn"] for n in json.loads(found.output)][:2] == ["13800000888", "13800001888"]
-    no_channel = await provgw(url, "numbers", "hold", "13800008888")
+    no_channel = await provgw(url, "numbers", "hold", "13800008888", channel="")
     assert no_channel.exit_code == 2 and "--channel" in no_channel.output
     held = await provgw(url, "numbers", "hold", "13800008888", "--channel", "OUT001", "--json")
     assert held.exit_code == 0, held.output
@@ -70,6 +66,10 @@ async def test_search_hold_and_conflict(url: str) -> None:
     assert released.exit_code == 0 and "released" in released.output
     table = await provgw(url, "numbers", "search", "--contains", "8888", "--limit", "3")
     assert table.exit_code == 0 and "13800008888" in table.output and "tail AAAA" in table.output
+    shown = await provgw(url, "numbers", "hold", "13800001888", "--channel", "OUT001")
+    assert shown.exit_code == 0, shown.output
+    assert re.search(r"fee +¥200\.00\n", shown.output), shown.output  # the clerk's terms
+    assert re.search(r"expires_at +2026-11-23 10:30 Asia/Shanghai", shown.output)
 
 
 async def test_exit_codes_for_refusals(url: str) -> None:

@@ -21,8 +21,9 @@ from gateway.orders import ORDER_KINDS, Customer, SuspendReason
 from gateway.resources.access import Role
 from gateway.resources.channels import ChannelIn, ChannelKind, OpeningHours
 from gateway.resources.demo import seed_demo
-from gateway.resources.guard import make_guard, refusal
+from gateway.resources.guard import make_guard
 from gateway.resources.operators import OperatorIn
+from gateway.resources.policy import COUNTER, judge
 from gateway.resources.service import Resources
 from gateway.store import OrderState, SqliteStore, StepState
 from gateway.vault import Vault
@@ -120,7 +121,7 @@ async def test_the_opening_hours_refusal_reads_in_chinese(tmp_path: Path) -> Non
         closed = 1_795_000_000.0
         while hours.is_open(closed):
             closed += 3600
-        reason = await store.run(lambda conn: refusal(conn, "day1", "OUT009", closed))
+        reason = await store.run(lambda conn: judge(conn, "day1", "OUT009", COUNTER, closed).reason)
     assert reason is not None and "outside its opening hours" in reason
     translated = Translator("zh").gateway_message(reason)
     assert translated.startswith("渠道 OUT009 现在不在营业时间内（当地时间 ")
@@ -184,11 +185,44 @@ async def client(tmp_path: Path) -> AsyncIterator[httpx.AsyncClient]:
         await engine.stop()
 
 
+async def csrf_token(client: httpx.AsyncClient) -> str:
+    """The token the sign-in page gives this browser (its cookie stays in the client)."""
+    page = await client.get("/ui/signin")
+    found = re.search(r'name="csrf" value="([0-9a-f]+)"', page.text)
+    assert found is not None
+    return found.group(1)
+
+
 async def sign_in(client: httpx.AsyncClient) -> None:
+    """Sign clerk1 in; the counter's scripts then send the page's token with every post."""
+    token = await csrf_token(client)
     answer = await client.post(
-        "/ui/signin", data={"operator": "clerk1", "password": "clerk1-demo", "channel": "out001"}
+        "/ui/signin",
+        data={"operator": "clerk1", "password": "clerk1-demo", "channel": "out001", "csrf": token},
     )
     assert answer.status_code == 303 and answer.headers["location"] == "/ui/"
+    client.headers["X-CSRF-Token"] = token
+
+
+async def test_no_form_is_taken_without_its_csrf_token(client: httpx.AsyncClient) -> None:
+    login = {"operator": "clerk1", "password": "clerk1-demo", "channel": "OUT001"}
+    token = await csrf_token(client)
+    for wrong in ({}, {"csrf": "0" * 64}):
+        refused = await client.post("/ui/signin", data=login | wrong)
+        assert refused.status_code == 403 and "reload the page" in refused.text
+        assert "provgw_session" not in refused.cookies
+    language = await client.post("/ui/language", data={"lang": "zh"})
+    assert language.status_code == 403 and "provgw_lang" not in language.cookies
+    await sign_in(client)
+    del client.headers["X-CSRF-Token"]
+    hold = await client.post("/ui/api/holds", json={"msisdn": "13800000001"})
+    assert hold.status_code == 403 and hold.json()["errors"][0]["field"] == "csrf"
+    signout = await client.post("/ui/signout", data={})
+    assert signout.status_code == 403
+    assert (await client.get("/ui/")).status_code == 200, "still signed in"
+    client.cookies.delete("provgw_csrf")  # another browser: its own nonce, not this token
+    other = await client.post("/ui/signin", data=login | {"csrf": token})
+    assert other.status_code == 403
 
 
 async def test_pages_need_a_session_and_json_routes_say_so(client: httpx.AsyncClient) -> None:
@@ -274,9 +308,38 @@ async def test_a_hold_from_the_browser_is_the_pools_hold(client: httpx.AsyncClie
 
 
 async def test_the_language_choice_never_leads_off_the_front_end(client: httpx.AsyncClient) -> None:
+    token = await csrf_token(client)
     for target in ("https://evil.example/", "//evil.example/", "/docs"):
-        answer = await client.post("/ui/language", data={"lang": "zh", "next": target})
+        answer = await client.post(
+            "/ui/language", data={"lang": "zh", "next": target, "csrf": token}
+        )
         assert answer.headers["location"] == "/ui/"
     assert answer.cookies["provgw_lang"] == "zh"
     page = await client.get("/ui/signin")
     assert '<html lang="zh-Hans">' in page.text and "登录" in page.text
+
+
+@pytest.mark.parametrize(
+    ("lang", "expected"),
+    [
+        (
+            "en",
+            "Step 1 (write the card): the card in the reader is not blank (IMSI (MF/7F20/6F07)"
+            " is already written): take a blank card from stock, put it in the reader and place"
+            " the order again",
+        ),
+        (
+            "zh",
+            "第 1 步（write the card）：读卡器中的卡不是空白卡（IMSI (MF/7F20/6F07) 已有数据）："
+            "请从库存取一张空白卡放入读卡器，然后重新提交工单",
+        ),
+    ],
+)
+def test_an_order_failure_tells_the_clerk_what_to_do(lang: str, expected: str) -> None:
+    reason = (
+        "step 1 (write the card): card is not blank: IMSI (MF/7F20/6F07) already holds"
+        " 0849060010000000f1 (write with expect_blank=False / --not-blank to overwrite)"
+    )
+    assert Translator(lang).gateway_message(reason) == expected
+    gone = Translator(lang).gateway_message("step 2 (x): NE unavailable; next attempt in 3.2s")
+    assert "next attempt" not in gone and ("place it again" in gone or "重新提交" in gone)

@@ -1,4 +1,4 @@
--- Migration 0003: the order bus's outbox (gateway.bus.outbox): status messages wait here until
+-- Migration 0003: the order bus's outbox (gateway.store.outbox): status messages wait here until
 -- the broker has them, so that nothing published while the broker was down is lost.
 CREATE TABLE bus_outbox (
     id           INTEGER PRIMARY KEY AUTOINCREMENT,
