@@ -22,7 +22,6 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import cast
 
 from emulators.usim.pcscd import PrivatePcscd, missing_components
 from gateway.config import CardStationConfig, load_config
@@ -31,7 +30,7 @@ from gateway.orders import OpenAccount, parse_order
 from gateway.resources.demo import seed_demo
 from gateway.resources.service import Resources
 from gateway.runtime import emulator_ne, hlr_emulator_process, running_gateway
-from gateway.store import OrderState, SqliteStore
+from gateway.store import OrderState
 
 CUSTOMER = {
     "name": "Bench",
@@ -77,10 +76,8 @@ async def bench(count: int, workdir: Path) -> list[float]:
                 }
             )
             async with running_gateway(config, create_key=True) as engine:
-                await seed_demo(
-                    cast(SqliteStore, engine.store)
-                )  # the outlet OUT001, its clerk, its numbers
-                numbers = Resources.open(cast(SqliteStore, engine.store)).numbers
+                await seed_demo(engine.store)  # the outlet OUT001, its clerk, its numbers
+                numbers = Resources.open(engine.store).numbers
                 for i in range(1, count + 1):
                     order = counter_order(i)
                     await numbers.hold(order.msisdn, "clerk1", "OUT001")  # 预占, before the card

@@ -19,7 +19,7 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -31,7 +31,6 @@ from gateway.orders import StkMenu
 from gateway.resources.sim_stock import SimStock
 from gateway.resources.stock import CardIn
 from gateway.runtime import running_gateway
-from gateway.store import SqliteStore
 
 MSISDN, SERVICE, OTA_ADDRESS = "8613800138001", "10086", "10658800"
 ICCID = "8988211000000467343"
@@ -145,7 +144,7 @@ async def order_gateway(
     async with running_gateway(
         config, create_key=True, mobile_originated=mobile_originated
     ) as engine:
-        stock = SimStock(cast(SqliteStore, engine.store))  # typed over SQLite's until retyped
+        stock = SimStock(engine.store)
         card = CardIn.model_validate(
             {"iccid": ICCID, "imsi": IMSI, "ki": KIC, "kic": KIC, "kid": KID, "product": PRODUCT}
         )

@@ -31,7 +31,7 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import asyncssh
 
@@ -50,7 +50,6 @@ from gateway.runtime import (
     hlr_emulator_process,
     running_gateway,
 )
-from gateway.store import SqliteStore
 
 ERRORS = "SET EMUFAULT:ERRRATE={error_rate};"
 STORM = (
@@ -285,7 +284,7 @@ async def run_storm(settings: StormSettings, *, show_progress: bool = False) -> 
                 }
             )
             async with running_gateway(config, create_key=True) as engine:
-                await seed_demo(cast(SqliteStore, engine.store))
+                await seed_demo(engine.store)
                 phases = []
                 clean = mixed_orders(1, settings.orders_per_phase)
                 phases.append(await _phase("clean", engine, clean, settings, show_progress))

@@ -10,7 +10,7 @@ import socket
 from collections.abc import Callable, Iterator
 from contextlib import AbstractAsyncContextManager
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 import uvicorn
 from pydantic import SecretStr
@@ -34,7 +34,6 @@ from gateway.runtime import (
     smsc_emulator_process,
 )
 from gateway.stations_api import release_agents
-from gateway.store import SqliteStore
 from gateway.supervisor import Supervised
 
 DEMO_STATION = "counter-1"
@@ -98,7 +97,7 @@ async def _serve(
                 config = config.model_copy(update={"card_stations": [_demo_station(token)]})
         engine = await stack.enter_async_context(running_gateway(config, create_key=demo))
         if demo:
-            await seed_demo(cast(SqliteStore, engine.store))
+            await seed_demo(engine.store)
             say(
                 "demo outlet OUT001 (open round the clock): sign in as clerk1 / clerk1-demo "
                 "(also engineer1, admin1); number blocks and blank cards in stock"
